@@ -1,0 +1,17 @@
+"""Errors users see: a message key rendered in the current language, with its parameters."""
+
+from __future__ import annotations
+
+
+class GraphfraudError(Exception):
+    """A problem the user can fix; ``str()`` gives the message in the current language."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(key)
+
+    def __str__(self) -> str:
+        from graphfraud.i18n import t
+
+        return t(self.key, **self.params)

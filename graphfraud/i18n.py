@@ -1,0 +1,161 @@
+"""Every user-facing text in Chinese (the default) and English.
+
+The language is chosen by ``set_lang`` (the CLI's ``--lang``) or the ``GRAPHFRAUD_LANG``
+environment variable; texts are looked up with ``t(key, **params)``.
+"""
+
+from __future__ import annotations
+
+import os
+
+LANGS = ("zh", "en")
+_lang: str | None = None
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # errors
+    "error_prefix": {"zh": "错误", "en": "Error"},
+    "mapping_missing": {"zh": "找不到映射文件 {path}", "en": "mapping file {path} not found"},
+    "mapping_invalid": {"zh": "映射文件 {path} 有误：{detail}", "en": "mapping file {path} is invalid: {detail}"},
+    "dataset_missing": {"zh": "数据目录 {path} 不存在", "en": "dataset folder {path} does not exist"},
+    "required_table_missing": {
+        "zh": "数据目录 {path} 中缺少必需的表 {table}（应为 {table}.csv、.csv.gz、.parquet 或 .xlsx，或映射中列出的文件名）",
+        "en": "dataset folder {path} has no {table} table (expected {table}.csv, .csv.gz, .parquet or .xlsx, or a file name listed in the mapping)",
+    },
+    "required_column_missing": {
+        "zh": "文件 {file} 缺少必需的列 {column}（映射 {mapping}，第 1 行表头：{headers}）",
+        "en": "file {file} lacks the required column {column} (mapping {mapping}; header on line 1: {headers})",
+    },
+    "duplicate_header": {
+        "zh": "文件 {file} 第 1 行的表头有重复的列 {column}",
+        "en": "file {file} has the column {column} twice in its header on line 1",
+    },
+    "empty_file": {"zh": "文件 {file} 是空的，没有表头", "en": "file {file} is empty: no header line"},
+    "unreadable_file": {"zh": "无法读取文件 {file}：{detail}", "en": "cannot read file {file}: {detail}"},
+    "ambiguous_table": {
+        "zh": "数据目录中有多个文件对应表 {table}：{files}；请只保留一个或合并",
+        "en": "several files hold the {table} table: {files}; keep one or merge them",
+    },
+    "key_mismatch": {
+        "zh": "工作区 {workspace} 是用另一把假名化密钥建立的（指纹 {expected}，当前 {actual}）；请使用原密钥（GRAPHFRAUD_KEY 或 --key-file）",
+        "en": "workspace {workspace} was built with another pseudonymisation key (fingerprint {expected}, now {actual}); use the original key (GRAPHFRAUD_KEY or --key-file)",
+    },
+    "key_too_short": {
+        "zh": "GRAPHFRAUD_KEY 太短：至少需要 16 个字符",
+        "en": "GRAPHFRAUD_KEY is too short: it needs at least 16 characters",
+    },
+    "key_file_bad": {"zh": "密钥文件 {path} 无效：{detail}", "en": "key file {path} is invalid: {detail}"},
+    "workspace_missing": {
+        "zh": "工作区 {workspace} 不存在；先运行 graphfraud ingest",
+        "en": "workspace {workspace} does not exist; run graphfraud ingest first",
+    },
+    "out_dir_not_empty": {
+        "zh": "输出目录 {path} 非空；换一个目录或加 --force",
+        "en": "output folder {path} is not empty; choose another or add --force",
+    },
+    "bad_option": {"zh": "参数 {option} 无效：{detail}", "en": "option {option} is invalid: {detail}"},
+    # progress and reports
+    "reading_file": {"zh": "读取 {file}", "en": "reading {file}"},
+    "ingest_done": {
+        "zh": "导入完成：运行 {run_id}，用时 {seconds:.1f} 秒，工作区 {workspace}",
+        "en": "ingest done: run {run_id}, {seconds:.1f} s, workspace {workspace}",
+    },
+    "ingest_table_line": {
+        "zh": "{table:<11} 输入 {input:>10,}  载入 {loaded:>10,}  重复 {duplicate:>8,}  拒绝 {rejected:>8,}",
+        "en": "{table:<11} input {input:>10,}  loaded {loaded:>10,}  duplicate {duplicate:>8,}  rejected {rejected:>8,}",
+    },
+    "ingest_reason_line": {"zh": "    拒绝原因 {reason}：{count:,}", "en": "    rejected for {reason}: {count:,}"},
+    "ingest_flag_line": {"zh": "    标记 {flag}：{count:,}", "en": "    flagged {flag}: {count:,}"},
+    "ingest_mapping_line": {
+        "zh": "{file}：映射 {mapping}，编码 {encoding}",
+        "en": "{file}: mapping {mapping}, encoding {encoding}",
+    },
+    "ingest_ignored_columns": {
+        "zh": "{file}：未知列 {columns} 已作为附加属性保存",
+        "en": "{file}: unknown columns {columns} kept as extra properties",
+    },
+    "ingest_unknown_file": {
+        "zh": "忽略无法识别的文件 {file}",
+        "en": "ignored {file}: not a table of the data contract",
+    },
+    "generate_done": {
+        "zh": "已生成模拟地区：{patients:,} 名参保人，{claims:,} 条结算，{items:,} 条明细，写入 {out}（真值文件 {truth}），用时 {seconds:.1f} 秒",
+        "en": "generated a synthetic region: {patients:,} patients, {claims:,} claims, {items:,} items in {out} (truth file {truth}), {seconds:.1f} s",
+    },
+    "demo_step": {"zh": "== {step} ==", "en": "== {step} =="},
+    "demo_generate": {"zh": "生成模拟数据", "en": "generating synthetic data"},
+    "demo_ingest": {"zh": "导入工作区", "en": "ingesting into the workspace"},
+    "demo_done": {
+        "zh": "演示完成。工作区：{workspace}；数据：{dataset}",
+        "en": "demo finished. Workspace: {workspace}; data: {dataset}",
+    },
+    "status_header": {"zh": "工作区 {workspace}", "en": "workspace {workspace}"},
+    "status_table_line": {"zh": "{table:<11} {rows:>12,} 行", "en": "{table:<11} {rows:>12,} rows"},
+    "status_runs": {"zh": "导入运行：{runs} 次，最近一次 {last}", "en": "ingest runs: {runs}, latest {last}"},
+    "rejects_header": {
+        "zh": "拒绝行（共 {total:,} 行，显示 {shown:,} 行）",
+        "en": "rejected rows ({total:,} in all, {shown:,} shown)",
+    },
+    "rejects_line": {
+        "zh": "{file} 第 {line} 行 {column}：{reason_text}",
+        "en": "{file} line {line} {column}: {reason_text}",
+    },
+    # reject reasons
+    "reason.malformed_row": {"zh": "字段数量不对或引号不配对", "en": "wrong number of fields or broken quoting"},
+    "reason.bad_encoding": {"zh": "含有不属于该文件编码的字节", "en": "bytes that are not valid text in the file's encoding"},
+    "reason.missing_required": {"zh": "必填字段为空", "en": "a required field is empty"},
+    "reason.bad_date": {"zh": "日期或时间无法识别", "en": "a date or time that cannot be read"},
+    "reason.bad_amount": {"zh": "金额不是最多两位小数的数字", "en": "an amount that is not a number with at most two decimals"},
+    "reason.bad_number": {"zh": "数量或数值无法识别", "en": "a quantity or number that cannot be read"},
+    "reason.bad_enum": {"zh": "取值不在允许的范围内", "en": "a value outside the allowed set"},
+    "reason.bad_region": {"zh": "行政区划代码不是 6 位数字", "en": "an administrative code that is not 6 digits"},
+    "reason.bad_date_order": {"zh": "出院日期早于入院日期", "en": "discharge date before admission date"},
+    "reason.conflicting_duplicate": {
+        "zh": "编号已出现过但内容不同",
+        "en": "an id seen before with different content",
+    },
+    "reason.unknown_patient": {"zh": "参保人编号不存在", "en": "unknown patient id"},
+    "reason.unknown_card": {"zh": "医保卡号不存在", "en": "unknown card id"},
+    "reason.unknown_facility": {"zh": "定点医药机构编码不存在", "en": "unknown facility id"},
+    "reason.unknown_doctor": {"zh": "医师编码不存在", "en": "unknown doctor id"},
+    "reason.unknown_claim": {"zh": "结算ID不存在", "en": "unknown claim id"},
+    # flags on loaded rows
+    "flag.id_number_invalid": {
+        "zh": "身份证号校验位错误（GB 11643）",
+        "en": "citizen ID number fails the GB 11643 check digit",
+    },
+    "flag.reversal_unlinked": {"zh": "冲销记录找不到被冲销的结算", "en": "reversal whose cancelled claim is not loaded"},
+    "flag.amount_parts_mismatch": {
+        "zh": "统筹、个人账户与现金支付之和不等于总额",
+        "en": "fund, account and self parts do not add up to the total",
+    },
+    # outcome words
+    "outcome.loaded": {"zh": "载入", "en": "loaded"},
+    "outcome.duplicate": {"zh": "重复合并", "en": "merged duplicate"},
+    "outcome.rejected": {"zh": "拒绝", "en": "rejected"},
+}
+
+
+def set_lang(lang: str | None) -> None:
+    """Choose the language of every later message (``zh`` or ``en``)."""
+    global _lang
+    if lang is not None and lang not in LANGS:
+        raise ValueError(f"language must be one of {LANGS}")
+    _lang = lang
+
+
+def get_lang() -> str:
+    if _lang:
+        return _lang
+    env = os.environ.get("GRAPHFRAUD_LANG", "").lower()
+    return env if env in LANGS else "zh"
+
+
+def t(key: str, lang: str | None = None, **params: object) -> str:
+    """The text of ``key`` in ``lang`` (default: the current language), formatted."""
+    entry = MESSAGES[key]
+    return entry[lang or get_lang()].format(**params)
+
+
+def both(key: str, **params: object) -> dict[str, str]:
+    """The text of ``key`` in every language, for outputs that carry both."""
+    return {lang: t(key, lang, **params) for lang in LANGS}

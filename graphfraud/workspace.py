@@ -1,0 +1,127 @@
+"""A workspace: one folder with a DuckDB database of the canonical tables, their Parquet
+export, the identity vault and the manifests of every run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from graphfraud.errors import GraphfraudError
+from graphfraud.schema import TABLES
+
+SCHEMA_VERSION = "1"
+DB_NAME = "graphfraud.duckdb"
+#: lineage columns every canonical table carries after its contract and derived columns
+LINEAGE = (("_extra", "VARCHAR"), ("_source_file", "VARCHAR"), ("_source_line", "BIGINT"), ("_run_id", "VARCHAR"))
+
+META_DDL = (
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    """CREATE TABLE IF NOT EXISTS rejects (
+        run_id VARCHAR, table_name VARCHAR, source_file VARCHAR, source_sha256 VARCHAR, line BIGINT,
+        column_name VARCHAR, source_column VARCHAR, reason VARCHAR, value VARCHAR, raw VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS ingest_runs (
+        run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, dataset VARCHAR, manifest VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS ingest_files (
+        run_id VARCHAR, table_name VARCHAR, source_file VARCHAR, sha256 VARCHAR, size BIGINT, format VARCHAR,
+        encoding VARCHAR, mapping VARCHAR, reader VARCHAR, input_rows BIGINT, loaded BIGINT, duplicate BIGINT,
+        rejected BIGINT, blank_lines BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS identity_vault (
+        entity_type VARCHAR, entity_id VARCHAR, sealed BLOB, PRIMARY KEY (entity_type, entity_id))""",
+)
+
+
+def table_ddl(name: str) -> str:
+    """``CREATE TABLE`` of one canonical table: contract columns, derived flags, lineage."""
+    table = TABLES[name]
+    cols = [f"{c.name} {c.storage_type}" for c in table.columns]
+    cols += [f"{n} {t}" for n, t in table.derived]
+    cols += [f"{n} {t}" for n, t in LINEAGE]
+    return f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(cols)})"
+
+
+def new_run_id(kind: str) -> str:
+    """Sortable, unique run id such as ``ingest-20251123T101500-3fa2``."""
+    return f"{kind}-{dt.datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:4]}"
+
+
+@dataclass
+class Workspace:
+    path: Path
+
+    @property
+    def db_path(self) -> Path:
+        return self.path / DB_NAME
+
+    @property
+    def parquet_dir(self) -> Path:
+        return self.path / "parquet"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.path / "runs"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.path / "tmp"
+
+    def exists(self) -> bool:
+        return self.db_path.is_file()
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = False) -> Workspace:
+        ws = cls(Path(path))
+        if not ws.exists():
+            if not create:
+                raise GraphfraudError("workspace_missing", workspace=str(ws.path))
+            ws.path.mkdir(parents=True, exist_ok=True)
+            os.chmod(ws.path, 0o700)
+        for d in (ws.parquet_dir, ws.runs_dir, ws.tmp_dir):
+            d.mkdir(exist_ok=True)
+        return ws
+
+    def connect(self, *, read_only: bool = False, memory_limit: str | None = None):
+        """A DuckDB connection to the workspace, with the schema in place."""
+        import duckdb
+
+        config = {"temp_directory": str(self.tmp_dir)}
+        if memory_limit or os.environ.get("GRAPHFRAUD_MEMORY_LIMIT"):
+            config["memory_limit"] = memory_limit or os.environ["GRAPHFRAUD_MEMORY_LIMIT"]
+        con = duckdb.connect(str(self.db_path), read_only=read_only, config=config)
+        if not read_only:
+            for ddl in META_DDL:
+                con.execute(ddl)
+            for name in TABLES:
+                con.execute(table_ddl(name))
+            con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+            con.execute("INSERT OR IGNORE INTO meta VALUES ('created_at', ?)", [dt.datetime.now().isoformat()])
+        return con
+
+    def check_key(self, con, fingerprint: str) -> None:
+        """Record the key fingerprint on first use; refuse another key afterwards."""
+        row = con.execute("SELECT value FROM meta WHERE key = 'key_fingerprint'").fetchone()
+        if row is None:
+            con.execute("INSERT INTO meta VALUES ('key_fingerprint', ?)", [fingerprint])
+        elif row[0] != fingerprint:
+            raise GraphfraudError("key_mismatch", workspace=str(self.path), expected=row[0], actual=fingerprint)
+
+    def export_parquet(self, con, tables: list[str] | None = None) -> dict[str, str]:
+        """Write each canonical table (and the rejects) to ``parquet/NAME.parquet``."""
+        out = {}
+        for name in tables or [*TABLES, "rejects"]:
+            target = self.parquet_dir / f"{name}.parquet"
+            tmp = target.with_suffix(".parquet.tmp")
+            con.execute(f"COPY (SELECT * FROM {name}) TO '{_sql_path(tmp)}' (FORMAT parquet, COMPRESSION zstd)")
+            tmp.replace(target)
+            out[name] = str(target)
+        return out
+
+    def table_counts(self, con) -> dict[str, int]:
+        return {name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in [*TABLES, "rejects"]}
+
+
+def _sql_path(path: Path) -> str:
+    """A path for a COPY statement (COPY takes no parameters); quotes are doubled."""
+    return str(path).replace("'", "''")
