@@ -1,0 +1,61 @@
+"""Generate a ~10M-claim region and ingest it; print time and peak memory of each step.
+
+Targets (issue: foundation): ingest of 10M claims in under 2 minutes and under 6 GB on a
+2-core, 24 GB machine.
+
+    .venv/bin/python benchmarks/ingest_10m.py --patients 1000000 --months 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import graphfraud_cmd, machine, measure, save  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--patients", type=int, default=1_000_000)
+    ap.add_argument("--months", type=int, default=12)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--zh", action="store_true", help="Chinese headers, GB18030 (adds transcoding)")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/graphfraud-bench"))
+    ap.add_argument("--keep-data", action="store_true", help="reuse generated data from an earlier run")
+    args = ap.parse_args()
+
+    tag = f"p{args.patients}-m{args.months}-s{args.seed}{'-zh' if args.zh else ''}"
+    data = args.work / f"data-{tag}"
+    ws = args.work / f"ws-{tag}"
+    env = {"GRAPHFRAUD_KEY": "benchmark-key-not-secret-0123456789"}
+    result = {"benchmark": "ingest_10m", "date": time.strftime("%Y-%m-%d"), "machine": machine(),
+              "args": {k: str(v) for k, v in vars(args).items()}}
+    if not (args.keep_data and (data / "truth.json").exists()):
+        shutil.rmtree(data, ignore_errors=True)
+        gen = graphfraud_cmd("generate", str(data), "--patients", str(args.patients), "--months",
+                             str(args.months), "--seed", str(args.seed), *(["--zh"] if args.zh else []))
+        result["generate"] = measure(gen, env)
+    truth = json.loads((data / "truth.json").read_text(encoding="utf-8"))
+    result["rows"] = truth["counts"]
+    result["input_bytes"] = sum(p.stat().st_size for p in data.iterdir())
+    shutil.rmtree(ws, ignore_errors=True)
+    result["ingest"] = measure(graphfraud_cmd("ingest", str(data), "--workspace", str(ws)), env)
+    manifest = json.loads(max((ws / "runs").glob("*/manifest.json")).read_text(encoding="utf-8"))
+    result["ingest"]["timings_s"] = manifest["timings_s"]
+    result["ingest"]["counts"] = {t: {k: v for k, v in c.items() if k != "rejected_by_reason"}
+                                  for t, c in manifest["counts"].items()}
+    result["reingest"] = measure(graphfraud_cmd("ingest", str(data), "--workspace", str(ws), "--no-parquet"), env)
+    claims = result["rows"]["claims"]
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    print(f"\n{claims:,} claims + {result['rows'].get('items', 0):,} items: ingest {result['ingest']['seconds']} s, "
+          f"peak {result['ingest']['peak_rss_gb']} GB (targets: < 120 s, < 6 GB)")
+    print("saved", save(f"ingest_10m-{tag}", result))
+
+
+if __name__ == "__main__":
+    main()
