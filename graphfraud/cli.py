@@ -247,7 +247,7 @@ def status(ctx, workspace: Path):
         click.echo(t("status_header", workspace=ws.path))
         for table, n in ws.table_counts(con).items():
             click.echo(t("status_table_line", table=table, rows=n))
-        runs, last = con.execute("SELECT count(*), max(run_id) FROM ingest_runs").fetchone()
+        runs, last = con.execute("SELECT count(*), max(run_id) FROM ingest_runs").fetchall()[0]
         click.echo(t("status_runs", runs=runs, last=last or "-"))
     finally:
         con.close()
@@ -277,7 +277,7 @@ def rejects(ctx, workspace: Path, table_name: str | None, reason: str | None, li
     try:
         where = "WHERE (? IS NULL OR table_name = ?) AND (? IS NULL OR reason = ?)"
         params = [table_name, table_name, reason, reason]
-        total = con.execute(f"SELECT count(*) FROM rejects {where}", params).fetchone()[0]
+        total = con.execute(f"SELECT count(*) FROM rejects {where}", params).fetchall()[0][0]
         if csv_out:
             import csv as _csv
 

@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import shutil
@@ -24,14 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import duckdb
 import pyarrow as pa
 
 from graphfraud import __version__
 from graphfraud.errors import GraphfraudError
 from graphfraud.idnumber import sql_is_valid
 from graphfraud.mapping import Mapping, builtin_mappings, get_mapping
-from graphfraud.pseudo import Keyring, load_keyring
-from graphfraud.readers import RawSource, discover, read_source
+from graphfraud.pseudo import Keyring, load_keyring, seal_batches, sql_normalise, sql_pseudonym
+from graphfraud.readers import RawSource, discover, drop_raw, read_source, scalar
 from graphfraud.schema import (
     DATE,
     DATETIME,
@@ -118,9 +120,22 @@ class IngestResult:
         return {t: dict(sorted(c.items())) for t, c in out.items()}
 
 
-def _typed_expr(table: str, col, mapping: Mapping, params: list, others: list[Mapping] = ()) -> str:
+class Params:
+    """Named query parameters: ``params(value)`` stores a value and returns its placeholder,
+    so values (from data or mapping files) never become query text."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def __call__(self, value: object) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"
+
+
+def _typed_expr(table: str, col, mapping: Mapping, param: Params, others: list[Mapping] = ()) -> str:
     """DuckDB expression turning the trimmed text column ``r_<name>`` into its typed value
-    (NULL when it cannot be read). Values from mapping files only ever enter as parameters."""
+    (NULL when it cannot be read)."""
     src = f"r_{col.name}"
     kind = col.kind
     if kind == STRING:
@@ -131,17 +146,13 @@ def _typed_expr(table: str, col, mapping: Mapping, params: list, others: list[Ma
         vmap: dict[str, str] = {}
         for m in [*others, mapping]:
             vmap.update({k.lower(): v for k, v in m.value_map(table, col.name).items()})
-        whens = []
-        for source_value, canon in vmap.items():
-            whens.append("WHEN ? THEN ?")
-            params.extend([source_value, canon])
-        return f"(CASE lower({src}) {' '.join(whens)} ELSE NULL END)"
+        whens = " ".join(f"WHEN {param(k)} THEN {param(v)}" for k, v in vmap.items())
+        return f"(CASE lower({src}) {whens} ELSE NULL END)"
     if kind == DATE:
-        params.append(list(mapping.date_formats))
-        return f"COALESCE(TRY_CAST({src} AS DATE), CAST(try_strptime({src}, ?) AS DATE))"
+        return f"COALESCE(TRY_CAST({src} AS DATE), CAST(try_strptime({src}, {param(list(mapping.date_formats))}) AS DATE))"
     if kind == DATETIME:
-        params.append(list(mapping.datetime_formats))
-        return f"COALESCE(TRY_CAST({src} AS TIMESTAMP), CAST(try_strptime({src}, ?) AS TIMESTAMP))"
+        return (f"COALESCE(TRY_CAST({src} AS TIMESTAMP), "
+                f"CAST(try_strptime({src}, {param(list(mapping.datetime_formats))}) AS TIMESTAMP))")
     if kind == MONEY:
         return f"(CASE WHEN regexp_full_match({src}, '{_MONEY_RE}') THEN TRY_CAST({src} AS DECIMAL(18,2)) END)"
     if kind == DECIMAL:
@@ -177,153 +188,171 @@ def _reason_exprs(table: Table, check_encoding: bool) -> tuple[str, str]:
 
 
 class Ingestor:
-    """One ingest run over one dataset into one workspace."""
+    """One ingest run over one dataset into one workspace.
+
+    Per table, one DuckDB statement turns the raw text of every file into ``staged``: typed
+    values, pseudonyms, the first failing check (reason, column, raw value) and the outcome
+    against the workspace (loaded, duplicate, conflicting, unknown reference). Keys repeated
+    within the batch are then settled (the first line wins), rejects written, and the loaded
+    rows inserted: three passes over the data in all, read, stage and insert."""
 
     def __init__(self, ws: Workspace, con, keyring: Keyring, mappings: list[Mapping], forced: Mapping | None,
                  run_id: str, progress: Progress | None = None) -> None:
+        # run ids are generated here (letters, digits, dashes) and may appear in query text
+        assert all(ch.isalnum() or ch == "-" for ch in run_id)
         self.ws, self.con, self.keyring = ws, con, keyring
         self.mappings, self.forced, self.run_id = mappings, forced, run_id
         self.progress = progress or (lambda label, n: None)
-        self.flags: Counter = Counter()
+        self.timings: dict[str, float] = {}
 
-    # -- per table -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _timed(self, label: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[label] = round(time.perf_counter() - t0, 3)
+
     def ingest_table(self, table: Table, raws: list[RawSource]) -> list[FileCounts]:
         con = self.con
         counts = [
             FileCounts(table.name, r.source.name, r.sha256, r.size, r.source.fmt, r.encoding, r.mapping.name,
-                       r.reader, blank_lines=r.blank_lines, extra_columns=r.extra_columns)
+                       r.reader, input_rows=r.n_records, blank_lines=r.blank_lines, extra_columns=r.extra_columns)
             for r in raws
         ]
-        self._register_files(table, raws)
-        self._stage(table, raws)
-        self._write_structural_rejects(table, raws, counts)
-        self._typed(table, raws)
-        if table.name in PII_COLUMNS:
-            self._pseudonymise(table)
-        self._write_rejects(table, raws, "typed", "_reason IS NOT NULL", counts)
-        self._classify(table)
-        self._write_rejects(table, raws, "classed", "_outcome NOT IN ('loaded', 'duplicate')", counts)
-        for src, outcome, n in con.execute(
-            "SELECT _src, _outcome, count(*) FROM classed WHERE _outcome IN ('loaded', 'duplicate') GROUP BY ALL"
-        ).fetchall():
-            setattr(counts[src], outcome, getattr(counts[src], outcome) + n)
-        self._insert(table)
-        for c, r in zip(counts, raws):
-            c.input_rows = r.n_records
-        for t in ("stage_all", "typed", "classed"):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
-        for r in raws:
-            con.execute(f"DROP TABLE IF EXISTS {r.table_name}")
+        self._register_files(raws)
+        try:
+            self._write_structural_rejects(table, raws, counts)
+            with self._timed(f"stage {table.name}"):
+                self._stage(table, raws)
+            for r in raws:
+                drop_raw(con, r.table_name)
+            with self._timed(f"settle {table.name}"):
+                self._settle_batch_duplicates(table)
+            with self._timed(f"rejects {table.name}"):
+                self._write_rejects(table, counts)
+            for src, outcome, n in con.execute(
+                "SELECT _src, _outcome, count(*) FROM staged WHERE _outcome IN ('loaded', 'duplicate') GROUP BY ALL"
+            ).fetchall():
+                setattr(counts[src], outcome, getattr(counts[src], outcome) + n)
+            with self._timed(f"insert {table.name}"):
+                self._insert(table)
+        finally:
+            # after a failed statement the transaction refuses everything until the rollback
+            # in ingest(); cleaning up then must not hide the original error
+            with contextlib.suppress(duckdb.Error):
+                for t in ("staged", "dupinfo"):
+                    con.execute(f"DROP TABLE IF EXISTS {t}")
+            con.unregister("_files")
+            con.unregister("_headers")
         return counts
 
     def _stage(self, table: Table, raws: list[RawSource]) -> None:
+        con = self.con
+        param = Params()
+        pii = PII_COLUMNS.get(table.name, ())
         selects = []
         for i, r in enumerate(raws):
             present = set(r.column_map.values())
             cols = [f"{c.name} AS r_{c.name}" if c.name in present else f"CAST(NULL AS VARCHAR) AS r_{c.name}"
                     for c in table.columns]
-            selects.append(f"SELECT {i} AS _src, _line, _extra, {', '.join(cols)} FROM {r.table_name}")
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE stage_all AS {' UNION ALL '.join(selects)}")
-
-    def _typed(self, table: Table, raws: list[RawSource]) -> None:
-        params: list = []
-        # one mapping per file: enum values and date formats follow each file's own mapping
-        typed_cols = []
+            selects.append(f"SELECT {i} AS _src, _line, _extra_vals, {', '.join(cols)} FROM {r.table_name}")
+        stage = " UNION ALL ".join(selects)
+        # unknown columns as JSON; their header names enter only as parameters
+        extra_whens = [f"WHEN _src = {i} THEN CAST(to_json(map({param(list(r.extra_columns))}, _extra_vals)) AS VARCHAR)"
+                       for i, r in enumerate(raws) if r.extra_columns]
+        extra = f"(CASE {' '.join(extra_whens)} END)" if extra_whens else "CAST(NULL AS VARCHAR)"
+        typed = []
         for c in table.columns:
             if c.kind in (ENUM, DATE, DATETIME) and len({r.mapping.name for r in raws}) > 1:
-                whens = []
-                for i, r in enumerate(raws):
-                    whens.append(f"WHEN _src = {i} THEN {_typed_expr(table.name, c, r.mapping, params, self.mappings)}")
-                typed_cols.append(f"(CASE {' '.join(whens)} END) AS {c.name}")
+                # each file's enum spellings and date formats follow its own mapping
+                whens = [f"WHEN _src = {i} THEN {_typed_expr(table.name, c, r.mapping, param, self.mappings)}"
+                         for i, r in enumerate(raws)]
+                typed.append(f"(CASE {' '.join(whens)} END) AS {c.name}")
             else:
-                typed_cols.append(f"{_typed_expr(table.name, c, raws[0].mapping, params, self.mappings)} AS {c.name}")
-        extra = ""
-        if table.name == "patients":
-            extra = f", {sql_is_valid('r_id_number')} AS id_number_valid"
+                typed.append(f"{_typed_expr(table.name, c, raws[0].mapping, param, self.mappings)} AS {c.name}")
         raw_cols = ", ".join(f"r_{c.name}" for c in table.columns)
-        check_encoding = any(r.had_replacements for r in raws)
-        reason, column = _reason_exprs(table, check_encoding)
-        inner = f"SELECT _src, _line, _extra, {raw_cols}, {', '.join(typed_cols)}{extra} FROM stage_all"
+        derived = f", {sql_is_valid('r_id_number')} AS id_number_valid" if table.name == "patients" else ""
+        q = f"SELECT _src, _line, {extra} AS _extra, {raw_cols}, {', '.join(typed)}{derived} FROM ({stage})"
         if table.name == "patients":
             # birth date and sex stay usable after pseudonymisation: read them from a valid ID
-            inner = f"""SELECT * REPLACE (
+            q = f"""SELECT * REPLACE (
                 COALESCE(birth_date, CASE WHEN id_number_valid THEN
                     CAST(try_strptime(substr(r_id_number, 7, 8), '%Y%m%d') AS DATE) END) AS birth_date,
                 COALESCE(sex, CASE WHEN id_number_valid THEN
                     CASE WHEN CAST(substr(r_id_number, 17, 1) AS INTEGER) % 2 = 1 THEN 'M' ELSE 'F' END END) AS sex)
-                FROM ({inner})"""
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE typed AS SELECT *, {reason} AS _reason, {column} AS _column FROM ({inner})",
-            params,
-        )
-        self.con.execute("DROP TABLE stage_all")
-
-    def _pseudonymise(self, table: Table) -> None:
-        """Replace personal values by keyed pseudonyms in the typed stage, keeping the
-        originals in ``o_<col>`` for the vault; rejected rows' raw text is pseudonymised too."""
-        con = self.con
-        for col in PII_COLUMNS[table.name]:
-            values = con.execute(f"SELECT DISTINCT r_{col} FROM typed WHERE r_{col} IS NOT NULL").fetchall()
-            mapping = pa.table({
-                "v": pa.array([v for (v,) in values], pa.string()),
-                "p": pa.array([self.keyring.pseudonym(col, v) for (v,) in values], pa.string()),
-            })
-            con.register("_pseudo", mapping)
-            try:
-                con.execute(
-                    f"""CREATE OR REPLACE TEMP TABLE typed AS
-                    SELECT t.* REPLACE (m.p AS {col}, m.p AS r_{col}), t.r_{col} AS o_{col}
-                    FROM typed t LEFT JOIN _pseudo m ON t.r_{col} = m.v"""
-                )
-            finally:
-                con.unregister("_pseudo")
-
-    def _classify(self, table: Table) -> None:
-        """Outcome of every valid row: loaded, duplicate, conflicting_duplicate or unknown_*."""
-        con = self.con
-        cols = table.column_names
-        key = list(table.key)
-        if table.name == "items":
+                FROM ({q})"""
+        reason, column = _reason_exprs(table, any(r.had_replacements for r in raws))
+        q = f"SELECT *, {reason} AS _reason, {column} AS _column FROM ({q})"
+        if pii:
+            # personal values become keyed pseudonyms here; originals go only to the vault
+            norms = ", ".join(f"{sql_normalise(c, 'r_' + c, param)} AS n_{c}" for c in pii)
+            pseudonyms = ", ".join(f"{sql_pseudonym(self.keyring, c, 'n_' + c, param)} AS {c}" for c in pii)
+            q = f"SELECT * REPLACE ({pseudonyms}) FROM (SELECT *, {norms} FROM ({q}))"
+        if table.name == "items" and self._items_need_numbers(raws):
             # lines without a number are numbered in file order within their claim
-            con.execute(
-                """CREATE OR REPLACE TEMP TABLE typed AS SELECT * REPLACE (
-                     CASE WHEN _reason IS NULL THEN COALESCE(item_no, row_number() OVER (
-                       PARTITION BY claim_id, _reason IS NULL ORDER BY _src, _line)) ELSE item_no END AS item_no)
-                   FROM typed"""
-            )
-        key_sql = ", ".join(key)
-        hash_sql = f"hash({', '.join(cols)})"
-        same_as_existing = " AND ".join(f"v.{c} IS NOT DISTINCT FROM e.{c}" for c in cols)
-        join_on = " AND ".join(f"e.{k} = v.{k}" for k in key)
-        ref_checks = []
-        for ref in table.references:
-            has_rows = con.execute(f"SELECT EXISTS (SELECT 1 FROM main.{ref.table})").fetchone()[0]
+            q = f"""SELECT * REPLACE (CASE WHEN _reason IS NULL THEN COALESCE(item_no, row_number() OVER (
+                        PARTITION BY claim_id, _reason IS NULL ORDER BY _src, _line)) ELSE item_no END AS item_no)
+                    FROM ({q})"""
+        value = "(CASE _column " + " ".join(f"WHEN '{c.name}' THEN r_{c.name}" for c in table.columns) + " END)"
+        raw_json = "json_object(" + ", ".join(
+            f"'{c.name}', {c.name if c.name in pii else 'r_' + c.name}" for c in table.columns) + ")"
+        keep = ["_src", "_line", "_extra", *table.column_names]
+        if table.name == "patients":
+            keep.append("id_number_valid")
+        keep += [f"r_{c} AS o_{c}" for c in pii]
+        key = list(table.key)
+        joins = [f"LEFT JOIN (SELECT *, true AS _present FROM main.{table.name}) e ON "
+                 + " AND ".join(f"e.{k} = s.{k}" for k in key)]
+        whens = [f"WHEN e._present THEN CASE WHEN "
+                 + " AND ".join(f"s.{c} IS NOT DISTINCT FROM e.{c}" for c in table.column_names)
+                 + " THEN 'duplicate' ELSE 'conflicting_duplicate' END"]
+        for i, ref in enumerate(table.references):
+            has_rows = scalar(con, f"SELECT EXISTS (SELECT 1 FROM main.{ref.table})")
             if has_rows or ref.table == "claims":
-                ref_checks.append(
-                    f"WHEN v.{ref.column} IS NOT NULL AND NOT EXISTS "
-                    f"(SELECT 1 FROM main.{ref.table} x WHERE x.{ref.target} = v.{ref.column}) THEN '{ref.reason}'"
-                )
-        first = f"""
-            CASE WHEN e.{key[0]} IS NOT NULL THEN
-                   CASE WHEN {same_as_existing} THEN 'duplicate' ELSE 'conflicting_duplicate' END
-                 {' '.join(ref_checks)}
-                 ELSE 'loaded' END"""
+                joins.append(f"LEFT JOIN (SELECT DISTINCT {ref.target} AS k FROM main.{ref.table}) r{i} "
+                             f"ON r{i}.k = s.{ref.column}")
+                whens.append(f"WHEN s.{ref.column} IS NOT NULL AND r{i}.k IS NULL THEN '{ref.reason}'")
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE classed AS
-            WITH v AS (
-                SELECT *, {hash_sql} AS _h,
-                       row_number() OVER w AS _rn, first_value({hash_sql}) OVER w AS _h0
-                FROM typed WHERE _reason IS NULL
-                WINDOW w AS (PARTITION BY {key_sql} ORDER BY _src, _line)
-            ), firsts AS (
-                SELECT v.*, {first} AS _outcome FROM v LEFT JOIN main.{table.name} e ON {join_on} WHERE v._rn = 1
-            )
-            SELECT * FROM firsts
-            UNION ALL BY NAME
-            SELECT v.*, CASE WHEN v._h <> v._h0 THEN 'conflicting_duplicate'
-                             WHEN f._outcome IN ('loaded', 'duplicate') THEN 'duplicate'
-                             ELSE f._outcome END AS _outcome
-            FROM v JOIN firsts f USING ({key_sql}) WHERE v._rn > 1"""
+            f"""CREATE OR REPLACE TEMP TABLE staged AS
+            SELECT s.*, CASE WHEN s._reason IS NOT NULL THEN s._reason {' '.join(whens)} ELSE 'loaded' END AS _outcome
+            FROM (SELECT {', '.join(keep)}, _reason, _column,
+                         CASE WHEN _reason IS NOT NULL THEN {value} END AS _value,
+                         CASE WHEN _reason IS NOT NULL THEN CAST({raw_json} AS VARCHAR) END AS _raw
+                  FROM ({q})) s
+            {' '.join(joins)}""",
+            param.values,
+        )
+
+    def _items_need_numbers(self, raws: list[RawSource]) -> bool:
+        for r in raws:
+            if "item_no" not in r.column_map.values():
+                return True
+            if scalar(self.con, f"SELECT EXISTS (SELECT 1 FROM {r.table_name} WHERE item_no IS NULL)"):
+                return True
+        return False
+
+    def _settle_batch_duplicates(self, table: Table) -> None:
+        """A key seen on several valid lines of this batch: the first line keeps its outcome;
+        an identical later line shares its fate (merged if it loaded), a different one is a
+        conflicting duplicate."""
+        con = self.con
+        key_sql = ", ".join(table.key)
+        row_hash = f"hash({', '.join(table.column_names)})"
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE dupinfo AS
+            WITH k AS (SELECT {key_sql} FROM staged WHERE _reason IS NULL GROUP BY ALL HAVING count(*) > 1)
+            SELECT _src, _line, {key_sql}, _outcome, row_number() OVER w AS _rn,
+                   {row_hash} = first_value({row_hash}) OVER w AS _same
+            FROM staged JOIN k USING ({key_sql}) WHERE _reason IS NULL
+            WINDOW w AS (PARTITION BY {key_sql} ORDER BY _src, _line)"""
+        )
+        con.execute(
+            f"""UPDATE staged AS s SET _outcome =
+                    CASE WHEN NOT d._same THEN 'conflicting_duplicate'
+                         WHEN f._outcome IN ('loaded', 'duplicate') THEN 'duplicate' ELSE f._outcome END
+                FROM dupinfo d JOIN (SELECT * FROM dupinfo WHERE _rn = 1) f USING ({key_sql})
+                WHERE d._rn > 1 AND s._src = d._src AND s._line = d._line"""
         )
 
     def _insert(self, table: Table) -> None:
@@ -337,47 +366,49 @@ class Ingestor:
                     "COALESCE(fund_amount, 0) + COALESCE(account_amount, 0) + COALESCE(self_amount, 0) <> total_amount)"
                 )
             elif name == "reversal_linked":
-                derived.append("NULL")
+                derived.append("CAST(NULL AS BOOLEAN)")
             else:
                 derived.append(name)
-        lineage = ["_extra", "_file_name", "_line", "?"]
         names = cols + [n for n, _ in table.derived] + [n for n, _ in LINEAGE]
         con.execute(
             f"""INSERT INTO main.{table.name} ({', '.join(names)})
-            SELECT {', '.join(cols + derived + lineage)} FROM classed c JOIN _files f USING (_src)
-            WHERE c._outcome = 'loaded' ORDER BY _src, _line""",
-            [self.run_id],
+            SELECT {', '.join(cols + derived)}, _extra, f._file_name, _line, '{self.run_id}'
+            FROM staged s JOIN _files f USING (_src) WHERE s._outcome = 'loaded'"""
         )
         if table.name == "claims":
             # a reversal is linked when the claim it cancels is loaded (now or in a later run)
             con.execute(
-                """UPDATE main.claims AS r SET reversal_linked = EXISTS (
-                       SELECT 1 FROM main.claims o WHERE o.claim_id = r.reverses_claim_id)
-                   WHERE r.reverses_claim_id IS NOT NULL AND r.reversal_linked IS NOT TRUE"""
+                """UPDATE main.claims AS r SET reversal_linked = (o.claim_id IS NOT NULL)
+                   FROM (SELECT p.claim_id AS rid, o2.claim_id
+                         FROM (SELECT claim_id, reverses_claim_id FROM main.claims
+                               WHERE reverses_claim_id IS NOT NULL AND reversal_linked IS NOT TRUE) p
+                         LEFT JOIN main.claims o2 ON o2.claim_id = p.reverses_claim_id) o
+                   WHERE r.claim_id = o.rid"""
             )
         if table.name in PII_COLUMNS:
             self._seal(table)
 
     def _seal(self, table: Table) -> None:
-        """Seal the original personal values of newly loaded rows in the identity vault."""
+        """Seal the original personal values of newly loaded rows in the identity vault,
+        in batches (one AES-GCM box per batch, an index row per person)."""
         con = self.con
         pii = PII_COLUMNS[table.name]
-        key = table.key[0]
         entity = table.name[:-1]  # patients -> patient, doctors -> doctor
-        rows = con.execute(
-            f"SELECT {key}, {', '.join('o_' + c for c in pii)} FROM classed WHERE _outcome = 'loaded'"
-        ).fetchall()
-        sealed = [self.keyring.seal(dict(zip(pii, r[1:]))) for r in rows]
-        vault = pa.table({
-            "entity_type": pa.array([entity] * len(rows), pa.string()),
-            "entity_id": pa.array([r[0] for r in rows], pa.string()),
-            "sealed": pa.array(sealed, pa.binary()),
-        })
-        con.register("_vault", vault)
+        data = con.sql(
+            f"SELECT {table.key[0]} AS id, {', '.join(f'o_{c} AS {c}' for c in pii)} FROM staged "
+            f"WHERE _outcome = 'loaded'"
+        ).to_arrow_table()
+        ids = data.column("id").to_pylist()
+        columns = {c: data.column(c).to_pylist() for c in pii}
+        boxes, index = seal_batches(self.keyring, self.run_id, entity, ids, columns)
+        con.register("_vault_boxes", boxes)
+        con.register("_vault_index", index)
         try:
-            con.execute("INSERT OR IGNORE INTO identity_vault SELECT * FROM _vault")
+            con.execute("INSERT INTO vault_boxes SELECT * FROM _vault_boxes")
+            con.execute("INSERT OR IGNORE INTO identity_vault SELECT * FROM _vault_index")
         finally:
-            con.unregister("_vault")
+            con.unregister("_vault_boxes")
+            con.unregister("_vault_index")
 
     # -- rejects ---------------------------------------------------------------------------
     def _write_structural_rejects(self, table: Table, raws: list[RawSource], counts: list[FileCounts]) -> None:
@@ -385,71 +416,55 @@ class Ingestor:
         for i, r in enumerate(raws):
             header_of = {canon: h for h, canon in r.column_map.items()}
             for s in r.structural:
-                raw = s.raw
-                if table.name in PII_COLUMNS:
-                    raw = "[personal data withheld; see the source file]"
+                raw = "[personal data withheld; see the source file]" if table.name in PII_COLUMNS else s.raw
                 rows.append((self.run_id, table.name, r.source.name, r.sha256, s.line, s.column,
                              header_of.get(s.column) if s.column else None, s.reason, None, raw))
                 counts[i].rejected += 1
                 counts[i].reasons[s.reason] += 1
         if rows:
-            arrow = pa.table(list(zip(*rows)), names=["run_id", "table_name", "source_file", "source_sha256", "line",
-                                                       "column_name", "source_column", "reason", "value", "raw"])
-            self._append_rejects(arrow)
-
-    def _append_rejects(self, relation_sql_or_arrow) -> None:
-        con = self.con
-        if isinstance(relation_sql_or_arrow, pa.Table):
-            con.register("_rej", relation_sql_or_arrow)
-            src = "_rej"
-        else:
-            src = f"({relation_sql_or_arrow})"
-        try:
-            # a file ingested again rejects the same lines again: store each only once
-            con.execute(
-                f"""INSERT INTO rejects SELECT n.* FROM {src} n
-                WHERE NOT EXISTS (SELECT 1 FROM rejects o WHERE o.source_sha256 = n.source_sha256
-                                  AND o.line = n.line AND o.table_name = n.table_name)"""
-            )
-        finally:
-            if src == "_rej":
+            names = ["run_id", "table_name", "source_file", "source_sha256", "line", "column_name", "source_column",
+                     "reason", "value", "raw"]
+            con = self.con
+            con.register("_rej", pa.table(list(zip(*rows)), names=names))
+            try:
+                self._append_rejects("SELECT * FROM _rej")
+            finally:
                 con.unregister("_rej")
 
-    def _write_rejects(self, table: Table, raws: list[RawSource], source: str, where: str,
-                       counts: list[FileCounts]) -> None:
-        con = self.con
-        reason_col = "_reason" if source == "typed" else "_outcome"
-        column_col = "_column" if source == "typed" else self._column_of_outcome(table)
-        raw_json = "json_object(" + ", ".join(f"'{c.name}', r_{c.name}" if source == "typed" else
-                                             f"'{c.name}', CAST({c.name} AS VARCHAR)" for c in table.columns) + ")"
-        value = "(CASE " + " ".join(
-            f"WHEN {column_col} = '{c.name}' THEN " + (f"r_{c.name}" if source == "typed" else f"CAST({c.name} AS VARCHAR)")
-            for c in table.columns) + " END)"
-        for src, reason, n in con.execute(
-            f"SELECT _src, {reason_col}, count(*) FROM {source} WHERE {where} GROUP BY ALL"
+    def _append_rejects(self, select_sql: str) -> None:
+        # a file ingested again rejects the same lines again: store each only once
+        self.con.execute(
+            f"""INSERT INTO rejects SELECT n.* FROM ({select_sql}) n
+            WHERE NOT EXISTS (SELECT 1 FROM rejects o WHERE o.source_sha256 = n.source_sha256
+                              AND o.line = n.line AND o.table_name = n.table_name)"""
+        )
+
+    def _write_rejects(self, table: Table, counts: list[FileCounts]) -> None:
+        """Rows of ``staged`` whose outcome is a reason: count them and store them."""
+        where = "_outcome NOT IN ('loaded', 'duplicate')"
+        for src, code, n in self.con.execute(
+            f"SELECT _src, _outcome, count(*) FROM staged WHERE {where} GROUP BY ALL"
         ).fetchall():
             counts[src].rejected += n
-            counts[src].reasons[reason] += n
-        self._append_rejects(self._rejects_select(table, source, where, reason_col, column_col, value, raw_json))
-
-    def _rejects_select(self, table, source, where, reason_col, column_col, value, raw_json) -> str:
-        # run ids are generated here (letters, digits, dashes), never from input
-        assert all(ch.isalnum() or ch == "-" for ch in self.run_id)
-        return f"""SELECT '{self.run_id}' AS run_id, '{table.name}' AS table_name, f._file_name AS source_file,
-                       f._sha256 AS source_sha256, s._line AS line, {column_col} AS column_name,
-                       h._header AS source_column, {reason_col} AS reason, {value} AS value,
-                       CAST({raw_json} AS VARCHAR) AS raw
-                FROM {source} s JOIN _files f USING (_src)
-                LEFT JOIN _headers h ON h._src = s._src AND h._canon = {column_col}
+            counts[src].reasons[code] += n
+        # rejected after typing: the column at fault is the reference or the key
+        whens = [f"WHEN '{ref.reason}' THEN '{ref.column}'" for ref in table.references]
+        whens.append(f"WHEN 'conflicting_duplicate' THEN '{table.key[0]}'")
+        column = f"COALESCE(_column, CASE _outcome {' '.join(whens)} END)"
+        value = ("COALESCE(_value, CASE " + " ".join(
+            f"WHEN {column} = '{c.name}' THEN CAST({c.name} AS VARCHAR)" for c in table.columns) + " END)")
+        raw = ("COALESCE(_raw, CAST(json_object(" + ", ".join(
+            f"'{c.name}', CAST({c.name} AS VARCHAR)" for c in table.columns) + ") AS VARCHAR))")
+        self._append_rejects(
+            f"""SELECT '{self.run_id}' AS run_id, '{table.name}' AS table_name, f._file_name AS source_file,
+                       f._sha256 AS source_sha256, s._line AS line, {column} AS column_name,
+                       h._header AS source_column, _outcome AS reason, {value} AS value, {raw} AS raw
+                FROM staged s JOIN _files f USING (_src)
+                LEFT JOIN _headers h ON h._src = s._src AND h._canon = {column}
                 WHERE {where}"""
+        )
 
-    @staticmethod
-    def _column_of_outcome(table: Table) -> str:
-        whens = [f"WHEN _outcome = '{ref.reason}' THEN '{ref.column}'" for ref in table.references]
-        whens.append(f"WHEN _outcome = 'conflicting_duplicate' THEN '{table.key[0]}'")
-        return f"(CASE {' '.join(whens)} END)"
-
-    def _register_files(self, table: Table, raws: list[RawSource]) -> None:
+    def _register_files(self, raws: list[RawSource]) -> None:
         con = self.con
         con.register("_files", pa.table({
             "_src": pa.array(range(len(raws)), pa.int32()),
@@ -526,6 +541,7 @@ def ingest(
                 all_counts += ing.ingest_table(TABLES[tname], raws_by_table[tname])
                 timings[f"load {tname}"] = round(time.perf_counter() - t0, 3)
                 ing.progress(tname, 1)
+            timings.update(ing.timings)
             flags = _flag_counts(con, run_id)
             finished_at = dt.datetime.now()
             manifest = _manifest(run_id, dataset, ws, all_counts, flags, timings, started_at, finished_at,
@@ -570,7 +586,7 @@ def _flag_counts(con, run_id: str) -> dict[str, int]:
         "reversal_unlinked": "SELECT count(*) FROM claims WHERE _run_id = ? AND reversal_linked = false",
         "amount_parts_mismatch": "SELECT count(*) FROM claims WHERE _run_id = ? AND amount_parts_mismatch",
     }
-    return {k: con.execute(sql, [run_id]).fetchone()[0] for k, sql in q.items()}
+    return {k: scalar(con, sql, [run_id]) for k, sql in q.items()}
 
 
 def _manifest(run_id, dataset, ws, counts, flags, timings, started_at, finished_at, keyring, ignored) -> dict:

@@ -9,13 +9,13 @@ ingest with another key is refused instead of silently breaking every link.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import os
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +34,7 @@ def default_key_file() -> Path:
     return base / "graphfraud" / "key"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Keyring:
     """The sub-keys derived from one secret. Never stored; rebuilt from the secret."""
 
@@ -62,50 +62,133 @@ class Keyring:
         >>> k.pseudonym("phone", "138 0000 0000") == k.pseudonym("phone", "+86 13800000000")
         True
         """
-        norm = normalise(kind, value)
-        if norm is None:
-            return None
-        digest = hmac.new(self.hmac_key, f"{kind}\x1f{norm}".encode(), hashlib.sha256).hexdigest()
-        return PSEUDONYM_PREFIX[kind] + digest[:20]
+        return self.pseudonyms(kind, [value])[0]
 
-    def seal(self, record: dict[str, str | None]) -> bytes:
-        """Encrypt original personal values (AES-GCM, random nonce) for the vault."""
+    def pseudonyms(self, kind: str, values: list[str | None]) -> list[str | None]:
+        """``pseudonym`` over many values (the fast path used by ingest)."""
+        key, prefix, tag = self.hmac_key, PSEUDONYM_PREFIX[kind], f"{kind}\x1f".encode()
+        digest = hmac.digest
+        out: list[str | None] = []
+        for value in values:
+            norm = normalise(kind, value)
+            out.append(None if norm is None else prefix + digest(key, tag + norm.encode(), "sha256").hex()[:20])
+        return out
+
+    @functools.cached_property
+    def _aead(self):
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+        return AESGCM(self.vault_key)
+
+    def seal(self, record: object) -> bytes:
+        """Encrypt original personal values (AES-GCM, random nonce) for the vault."""
         nonce = secrets.token_bytes(12)
         plain = json.dumps(record, ensure_ascii=False, sort_keys=True).encode()
-        return nonce + AESGCM(self.vault_key).encrypt(nonce, plain, b"graphfraud vault v1")
+        return nonce + self._aead.encrypt(nonce, plain, b"graphfraud vault v1")
 
-    def unseal(self, blob: bytes) -> dict[str, str | None]:
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-        plain = AESGCM(self.vault_key).decrypt(blob[:12], blob[12:], b"graphfraud vault v1")
-        return json.loads(plain)
+    def unseal(self, blob: bytes) -> object:
+        return json.loads(self._aead.decrypt(blob[:12], blob[12:], b"graphfraud vault v1"))
 
 
-_SPACE = re.compile(r"\s+")
+VAULT_BATCH = 4096
+
+
+def seal_batches(keyring: Keyring, run_id: str, entity: str, ids: list[str], columns: dict[str, list]):
+    """Seal the originals of many people: one AES-GCM box per ``VAULT_BATCH`` people and an
+    index row per person. Returns the two Arrow tables (boxes, index) to insert."""
+    import pyarrow as pa
+
+    box_ids, sealed, idx_entity, idx_id, idx_box = [], [], [], [], []
+    names = list(columns)
+    for start in range(0, len(ids), VAULT_BATCH):
+        box = f"{run_id}/{entity}/{start // VAULT_BATCH}"
+        chunk = {ids[i]: {n: columns[n][i] for n in names} for i in range(start, min(start + VAULT_BATCH, len(ids)))}
+        box_ids.append(box)
+        sealed.append(keyring.seal(chunk))
+        idx_entity += [entity] * len(chunk)
+        idx_id += list(chunk)
+        idx_box += [box] * len(chunk)
+    boxes = pa.table({"box_id": pa.array(box_ids, pa.string()), "sealed": pa.array(sealed, pa.binary())})
+    index = pa.table({"entity_type": pa.array(idx_entity, pa.string()), "entity_id": pa.array(idx_id, pa.string()),
+                      "box_id": pa.array(idx_box, pa.string())})
+    return boxes, index
+
+
+def reveal(con, keyring: Keyring, entity: str, ids: list[str]) -> dict[str, dict[str, str | None]]:
+    """The original personal values of ``ids`` (patients or doctors) from a workspace's vault.
+
+    Only the boxes that hold them are opened; a wrong key raises ``cryptography``'s
+    ``InvalidTag``."""
+    import pyarrow as pa
+
+    con.register("_wanted", pa.table({"entity_id": pa.array(ids, pa.string())}))
+    try:
+        rows = con.execute(
+            """SELECT DISTINCT b.box_id, b.sealed FROM identity_vault v JOIN _wanted w USING (entity_id)
+               JOIN vault_boxes b USING (box_id) WHERE v.entity_type = ?""", [entity]).fetchall()
+    finally:
+        con.unregister("_wanted")
+    wanted = set(ids)
+    out: dict[str, dict[str, str | None]] = {}
+    for _, blob in rows:
+        for entity_id, values in keyring.unseal(blob).items():
+            if entity_id in wanted:
+                out[entity_id] = values
+    return out
+
+
+#: full-width ASCII variants and the ideographic space, folded to ASCII before hashing
+FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
+HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
+_FOLD = str.maketrans(FULL_WIDTH, HALF_WIDTH)
+_SPACE = re.compile(r"[\t\n\x0b\x0c\r \xa0]+")
+_SPACE_SQL = r"[\t\n\x0B\x0C\r \x{A0}]+"
 _NON_DIGIT = re.compile(r"\D")
 
 
 def normalise(kind: str, value: str | None) -> str | None:
     """The form a personal value is hashed in, so trivial spelling differences still link.
 
-    Full-width characters are folded (NFKC), spaces removed; phones keep digits only and
-    lose a leading +86/86 country code; citizen IDs are upper-cased.
+    Full-width letters, digits and punctuation are folded to ASCII and spaces removed; phones
+    keep digits only and lose a leading 86 country code; citizen IDs are upper-cased.
+    ``sql_pseudonym`` computes exactly the same in DuckDB.
     """
     if value is None:
         return None
-    text = _SPACE.sub("", unicodedata.normalize("NFKC", str(value)))
-    if not text:
-        return None
+    text = _SPACE.sub("", str(value).translate(_FOLD))
     if kind == "phone":
-        digits = _NON_DIGIT.sub("", text)
-        if len(digits) == 13 and digits.startswith("86"):
-            digits = digits[2:]
-        return digits or None
+        text = _NON_DIGIT.sub("", text)
+        if len(text) == 13 and text.startswith("86"):
+            text = text[2:]
+    elif kind == "id_number":
+        text = text.upper()
+    return text or None
+
+
+def sql_normalise(kind: str, col: str, param) -> str:
+    """A DuckDB expression computing ``normalise(kind, <col>)`` (``col`` a trusted name;
+    constants enter through ``param(value) -> placeholder``)."""
+    # translate() is slow on a 95-character map: only values with full-width characters need it
+    fold = (f"(CASE WHEN regexp_matches({col}, '[\\x{{FF01}}-\\x{{FF5E}}\\x{{3000}}]') "
+            f"THEN translate({col}, {param(FULL_WIDTH)}, {param(HALF_WIDTH)}) ELSE {col} END)")
+    folded = f"regexp_replace({fold}, {param(_SPACE_SQL)}, '', 'g')"
+    if kind == "phone":
+        digits = f"regexp_replace({folded}, '[^0-9]', '', 'g')"
+        return f"NULLIF(regexp_replace({digits}, '^86([0-9]{{11}})$', '\\1'), '')"
     if kind == "id_number":
-        return text.upper()
-    return text
+        return f"NULLIF(upper({folded}), '')"
+    return f"NULLIF({folded}, '')"
+
+
+def sql_pseudonym(keyring: Keyring, kind: str, norm_col: str, param) -> str:
+    """A DuckDB expression computing ``keyring.pseudonym`` from a column already holding
+    ``normalise(kind, value)`` (see ``sql_normalise``): HMAC-SHA256 from DuckDB's ``sha256``,
+    the key entering only as parameters."""
+    block = keyring.hmac_key.ljust(64, b"\0")
+    ipad = param(bytes(b ^ 0x36 for b in block))
+    opad = param(bytes(b ^ 0x5C for b in block))
+    inner = f"unhex(sha256({ipad} || encode({param(kind + chr(31))} || {norm_col})))"
+    return f"({param(PSEUDONYM_PREFIX[kind])} || substr(sha256({opad} || {inner}), 1, 20))"
 
 
 def load_keyring(key_file: str | Path | None = None, *, create: bool = True) -> Keyring:

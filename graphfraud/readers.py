@@ -35,6 +35,7 @@ from graphfraud.schema import TABLES
 
 FORMATS = {".csv": "csv", ".csv.gz": "csv.gz", ".parquet": "parquet", ".xlsx": "xlsx"}
 CHUNK = 64 << 20
+SCAN_CHUNK = 16 << 20
 DELIMITERS = (",", "\t", "|", ";")
 
 
@@ -79,6 +80,12 @@ class RawSource:
     @property
     def n_records(self) -> int:
         return self.n_good + len(self.structural)
+
+
+def scalar(con, sql: str, params=None):
+    """The single value of a one-row query, with the result fully consumed."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
 
 
 def split_format(path: Path) -> tuple[str, str] | None:
@@ -136,9 +143,9 @@ def _open_bytes(path: Path, fmt: str):
     return gzip.open(path, "rb") if fmt == "csv.gz" else open(path, "rb")
 
 
-def _utf8_ok(sample: bytes, final: bool) -> bool:
+def _utf8_ok(sample: bytes) -> bool:
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=final)
+        sample.decode("utf-8")
         return True
     except UnicodeDecodeError:
         return False
@@ -148,22 +155,24 @@ def detect_encoding(path: Path, fmt: str, hint: str | None = None) -> str:
     """``utf-8-sig``, ``utf-8`` or ``gb18030``, from the BOM and samples across the file.
 
     UTF-8 is chosen when every sample decodes as UTF-8 (GB18030 text almost never does);
-    otherwise GB18030, which also covers GBK and GB2312."""
+    otherwise GB18030, which also covers GBK and GB2312. Samples are cut at line ends so a
+    sample boundary never splits a character."""
+    size = path.stat().st_size if fmt == "csv" else None
     with _open_bytes(path, fmt) as fh:
         head = fh.read(1 << 20)
         if head.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
-        samples = [(head, len(head) < (1 << 20))]
-        if fmt == "csv":
-            size = path.stat().st_size
+        at_eof = len(head) < (1 << 20)
+        samples = [head if at_eof else head[: head.rfind(b"\n") + 1] or head[:-4]]
+        if size:
             for pos in (size // 2, max(size - (1 << 20), 0)):
                 if pos > len(head):
                     fh.seek(pos)
                     chunk = fh.read(1 << 20)
-                    # skip to the next newline so a sample never starts mid-character
-                    cut = chunk.find(b"\n")
-                    samples.append((chunk[cut + 1 :] if cut >= 0 else b"", True))
-    if all(_utf8_ok(s[: len(s) - 4] if not final else s, final) for s, final in samples):
+                    first = chunk.find(b"\n") + 1
+                    last = chunk.rfind(b"\n") + 1 if pos + len(chunk) < size else len(chunk)
+                    samples.append(chunk[first:last])
+    if all(_utf8_ok(s) for s in samples):
         return "utf-8"
     return "gb18030" if hint in (None, "gb18030", "gbk", "gb2312") else hint
 
@@ -249,38 +258,38 @@ def resolve_columns(
     return mapping, column_map, extra
 
 
-def scan_records(path: Path) -> tuple[np.ndarray, np.ndarray, int, int]:
+def scan_records(path: Path, hasher=None) -> tuple[np.ndarray, np.ndarray, int, int]:
     """Record boundaries of a UTF-8 CSV: newlines outside double quotes.
 
     Returns (start byte offset, start line) of every non-blank data record after the header,
-    the number of blank lines skipped, and the number of physical lines."""
+    the number of blank lines skipped, and the number of physical lines. ``hasher`` (e.g. a
+    ``hashlib.sha256()``) is fed the bytes on the way, so the file is read once."""
     ends: list[np.ndarray] = []  # byte offsets of record-ending newlines
     end_lines: list[np.ndarray] = []  # physical line number each of them ends
-    parity = 0
+    parity = 0  # quotes seen so far, mod 2: 1 means inside a quoted field
     base = 0
     lines_before = 0
-    size = 0
+    last = b"\n"
     with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
+        while chunk := fh.read(SCAN_CHUNK):
+            if hasher is not None:
+                hasher.update(chunk)
             arr = np.frombuffer(chunk, dtype=np.uint8)
             nl = np.flatnonzero(arr == 10)
-            if parity == 0 and chunk.find(b'"') < 0:
-                keep = np.arange(nl.size)
+            quotes = np.flatnonzero(arr == 34) if chunk.find(b'"') >= 0 else None
+            if quotes is None:
+                keep = np.arange(nl.size) if parity == 0 else np.empty(0, np.int64)
             else:
-                acc = np.bitwise_xor.accumulate((arr == 34).view(np.uint8))
-                inside = (acc[nl] ^ parity) if nl.size else np.empty(0, np.uint8)
+                # quotes before each newline decide whether it is inside a quoted field
+                inside = (np.searchsorted(quotes, nl) + parity) & 1
                 keep = np.flatnonzero(inside == 0)
-                parity ^= int(acc[-1])
+                parity = (parity + quotes.size) & 1
             ends.append(nl[keep] + base)
             end_lines.append(keep + lines_before + 1)
             lines_before += nl.size
             base += len(chunk)
-            size = base
-        if size:
-            fh.seek(size - 1)
-            last = fh.read(1)
-        else:
-            last = b"\n"
+            last = chunk[-1:]
+    size = base
     end = np.concatenate(ends) if ends else np.empty(0, np.int64)
     end_line = np.concatenate(end_lines) if end_lines else np.empty(0, np.int64)
     physical = lines_before + (0 if last == b"\n" else 1)
@@ -296,13 +305,12 @@ def scan_records(path: Path) -> tuple[np.ndarray, np.ndarray, int, int]:
     stops = end[1:]
     start_lines = end_line[:-1] + 1
     length = stops - starts
-    with open(path, "rb") as fh:
-        data = np.memmap(fh, dtype=np.uint8, mode="r") if size else np.empty(0, np.uint8)
-        blank = length == 0
-        one = np.flatnonzero(length == 1)
-        if one.size:
-            blank[one] = data[starts[one]] == 13
-        # a record of only spaces/tabs and no delimiter is blank to DuckDB only when empty; keep it
+    blank = length == 0
+    one = np.flatnonzero(length == 1)
+    if one.size:
+        data = np.memmap(path, dtype=np.uint8, mode="r")
+        blank[one] = data[starts[one]] == 13
+        del data
     keep = ~blank
     return starts[keep].astype(np.int64), start_lines[keep].astype(np.int64), int(blank.sum()), physical
 
@@ -320,8 +328,9 @@ def read_source(
 ) -> RawSource:
     """Read one file into the raw table ``raw_<index>`` of connection ``con``."""
     table_name = f"raw_{index}"
-    sha = file_sha256(source.path)
     size = source.path.stat().st_size
+    # a plain UTF-8 CSV is hashed while its records are scanned; the rest are hashed here
+    sha = None if source.fmt == "csv" else file_sha256(source.path)
     try:
         if source.fmt in ("csv", "csv.gz"):
             return _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir)
@@ -335,18 +344,29 @@ def read_source(
 
 
 def _create_raw(con, table_name: str, select_sql: str, column_map: dict[str, str], extra: list[str],
-                positions: dict[str, str]) -> None:
-    """Create the raw table from ``select_sql`` whose columns are named by ``positions``
-    (source header -> column expression name in the select)."""
+                positions: dict[str, str], view: bool = False, params: list | None = None) -> None:
+    """Create the raw table (or view) from ``select_sql`` whose columns are named by
+    ``positions`` (source header -> positional column name). Unmapped columns travel as the
+    list ``_extra_vals``; their header names stay in Python and enter SQL only as parameters."""
     cols = [f"{_trimmed(positions[h])} AS {canon}" for h, canon in column_map.items()]
     if extra:
-        args = ", ".join(f"?, {_trimmed(positions[h])}" for h in extra)
-        cols.append(f"CAST(json_object({args}) AS VARCHAR) AS _extra")
-        params: list = list(extra)
+        cols.append("[" + ", ".join(_trimmed(positions[h]) for h in extra) + "] AS _extra_vals")
     else:
-        cols.append("CAST(NULL AS VARCHAR) AS _extra")
-        params = []
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table_name} AS SELECT _line, {', '.join(cols)} FROM ({select_sql})", params)
+        cols.append("CAST(NULL AS VARCHAR[]) AS _extra_vals")
+    kind = "VIEW" if view else "TABLE"
+    con.execute(f"CREATE OR REPLACE TEMP {kind} {table_name} AS SELECT _line, {', '.join(cols)} FROM ({select_sql})",
+                params or [])
+
+
+def drop_raw(con, table_name: str) -> None:
+    """Drop a raw table or view and whatever backs it."""
+    names = [table_name, f"{table_name}_v", f"{table_name}_lines"]
+    kinds = dict(con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_name IN (?, ?, ?)", names
+    ).fetchall())
+    for name in names:  # the view first: it depends on the tables
+        if name in kinds:
+            con.execute(f"DROP {'VIEW' if kinds[name] == 'VIEW' else 'TABLE'} {name}")
 
 
 def _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir) -> RawSource:
@@ -358,7 +378,9 @@ def _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir) -> R
         delimiter = _sniff_delimiter(header_line)
         headers = _parse_header(header_line, delimiter)
         mapping, column_map, extra = resolve_columns(source, headers, mappings, forced)
-        starts, start_lines, blank, _ = scan_records(plain)
+        hasher = hashlib.sha256() if plain == source.path else None
+        starts, start_lines, blank, _ = scan_records(plain, hasher)
+        sha = hasher.hexdigest() if hasher else (sha or file_sha256(source.path))
         try:
             raw = _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, starts, start_lines)
             reader = "duckdb"
@@ -399,7 +421,7 @@ def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, s
             f"SELECT line_byte_position, min(line), arg_min(error_type, column_idx), arg_min(column_name, column_idx),"
             f" any_value(csv_line) FROM {rejects} GROUP BY line_byte_position ORDER BY line_byte_position"
         ).fetchall()
-        n_good = con.execute(f"SELECT count(*) FROM {table_name}_v").fetchone()[0]
+        n_good = scalar(con, f"SELECT count(*) FROM {table_name}_v")
     except duckdb.Error:
         con.execute(f"DROP TABLE IF EXISTS {table_name}_v")
         raise _Disagree() from None
@@ -419,7 +441,7 @@ def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, s
         raise _Disagree()
     good = np.ones(n_rec, dtype=bool)
     good[rec_of] = False
-    lines = pa.table({"_line": start_lines[good]})
+    line_sql, gaps = _line_expression(start_lines[good])
     col_of = {i: h for i, h in enumerate(headers)}
     structural = []
     for (_, _, etype, cname, text), rec in zip(errs, rec_of):
@@ -428,16 +450,36 @@ def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, s
             canon = column_map.get(col_of.get(int(cname[1:]), ""))
         reason = "bad_encoding" if etype == "INVALID UNICODE" else "malformed_row"
         structural.append(StructuralReject(int(start_lines[rec]), reason, canon, (text or "").strip("\r\n")))
-    con.register("_lines_arrow", lines)
-    try:
-        positions = {h: _safe_name(i) for i, h in enumerate(headers)}
-        _create_raw(
-            con, table_name, f"SELECT * FROM {table_name}_v POSITIONAL JOIN _lines_arrow", column_map, extra, positions
-        )
-    finally:
-        con.unregister("_lines_arrow")
-        con.execute(f"DROP TABLE IF EXISTS {table_name}_v")
+    source = f"SELECT {line_sql} AS _line, * FROM (SELECT rowid AS _r, * FROM {table_name}_v) v"
+    if gaps is not None:
+        con.register("_gaps_arrow", gaps)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table_name}_lines AS SELECT * FROM _gaps_arrow")
+        finally:
+            con.unregister("_gaps_arrow")
+        source += f" ASOF JOIN {table_name}_lines g ON v._r >= g.from_row"
+    positions = {h: _safe_name(i) for i, h in enumerate(headers)}
+    # a view, not a copy: the records are read once into {table_name}_v and typed from there
+    _create_raw(con, table_name, source, column_map, extra, positions, view=True)
     return n_good, structural, None
+
+
+def _line_expression(lines: np.ndarray) -> tuple[str, pa.Table | None]:
+    """SQL for the line of the record at table row ``_r``, given every good record's line.
+
+    Rows of the read table follow the file (insertion order), so line = row + 2 plus an
+    offset that changes only after a blank line, a rejected record or a record spanning
+    several lines. Few changes become a CASE of our own integers; many, an ASOF join on a
+    small table of change points."""
+    offsets = lines - np.arange(lines.size, dtype=np.int64) - 2
+    change = np.flatnonzero(np.diff(offsets, prepend=np.int64(-1))) if lines.size else np.empty(0, np.int64)
+    if change.size <= 1:
+        return f"(v._r + 2 + {int(offsets[0]) if lines.size else 0})", None
+    if change.size <= 64:
+        whens = " ".join(f"WHEN v._r >= {int(r)} THEN {int(offsets[r])}" for r in change[::-1])
+        return f"(v._r + 2 + CASE {whens} END)", None
+    gaps = pa.table({"from_row": pa.array(change, pa.int64()), "off": pa.array(offsets[change], pa.int64())})
+    return "(v._r + 2 + g.off)", gaps
 
 
 def _python_csv(con, plain, table_name, headers, delimiter, column_map, extra):
@@ -497,16 +539,8 @@ def _read_parquet(con, source, table_name, sha, size, mappings, forced) -> RawSo
     select = ", ".join(f'CAST("{_quote_ident(h)}" AS VARCHAR) AS {_safe_name(i)}' for i, h in enumerate(schema.names))
     sql = f"SELECT file_row_number + 1 AS _line, {select} FROM read_parquet(?, file_row_number=true)"
     positions = {h: _safe_name(i) for i, h in enumerate(headers)}
-    cols = [f"{_trimmed(positions[h])} AS {canon}" for h, canon in column_map.items()]
-    params: list = [str(source.path)]
-    if extra:
-        args = ", ".join(f"?, {_trimmed(positions[h])}" for h in extra)
-        cols.append(f"CAST(json_object({args}) AS VARCHAR) AS _extra")
-        params = list(extra) + params
-    else:
-        cols.append("CAST(NULL AS VARCHAR) AS _extra")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table_name} AS SELECT _line, {', '.join(cols)} FROM ({sql})", params)
-    n_good = con.execute(f"SELECT count(*) FROM {table_name}").fetchone()[0]
+    _create_raw(con, table_name, sql, column_map, extra, positions, params=[str(source.path)])
+    n_good = scalar(con, f"SELECT count(*) FROM {table_name}")
     return RawSource(source, table_name, sha, size, "parquet", mapping, headers, column_map, extra, n_good, 0)
 
 

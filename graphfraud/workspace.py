@@ -28,8 +28,10 @@ META_DDL = (
         run_id VARCHAR, table_name VARCHAR, source_file VARCHAR, sha256 VARCHAR, size BIGINT, format VARCHAR,
         encoding VARCHAR, mapping VARCHAR, reader VARCHAR, input_rows BIGINT, loaded BIGINT, duplicate BIGINT,
         rejected BIGINT, blank_lines BIGINT)""",
+    # originals of personal data, sealed with the key: boxes of many people, indexed per person
+    "CREATE TABLE IF NOT EXISTS vault_boxes (box_id VARCHAR PRIMARY KEY, sealed BLOB)",
     """CREATE TABLE IF NOT EXISTS identity_vault (
-        entity_type VARCHAR, entity_id VARCHAR, sealed BLOB, PRIMARY KEY (entity_type, entity_id))""",
+        entity_type VARCHAR, entity_id VARCHAR, box_id VARCHAR, PRIMARY KEY (entity_type, entity_id))""",
 )
 
 
@@ -101,7 +103,8 @@ class Workspace:
 
     def check_key(self, con, fingerprint: str) -> None:
         """Record the key fingerprint on first use; refuse another key afterwards."""
-        row = con.execute("SELECT value FROM meta WHERE key = 'key_fingerprint'").fetchone()
+        rows = con.execute("SELECT value FROM meta WHERE key = 'key_fingerprint'").fetchall()
+        row = rows[0] if rows else None
         if row is None:
             con.execute("INSERT INTO meta VALUES ('key_fingerprint', ?)", [fingerprint])
         elif row[0] != fingerprint:
@@ -119,7 +122,7 @@ class Workspace:
         return out
 
     def table_counts(self, con) -> dict[str, int]:
-        return {name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in [*TABLES, "rejects"]}
+        return {name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in [*TABLES, "rejects"]}
 
 
 def _sql_path(path: Path) -> str:

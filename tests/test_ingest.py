@@ -133,8 +133,8 @@ def _snapshot(ws):
     con = con_of(ws)
     try:
         out = {}
-        for t in [*TABLES, "rejects", "identity_vault"]:
-            cols = "*" if t in ("rejects", "identity_vault") else ", ".join(TABLES[t].column_names + ["_source_line"])
+        for t in [*TABLES, "rejects", "identity_vault", "vault_boxes"]:
+            cols = "*" if t in ("rejects", "identity_vault", "vault_boxes") else ", ".join(TABLES[t].column_names + ["_source_line"])
             out[t] = sorted(map(repr, con.execute(f"SELECT {cols} FROM {t}").fetchall()))
         return out
     finally:
@@ -282,12 +282,19 @@ def test_citizen_ids_are_checked_and_personal_data_pseudonymised(tmp_path):
     blob = b"".join(p.read_bytes() for p in ws.rglob("*") if p.is_file())
     for secret in ["张三", "李四", "13800000000", "11010519491231002X", "五华区", "王医生"]:
         assert secret.encode() not in blob, secret
-    # ...but the vault gives the originals back with the key
-    from graphfraud.pseudo import load_keyring
+    # ...but the vault gives the originals back with the key, and only with it
+    from cryptography.exceptions import InvalidTag
+
+    from graphfraud.pseudo import Keyring, load_keyring, reveal
 
     con = con_of(ws)
-    sealed = con.execute("SELECT sealed FROM identity_vault WHERE entity_type='patient' AND entity_id='P1'").fetchone()[0]
-    assert load_keyring().unseal(sealed)["name"] == "张三"
+    people = reveal(con, load_keyring(), "patient", ["P1", "P2"])
+    assert people["P1"] == {"id_number": "11010519491231002X", "name": "张三", "phone": "13800000000",
+                            "address": "昆明市五华区一路1号"}
+    assert people["P2"]["phone"] == "+86 138 0000 0000"
+    assert reveal(con, load_keyring(), "doctor", ["D1"]) == {"D1": {"name": "王医生"}}
+    with pytest.raises(InvalidTag):
+        reveal(con, Keyring.from_secret(b"wrong" * 8, "test"), "patient", ["P1"])
 
 
 def test_another_key_is_refused_and_key_files_are_private(tmp_path, monkeypatch):
