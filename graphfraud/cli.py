@@ -105,9 +105,13 @@ def main(ctx: click.Context, lang: str | None, quiet: bool) -> None:
               help="强制使用的映射（内置名称如 nhsa_zh 或 TOML 文件）/ force a mapping (built-in name or TOML file)")
 @key_option
 @click.option("--no-parquet", is_flag=True, help="不导出 Parquet / skip the Parquet export")
+@click.option("--memory-limit", default=None,
+              help="DuckDB 内存上限，超出部分写入工作区临时目录（默认 4GB 或 GRAPHFRAUD_MEMORY_LIMIT）/ "
+                   "DuckDB memory limit; beyond it work spills to the workspace's tmp/ (default 4GB)")
 @click.pass_context
 @friendly_errors
-def ingest(ctx, dataset_dir: Path, workspace: Path, mapping: str | None, key_file: Path | None, no_parquet: bool):
+def ingest(ctx, dataset_dir: Path, workspace: Path, mapping: str | None, key_file: Path | None, no_parquet: bool,
+           memory_limit: str | None):
     """导入一个地区的结算数据到工作区 / load a dataset folder into the workspace.
 
     Reads every table of the data contract (CSV, CSV.gz, Parquet, XLSX; UTF-8 or GB18030),
@@ -132,7 +136,7 @@ def ingest(ctx, dataset_dir: Path, workspace: Path, mapping: str | None, key_fil
     notes: list[str] = []
     try:
         result = run_ingest(dataset_dir, workspace, mapping=mapping, key_file=key_file, parquet=not no_parquet,
-                            progress=bar, note=notes.append)
+                            memory_limit=memory_limit, progress=bar, note=notes.append)
     finally:
         bar.close()
     if quiet:
@@ -218,7 +222,10 @@ def demo(ctx, out_dir: Path, patients: int, months: int, seed: int):
 
     from graphfraud.demo import run_demo
 
-    if out_dir.exists():
+    if out_dir.exists() and any(out_dir.iterdir()):
+        # start afresh, but only ever delete what an earlier demo wrote
+        if not ((out_dir / "data" / "truth.json").exists() or (out_dir / "workspace" / "graphfraud.duckdb").exists()):
+            raise GraphfraudError("out_dir_not_empty", path=str(out_dir))
         shutil.rmtree(out_dir)
     quiet = ctx.obj["quiet"]
     result = run_demo(out_dir, patients=patients, months=months, seed=seed,

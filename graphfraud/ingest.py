@@ -197,12 +197,13 @@ class Ingestor:
     rows inserted: three passes over the data in all, read, stage and insert."""
 
     def __init__(self, ws: Workspace, con, keyring: Keyring, mappings: list[Mapping], forced: Mapping | None,
-                 run_id: str, progress: Progress | None = None) -> None:
+                 run_id: str, progress: Progress | None = None, *, parquet: bool = True) -> None:
         # run ids are generated here (letters, digits, dashes) and may appear in query text
         assert all(ch.isalnum() or ch == "-" for ch in run_id)
         self.ws, self.con, self.keyring = ws, con, keyring
         self.mappings, self.forced, self.run_id = mappings, forced, run_id
         self.progress = progress or (lambda label, n: None)
+        self.parquet = parquet
         self.timings: dict[str, float] = {}
 
     @contextlib.contextmanager
@@ -339,12 +340,16 @@ class Ingestor:
         con = self.con
         key_sql = ", ".join(table.key)
         row_hash = f"hash({', '.join(table.column_names)})"
+        # grouping on a 64-bit hash of the key is much cheaper than on the key itself; a hash
+        # collision only adds a key to the candidates, which the window then sorts out
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE dupinfo AS
-            WITH k AS (SELECT {key_sql} FROM staged WHERE _reason IS NULL GROUP BY ALL HAVING count(*) > 1)
+            WITH h AS (SELECT hash({key_sql}) AS kh FROM staged WHERE _reason IS NULL
+                       GROUP BY kh HAVING count(*) > 1),
+            cand AS (SELECT * FROM staged WHERE _reason IS NULL AND hash({key_sql}) IN (SELECT kh FROM h))
             SELECT _src, _line, {key_sql}, _outcome, row_number() OVER w AS _rn,
                    {row_hash} = first_value({row_hash}) OVER w AS _same
-            FROM staged JOIN k USING ({key_sql}) WHERE _reason IS NULL
+            FROM cand
             WINDOW w AS (PARTITION BY {key_sql} ORDER BY _src, _line)"""
         )
         con.execute(
@@ -370,11 +375,15 @@ class Ingestor:
             else:
                 derived.append(name)
         names = cols + [n for n, _ in table.derived] + [n for n, _ in LINEAGE]
-        con.execute(
-            f"""INSERT INTO main.{table.name} ({', '.join(names)})
-            SELECT {', '.join(cols + derived)}, _extra, f._file_name, _line, '{self.run_id}'
-            FROM staged s JOIN _files f USING (_src) WHERE s._outcome = 'loaded'"""
-        )
+        select = (f"SELECT {', '.join(f'{e} AS {n}' for e, n in zip(cols + derived, names))}, _extra, "
+                  f"f._file_name AS _source_file, _line AS _source_line, '{self.run_id}' AS _run_id "
+                  f"FROM staged s JOIN _files f USING (_src) WHERE s._outcome = 'loaded'")
+        con.execute(f"INSERT INTO main.{table.name} ({', '.join(names)}) {select}")
+        if self.parquet:
+            # the Parquet export is an append-only dataset: one file per run with the rows it
+            # added, written from the staged rows rather than re-read from the table
+            with self._timed(f"parquet {table.name}"):
+                self.ws.write_parquet(con, table.name, self.run_id, select)
         if table.name == "claims":
             # a reversal is linked when the claim it cancels is loaded (now or in a later run)
             con.execute(
@@ -398,9 +407,7 @@ class Ingestor:
             f"SELECT {table.key[0]} AS id, {', '.join(f'o_{c} AS {c}' for c in pii)} FROM staged "
             f"WHERE _outcome = 'loaded'"
         ).to_arrow_table()
-        ids = data.column("id").to_pylist()
-        columns = {c: data.column(c).to_pylist() for c in pii}
-        boxes, index = seal_batches(self.keyring, self.run_id, entity, ids, columns)
+        boxes, index = seal_batches(self.keyring, self.run_id, entity, data)
         con.register("_vault_boxes", boxes)
         con.register("_vault_index", index)
         try:
@@ -486,6 +493,7 @@ def ingest(
     mapping: str | None = None,
     key_file: str | Path | None = None,
     parquet: bool = True,
+    memory_limit: str | None = None,
     progress: Progress | None = None,
     note: Callable[[str], None] | None = None,
 ) -> IngestResult:
@@ -509,12 +517,12 @@ def ingest(
         raise GraphfraudError("required_table_missing", path=str(dataset), table="claims")
     keyring = load_keyring(key_file)
     ws = Workspace.open(workspace, create=True)
-    con = ws.connect()
+    con = ws.connect(memory_limit=memory_limit)
     run_id = new_run_id("ingest")
     timings: dict[str, float] = {}
     try:
         ws.check_key(con, keyring.fingerprint)
-        ing = Ingestor(ws, con, keyring, mappings, forced, run_id, progress)
+        ing = Ingestor(ws, con, keyring, mappings, forced, run_id, progress, parquet=parquet)
         for path in ignored:
             note(t("ingest_unknown_file", file=path.name))
         all_counts: list[FileCounts] = []
@@ -541,6 +549,8 @@ def ingest(
                 all_counts += ing.ingest_table(TABLES[tname], raws_by_table[tname])
                 timings[f"load {tname}"] = round(time.perf_counter() - t0, 3)
                 ing.progress(tname, 1)
+            if parquet:
+                ws.write_parquet(con, "rejects", run_id, "SELECT * FROM rejects WHERE run_id = ?", [run_id])
             timings.update(ing.timings)
             flags = _flag_counts(con, run_id)
             finished_at = dt.datetime.now()
@@ -561,10 +571,6 @@ def ingest(
             except Exception:  # noqa: BLE001 - no transaction open yet
                 pass
             raise
-        if parquet:
-            t0 = time.perf_counter()
-            ws.export_parquet(con)
-            timings["parquet export"] = round(time.perf_counter() - t0, 3)
         manifest["timings_s"] = timings
         manifest["seconds"] = round(time.perf_counter() - started, 3)
         run_dir = ws.runs_dir / run_id

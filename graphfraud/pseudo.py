@@ -80,37 +80,44 @@ class Keyring:
 
         return AESGCM(self.vault_key)
 
-    def seal(self, record: object) -> bytes:
-        """Encrypt original personal values (AES-GCM, random nonce) for the vault."""
+    def seal_bytes(self, plain: bytes) -> bytes:
+        """Encrypt bytes (AES-GCM, random 96-bit nonce prepended) for the vault."""
         nonce = secrets.token_bytes(12)
-        plain = json.dumps(record, ensure_ascii=False, sort_keys=True).encode()
         return nonce + self._aead.encrypt(nonce, plain, b"graphfraud vault v1")
 
+    def unseal_bytes(self, blob: bytes) -> bytes:
+        return self._aead.decrypt(blob[:12], blob[12:], b"graphfraud vault v1")
+
+    def seal(self, record: object) -> bytes:
+        """Encrypt a JSON-serialisable record."""
+        return self.seal_bytes(json.dumps(record, ensure_ascii=False, sort_keys=True).encode())
+
     def unseal(self, blob: bytes) -> object:
-        return json.loads(self._aead.decrypt(blob[:12], blob[12:], b"graphfraud vault v1"))
+        return json.loads(self.unseal_bytes(blob))
 
 
-VAULT_BATCH = 4096
+VAULT_BATCH = 8192
 
 
-def seal_batches(keyring: Keyring, run_id: str, entity: str, ids: list[str], columns: dict[str, list]):
-    """Seal the originals of many people: one AES-GCM box per ``VAULT_BATCH`` people and an
-    index row per person. Returns the two Arrow tables (boxes, index) to insert."""
+def seal_batches(keyring: Keyring, run_id: str, entity: str, data):
+    """Seal the originals of many people: one AES-GCM box per ``VAULT_BATCH`` people (an
+    Arrow IPC stream of their rows, ``id`` first) and an index row per person. ``data`` is
+    an Arrow table. Returns the two Arrow tables (boxes, index) to insert."""
     import pyarrow as pa
 
-    box_ids, sealed, idx_entity, idx_id, idx_box = [], [], [], [], []
-    names = list(columns)
-    for start in range(0, len(ids), VAULT_BATCH):
-        box = f"{run_id}/{entity}/{start // VAULT_BATCH}"
-        chunk = {ids[i]: {n: columns[n][i] for n in names} for i in range(start, min(start + VAULT_BATCH, len(ids)))}
+    box_ids, sealed, idx_box = [], [], []
+    for i, batch in enumerate(data.to_batches(max_chunksize=VAULT_BATCH)):
+        box = f"{run_id}/{entity}/{i}"
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, batch.schema) as writer:
+            writer.write_batch(batch)
         box_ids.append(box)
-        sealed.append(keyring.seal(chunk))
-        idx_entity += [entity] * len(chunk)
-        idx_id += list(chunk)
-        idx_box += [box] * len(chunk)
+        sealed.append(keyring.seal_bytes(sink.getvalue().to_pybytes()))
+        idx_box.append(pa.array([box] * batch.num_rows, pa.string()))
     boxes = pa.table({"box_id": pa.array(box_ids, pa.string()), "sealed": pa.array(sealed, pa.binary())})
-    index = pa.table({"entity_type": pa.array(idx_entity, pa.string()), "entity_id": pa.array(idx_id, pa.string()),
-                      "box_id": pa.array(idx_box, pa.string())})
+    index = pa.table({"entity_type": pa.array([entity] * data.num_rows, pa.string()),
+                      "entity_id": data.column("id").cast(pa.string()),
+                      "box_id": pa.chunked_array(idx_box, pa.string()) if idx_box else pa.array([], pa.string())})
     return boxes, index
 
 
@@ -131,9 +138,11 @@ def reveal(con, keyring: Keyring, entity: str, ids: list[str]) -> dict[str, dict
     wanted = set(ids)
     out: dict[str, dict[str, str | None]] = {}
     for _, blob in rows:
-        for entity_id, values in keyring.unseal(blob).items():
+        table = pa.ipc.open_stream(keyring.unseal_bytes(blob)).read_all()
+        for row in table.to_pylist():
+            entity_id = row.pop("id")
             if entity_id in wanted:
-                out[entity_id] = values
+                out[entity_id] = row
     return out
 
 

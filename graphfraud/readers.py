@@ -360,9 +360,9 @@ def _create_raw(con, table_name: str, select_sql: str, column_map: dict[str, str
 
 def drop_raw(con, table_name: str) -> None:
     """Drop a raw table or view and whatever backs it."""
-    names = [table_name, f"{table_name}_v", f"{table_name}_lines"]
+    names = [table_name, f"{table_name}_v", f"{table_name}_buckets", f"{table_name}_rows"]
     kinds = dict(con.execute(
-        "SELECT table_name, table_type FROM information_schema.tables WHERE table_name IN (?, ?, ?)", names
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_name IN (?, ?, ?, ?)", names
     ).fetchall())
     for name in names:  # the view first: it depends on the tables
         if name in kinds:
@@ -450,36 +450,52 @@ def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, s
             canon = column_map.get(col_of.get(int(cname[1:]), ""))
         reason = "bad_encoding" if etype == "INVALID UNICODE" else "malformed_row"
         structural.append(StructuralReject(int(start_lines[rec]), reason, canon, (text or "").strip("\r\n")))
-    source = f"SELECT {line_sql} AS _line, * FROM (SELECT rowid AS _r, * FROM {table_name}_v) v"
-    if gaps is not None:
-        con.register("_gaps_arrow", gaps)
+    source = f"SELECT {line_sql} AS _line, v.* FROM (SELECT rowid AS _r, * FROM {table_name}_v) v"
+    for name, data in gaps.items():
+        con.register("_gap_arrow", data)
         try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table_name}_lines AS SELECT * FROM _gaps_arrow")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table_name}_{name} AS SELECT * FROM _gap_arrow")
         finally:
-            con.unregister("_gaps_arrow")
-        source += f" ASOF JOIN {table_name}_lines g ON v._r >= g.from_row"
+            con.unregister("_gap_arrow")
+    if gaps:
+        source += (f" JOIN {table_name}_buckets b ON b.bucket = v._r // {LINE_BUCKET}"
+                   f" LEFT JOIN {table_name}_rows x ON x.r = v._r")
     positions = {h: _safe_name(i) for i, h in enumerate(headers)}
     # a view, not a copy: the records are read once into {table_name}_v and typed from there
     _create_raw(con, table_name, source, column_map, extra, positions, view=True)
     return n_good, structural, None
 
 
-def _line_expression(lines: np.ndarray) -> tuple[str, pa.Table | None]:
-    """SQL for the line of the record at table row ``_r``, given every good record's line.
+LINE_BUCKET = 256
+
+
+def _line_expression(lines: np.ndarray) -> tuple[str, dict[str, pa.Table]]:
+    """SQL for the line of the record at table row ``v._r``, given every good record's line,
+    and the small tables it joins.
 
     Rows of the read table follow the file (insertion order), so line = row + 2 plus an
     offset that changes only after a blank line, a rejected record or a record spanning
-    several lines. Few changes become a CASE of our own integers; many, an ASOF join on a
-    small table of change points."""
-    offsets = lines - np.arange(lines.size, dtype=np.int64) - 2
-    change = np.flatnonzero(np.diff(offsets, prepend=np.int64(-1))) if lines.size else np.empty(0, np.int64)
+    several lines. Rows are grouped in buckets of ``LINE_BUCKET``: a bucket without a change
+    takes its offset from a table of buckets; only rows of buckets with a change are looked
+    up one by one. Both are hash joins with small build sides."""
+    n = lines.size
+    offsets = lines - np.arange(n, dtype=np.int64) - 2
+    change = np.flatnonzero(np.diff(offsets, prepend=np.int64(-1))) if n else np.empty(0, np.int64)
     if change.size <= 1:
-        return f"(v._r + 2 + {int(offsets[0]) if lines.size else 0})", None
-    if change.size <= 64:
-        whens = " ".join(f"WHEN v._r >= {int(r)} THEN {int(offsets[r])}" for r in change[::-1])
-        return f"(v._r + 2 + CASE {whens} END)", None
-    gaps = pa.table({"from_row": pa.array(change, pa.int64()), "off": pa.array(offsets[change], pa.int64())})
-    return "(v._r + 2 + g.off)", gaps
+        return f"(v._r + 2 + {int(offsets[0]) if n else 0})", {}
+    buckets = np.arange(0, n, LINE_BUCKET)
+    bucket_ids = buckets // LINE_BUCKET
+    # a bucket is exact when a change falls inside it (not on its first row)
+    exact = np.zeros(bucket_ids.size, dtype=bool)
+    inside = change[change % LINE_BUCKET != 0]
+    exact[inside // LINE_BUCKET] = True
+    rows = np.concatenate([np.arange(b * LINE_BUCKET, min((b + 1) * LINE_BUCKET, n)) for b in bucket_ids[exact]]) \
+        if exact.any() else np.empty(0, np.int64)
+    tables = {
+        "buckets": pa.table({"bucket": pa.array(bucket_ids, pa.int64()), "off": pa.array(offsets[buckets], pa.int64())}),
+        "rows": pa.table({"r": pa.array(rows, pa.int64()), "line": pa.array(lines[rows], pa.int64())}),
+    }
+    return "COALESCE(x.line, v._r + 2 + b.off)", tables
 
 
 def _python_csv(con, plain, table_name, headers, delimiter, column_map, extra):

@@ -13,6 +13,7 @@ from graphfraud.errors import GraphfraudError
 from graphfraud.schema import TABLES
 
 SCHEMA_VERSION = "1"
+DEFAULT_MEMORY_LIMIT = "4GB"
 DB_NAME = "graphfraud.duckdb"
 #: lineage columns every canonical table carries after its contract and derived columns
 LINEAGE = (("_extra", "VARCHAR"), ("_source_file", "VARCHAR"), ("_source_line", "BIGINT"), ("_run_id", "VARCHAR"))
@@ -88,9 +89,10 @@ class Workspace:
         """A DuckDB connection to the workspace, with the schema in place."""
         import duckdb
 
-        config = {"temp_directory": str(self.tmp_dir)}
-        if memory_limit or os.environ.get("GRAPHFRAUD_MEMORY_LIMIT"):
-            config["memory_limit"] = memory_limit or os.environ["GRAPHFRAUD_MEMORY_LIMIT"]
+        # DuckDB would take 80 % of RAM; a modest default keeps big regions within a laptop's
+        # means, spilling to the workspace's tmp/ when needed
+        config = {"temp_directory": str(self.tmp_dir),
+                  "memory_limit": memory_limit or os.environ.get("GRAPHFRAUD_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)}
         con = duckdb.connect(str(self.db_path), read_only=read_only, config=config)
         if not read_only:
             for ddl in META_DDL:
@@ -110,16 +112,19 @@ class Workspace:
         elif row[0] != fingerprint:
             raise GraphfraudError("key_mismatch", workspace=str(self.path), expected=row[0], actual=fingerprint)
 
-    def export_parquet(self, con, tables: list[str] | None = None) -> dict[str, str]:
-        """Write each canonical table (and the rejects) to ``parquet/NAME.parquet``."""
-        out = {}
-        for name in tables or [*TABLES, "rejects"]:
-            target = self.parquet_dir / f"{name}.parquet"
-            tmp = target.with_suffix(".parquet.tmp")
-            con.execute(f"COPY (SELECT * FROM {name}) TO '{_sql_path(tmp)}' (FORMAT parquet, COMPRESSION zstd)")
-            tmp.replace(target)
-            out[name] = str(target)
-        return out
+    def write_parquet(self, con, table: str, run_id: str, select_sql: str, params: list | None = None) -> Path | None:
+        """Append the rows of ``select_sql`` to the Parquet dataset of ``table`` as
+        ``parquet/<table>/<run_id>.parquet`` (nothing when there are none). Read a table back
+        with ``read_parquet('parquet/claims/*.parquet')``."""
+        if not con.execute(f"SELECT EXISTS ({select_sql})", params or []).fetchall()[0][0]:
+            return None
+        folder = self.parquet_dir / table
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{run_id}.parquet"
+        tmp = folder / f".{run_id}.parquet.tmp"
+        con.execute(f"COPY ({select_sql}) TO '{_sql_path(tmp)}' (FORMAT parquet, COMPRESSION zstd)", params or [])
+        tmp.replace(target)
+        return target
 
     def table_counts(self, con) -> dict[str, int]:
         return {name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in [*TABLES, "rejects"]}

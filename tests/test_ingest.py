@@ -324,3 +324,50 @@ def test_unknown_columns_are_kept_as_extra_properties(tmp_path):
 
     extra = con_of(tmp_path / "ws").execute("SELECT _extra FROM claims").fetchone()[0]
     assert json.loads(extra) == {"备注": "复诊"}
+
+
+def test_line_numbers_stay_exact_across_many_gaps(tmp_path):
+    """Thousands of rows with malformed records, blank lines and quoted newlines spread
+    over many blocks: every loaded row keeps its exact line, every reject its own."""
+    d = tmp_path / "d"
+    d.mkdir()
+    lines = [",".join(CLAIM_COLS)]
+    expected_loaded, expected_rejected = {}, {}
+    for i in range(3000):
+        if i % 97 == 0:
+            lines.append("")  # blank line
+        if i % 7 == 3:
+            lines.append(f"K{i},C1,P1")  # malformed
+            expected_rejected[len(lines)] = "malformed_row"
+            continue
+        row = claim(claim_id=f"K{i}")
+        if i % 211 == 5:
+            row[CLAIM_COLS.index("diagnosis_code")] = '"I10\nnote"'
+        lines.append(",".join(row))
+        expected_loaded[f"K{i}"] = len(lines)
+        if i % 211 == 5:
+            lines[-1:] = lines[-1].split("\n")  # the record spans two physical lines
+    (d / "claims.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ingest(d, tmp_path / "ws", parquet=False)
+    con = con_of(tmp_path / "ws")
+    assert dict(con.execute("SELECT claim_id, _source_line FROM claims").fetchall()) == expected_loaded
+    assert dict(con.execute("SELECT line, reason FROM rejects").fetchall()) == expected_rejected
+
+
+def test_parquet_export_is_one_file_per_run_with_the_rows_it_added(tmp_path):
+    d = tmp_path / "jan"
+    write_csv(d / "claims.csv", CLAIM_COLS, [claim(), claim(claim_id="K2", total_amount="x")])
+    ws = tmp_path / "ws"
+    first = ingest(d, ws)
+    ingest(d, ws)  # nothing new: no new file
+    feb = tmp_path / "feb"
+    write_csv(feb / "claims.csv", CLAIM_COLS, [claim(claim_id="K3")])
+    third = ingest(feb, ws)
+    files = sorted(p.name for p in (ws / "parquet" / "claims").glob("*.parquet"))
+    assert files == sorted([f"{first.run_id}.parquet", f"{third.run_id}.parquet"])
+    con = duckdb.connect()
+    rows = con.execute("SELECT claim_id, total_amount FROM read_parquet(?) ORDER BY 1",
+                       [str(ws / "parquet" / "claims" / "*.parquet")]).fetchall()
+    assert rows == [("K1", Decimal("100.50")), ("K3", Decimal("100.50"))]
+    assert con.execute("SELECT count(*) FROM read_parquet(?)", [str(ws / "parquet" / "rejects" / "*.parquet")]
+                       ).fetchall()[0][0] == 1
