@@ -31,10 +31,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "empty_file": {"zh": "文件 {file} 是空的，没有表头", "en": "file {file} is empty: no header line"},
     "unreadable_file": {"zh": "无法读取文件 {file}：{detail}", "en": "cannot read file {file}: {detail}"},
-    "ambiguous_table": {
-        "zh": "数据目录中有多个文件对应表 {table}：{files}；请只保留一个或合并",
-        "en": "several files hold the {table} table: {files}; keep one or merge them",
-    },
     "key_mismatch": {
         "zh": "工作区 {workspace} 是用另一把假名化密钥建立的（指纹 {expected}，当前 {actual}）；请使用原密钥（GRAPHFRAUD_KEY 或 --key-file）",
         "en": "workspace {workspace} was built with another pseudonymisation key (fingerprint {expected}, now {actual}); use the original key (GRAPHFRAUD_KEY or --key-file)",
@@ -64,7 +60,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{table:<11} input {input:>10,}  loaded {loaded:>10,}  duplicate {duplicate:>8,}  rejected {rejected:>8,}",
     },
     "ingest_reason_line": {"zh": "    拒绝原因 {reason}：{count:,}", "en": "    rejected for {reason}: {count:,}"},
-    "ingest_flag_line": {"zh": "    标记 {flag}：{count:,}", "en": "    flagged {flag}: {count:,}"},
+    "ingest_flag_line": {"zh": "已载入但标记：{flag}：{count:,}", "en": "loaded but flagged: {flag}: {count:,}"},
     "ingest_mapping_line": {
         "zh": "{file}：映射 {mapping}，编码 {encoding}",
         "en": "{file}: mapping {mapping}, encoding {encoding}",

@@ -305,7 +305,7 @@ class Ingestor:
         key = list(table.key)
         joins = [f"LEFT JOIN (SELECT *, true AS _present FROM main.{table.name}) e ON "
                  + " AND ".join(f"e.{k} = s.{k}" for k in key)]
-        whens = [f"WHEN e._present THEN CASE WHEN "
+        whens = ["WHEN e._present THEN CASE WHEN "
                  + " AND ".join(f"s.{c} IS NOT DISTINCT FROM e.{c}" for c in table.column_names)
                  + " THEN 'duplicate' ELSE 'conflicting_duplicate' END"]
         for i, ref in enumerate(table.references):

@@ -358,6 +358,19 @@ def _create_raw(con, table_name: str, select_sql: str, column_map: dict[str, str
                 params or [])
 
 
+def _raw_from_columns(con, table_name: str, lines: list[int], cols: list[list[str | None]], headers: list[str],
+                      column_map: dict[str, str], extra: list[str]) -> None:
+    """The raw table of records parsed in Python (the csv fallback and XLSX)."""
+    data = {"_line": pa.array(lines, pa.int64())}
+    data.update({_safe_name(i): pa.array(col, pa.string()) for i, col in enumerate(cols)})
+    con.register("_py_arrow", pa.table(data))
+    try:
+        positions = {h: _safe_name(i) for i, h in enumerate(headers)}
+        _create_raw(con, table_name, "SELECT * FROM _py_arrow", column_map, extra, positions)
+    finally:
+        con.unregister("_py_arrow")
+
+
 def drop_raw(con, table_name: str) -> None:
     """Drop a raw table or view and whatever backs it."""
     names = [table_name, f"{table_name}_v", f"{table_name}_buckets", f"{table_name}_rows"]
@@ -535,14 +548,7 @@ def _python_csv(con, plain, table_name, headers, delimiter, column_map, extra):
                     cols[i].append(v)
                 lines.append(start)
             start = reader.line_num + 1
-    data = {"_line": pa.array(lines, pa.int64())}
-    data.update({_safe_name(i): pa.array(cols[i], pa.string()) for i in range(n)})
-    con.register("_py_arrow", pa.table(data))
-    try:
-        positions = {h: _safe_name(i) for i, h in enumerate(headers)}
-        _create_raw(con, table_name, "SELECT * FROM _py_arrow", column_map, extra, positions)
-    finally:
-        con.unregister("_py_arrow")
+    _raw_from_columns(con, table_name, lines, cols, headers, column_map, extra)
     return len(lines), structural, blank
 
 
@@ -611,14 +617,7 @@ def _read_xlsx(con, source, table_name, sha, size, mappings, forced) -> RawSourc
             lines.append(line)
     finally:
         wb.close()
-    data = {"_line": pa.array(lines, pa.int64())}
-    data.update({_safe_name(i): pa.array(cols[i], pa.string()) for i in range(n)})
-    con.register("_xlsx_arrow", pa.table(data))
-    try:
-        positions = {h: _safe_name(i) for i, h in enumerate(headers)}
-        _create_raw(con, table_name, "SELECT * FROM _xlsx_arrow", column_map, extra, positions)
-    finally:
-        con.unregister("_xlsx_arrow")
+    _raw_from_columns(con, table_name, lines, cols, headers, column_map, extra)
     return RawSource(source, table_name, sha, size, "xlsx", mapping, headers, column_map, extra, len(lines), blank,
                      structural)
 
