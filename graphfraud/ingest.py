@@ -303,6 +303,7 @@ class Ingestor:
             keep.append("id_number_valid")
         keep += [f"r_{c} AS o_{c}" for c in pii]
         key = list(table.key)
+        keep.append(f"hash({', '.join(key)}) AS _kh")  # for finding keys repeated in the batch
         joins = [f"LEFT JOIN (SELECT *, true AS _present FROM main.{table.name}) e ON "
                  + " AND ".join(f"e.{k} = s.{k}" for k in key)]
         whens = ["WHEN e._present THEN CASE WHEN "
@@ -344,9 +345,8 @@ class Ingestor:
         # collision only adds a key to the candidates, which the window then sorts out
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE dupinfo AS
-            WITH h AS (SELECT hash({key_sql}) AS kh FROM staged WHERE _reason IS NULL
-                       GROUP BY kh HAVING count(*) > 1),
-            cand AS (SELECT * FROM staged WHERE _reason IS NULL AND hash({key_sql}) IN (SELECT kh FROM h))
+            WITH h AS (SELECT _kh FROM staged WHERE _reason IS NULL GROUP BY _kh HAVING count(*) > 1),
+            cand AS (SELECT * FROM staged WHERE _reason IS NULL AND _kh IN (SELECT _kh FROM h))
             SELECT _src, _line, {key_sql}, _outcome, row_number() OVER w AS _rn,
                    {row_hash} = first_value({row_hash}) OVER w AS _same
             FROM cand

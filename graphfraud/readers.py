@@ -258,12 +258,18 @@ def resolve_columns(
     return mapping, column_map, extra
 
 
-def scan_records(path: Path, hasher=None) -> tuple[np.ndarray, np.ndarray, int, int]:
+def scan_records(path: Path, hasher=None, delimiter: str = ",") -> tuple[np.ndarray, np.ndarray, int, int, bool]:
     """Record boundaries of a UTF-8 CSV: newlines outside double quotes.
 
     Returns (start byte offset, start line) of every non-blank data record after the header,
-    the number of blank lines skipped, and the number of physical lines. ``hasher`` (e.g. a
+    the number of blank lines skipped, the number of physical lines, and whether any value
+    may carry leading or trailing spaces (a space next to a delimiter, quote or line end), so
+    that trimming can be skipped for files that need none. ``hasher`` (e.g. a
     ``hashlib.sha256()``) is fed the bytes on the way, so the file is read once."""
+    # a value is padded when a space touches a delimiter, a quote or a line end
+    edges = np.frombuffer(delimiter.encode() + b'\n\r"', dtype=np.uint8)
+    padded = False
+    tail = b""
     ends: list[np.ndarray] = []  # byte offsets of record-ending newlines
     end_lines: list[np.ndarray] = []  # physical line number each of them ends
     parity = 0  # quotes seen so far, mod 2: 1 means inside a quoted field
@@ -275,6 +281,16 @@ def scan_records(path: Path, hasher=None) -> tuple[np.ndarray, np.ndarray, int, 
             if hasher is not None:
                 hasher.update(chunk)
             arr = np.frombuffer(chunk, dtype=np.uint8)
+            if not padded:
+                spaces = np.flatnonzero(arr == 32)
+                if spaces.size:
+                    after = arr[np.minimum(spaces + 1, arr.size - 1)]
+                    before = arr[np.maximum(spaces - 1, 0)]
+                    padded = bool(np.isin(after, edges).any() or np.isin(before, edges).any())
+                pair = tail + chunk[:1]  # the two bytes either side of the chunk boundary
+                padded = padded or (len(pair) == 2 and b" " in pair and pair.replace(b" ", b"", 1)[:1] in
+                                    {bytes([e]) for e in edges.tolist()})
+                tail = chunk[-1:]
             nl = np.flatnonzero(arr == 10)
             quotes = np.flatnonzero(arr == 34) if chunk.find(b'"') >= 0 else None
             if quotes is None:
@@ -299,7 +315,7 @@ def scan_records(path: Path, hasher=None) -> tuple[np.ndarray, np.ndarray, int, 
         end = np.append(end, size)
         end_line = np.append(end_line, physical)
     if end.size == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), 0, physical
+        return np.empty(0, np.int64), np.empty(0, np.int64), 0, physical, padded
     # records after the header: start right after the previous record's end
     starts = end[:-1] + 1
     stops = end[1:]
@@ -312,15 +328,15 @@ def scan_records(path: Path, hasher=None) -> tuple[np.ndarray, np.ndarray, int, 
         blank[one] = data[starts[one]] == 13
         del data
     keep = ~blank
-    return starts[keep].astype(np.int64), start_lines[keep].astype(np.int64), int(blank.sum()), physical
+    return starts[keep].astype(np.int64), start_lines[keep].astype(np.int64), int(blank.sum()), physical, padded
 
 
 def _safe_name(i: int) -> str:
     return f"c{i}"
 
 
-def _trimmed(col: str) -> str:
-    return f"NULLIF(trim({col}), '')"
+def _trimmed(col: str, trim: bool = True) -> str:
+    return f"NULLIF(trim({col}), '')" if trim else f"NULLIF({col}, '')"
 
 
 def read_source(
@@ -344,13 +360,14 @@ def read_source(
 
 
 def _create_raw(con, table_name: str, select_sql: str, column_map: dict[str, str], extra: list[str],
-                positions: dict[str, str], view: bool = False, params: list | None = None) -> None:
+                positions: dict[str, str], view: bool = False, params: list | None = None,
+                trim: bool = True) -> None:
     """Create the raw table (or view) from ``select_sql`` whose columns are named by
     ``positions`` (source header -> positional column name). Unmapped columns travel as the
     list ``_extra_vals``; their header names stay in Python and enter SQL only as parameters."""
-    cols = [f"{_trimmed(positions[h])} AS {canon}" for h, canon in column_map.items()]
+    cols = [f"{_trimmed(positions[h], trim)} AS {canon}" for h, canon in column_map.items()]
     if extra:
-        cols.append("[" + ", ".join(_trimmed(positions[h]) for h in extra) + "] AS _extra_vals")
+        cols.append("[" + ", ".join(_trimmed(positions[h], trim) for h in extra) + "] AS _extra_vals")
     else:
         cols.append("CAST(NULL AS VARCHAR[]) AS _extra_vals")
     kind = "VIEW" if view else "TABLE"
@@ -392,10 +409,11 @@ def _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir) -> R
         headers = _parse_header(header_line, delimiter)
         mapping, column_map, extra = resolve_columns(source, headers, mappings, forced)
         hasher = hashlib.sha256() if plain == source.path else None
-        starts, start_lines, blank, _ = scan_records(plain, hasher)
+        starts, start_lines, blank, _, padded = scan_records(plain, hasher, delimiter)
         sha = hasher.hexdigest() if hasher else (sha or file_sha256(source.path))
         try:
-            raw = _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, starts, start_lines)
+            raw = _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, starts, start_lines,
+                              trim=padded)
             reader = "duckdb"
         except _Disagree:
             raw = _python_csv(con, plain, table_name, headers, delimiter, column_map, extra)
@@ -417,7 +435,7 @@ class _Disagree(Exception):
     """DuckDB's records and the byte scan's records do not line up."""
 
 
-def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, starts, start_lines):
+def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, starts, start_lines, trim=True):
     import duckdb
 
     names = {_safe_name(i): "VARCHAR" for i in range(len(headers))}
@@ -475,7 +493,7 @@ def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, s
                    f" LEFT JOIN {table_name}_rows x ON x.r = v._r")
     positions = {h: _safe_name(i) for i, h in enumerate(headers)}
     # a view, not a copy: the records are read once into {table_name}_v and typed from there
-    _create_raw(con, table_name, source, column_map, extra, positions, view=True)
+    _create_raw(con, table_name, source, column_map, extra, positions, view=True, trim=trim)
     return n_good, structural, None
 
 

@@ -371,3 +371,13 @@ def test_parquet_export_is_one_file_per_run_with_the_rows_it_added(tmp_path):
     assert rows == [("K1", Decimal("100.50")), ("K3", Decimal("100.50"))]
     assert con.execute("SELECT count(*) FROM read_parquet(?)", [str(ws / "parquet" / "rejects" / "*.parquet")]
                        ).fetchall()[0][0] == 1
+
+
+def test_padded_values_are_trimmed_and_blank_ones_are_missing(tmp_path):
+    d = tmp_path / "d"
+    write_csv(d / "claims.csv", CLAIM_COLS, [claim(claim_id=" K1 ", total_amount=" 100.50"),
+                                             claim(claim_id="K2", card_id="   ")])
+    ingest(d, tmp_path / "ws")
+    con = con_of(tmp_path / "ws")
+    assert con.execute("SELECT claim_id, total_amount FROM claims").fetchall() == [("K1", Decimal("100.50"))]
+    assert con.execute("SELECT line, reason, column_name FROM rejects").fetchall() == [(3, "missing_required", "card_id")]
