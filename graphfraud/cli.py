@@ -185,10 +185,10 @@ def generate(ctx, out_dir: Path, patients: int, months: int, seed: int, start: s
 
     if out_dir.exists() and any(out_dir.iterdir()) and not force:
         raise GraphfraudError("out_dir_not_empty", path=str(out_dir))
-    bar = Progress(8, "generate", ctx.obj["quiet"])
+    bar = Progress(8, t("progress_generate"), ctx.obj["quiet"])
     try:
         result = generate_region(out_dir, patients=patients, months=months, seed=seed, zh=zh, start=start,
-                                 progress=lambda step: bar(step, 1))
+                                 progress=lambda step: bar(t("gen_step." + step), 1))
     except ValueError as exc:
         raise GraphfraudError("bad_option", option="generate", detail=str(exc)) from None
     finally:

@@ -77,6 +77,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "已生成模拟地区：{patients:,} 名参保人，{claims:,} 条结算，{items:,} 条明细，写入 {out}（真值文件 {truth}），用时 {seconds:.1f} 秒",
         "en": "generated a synthetic region: {patients:,} patients, {claims:,} claims, {items:,} items in {out} (truth file {truth}), {seconds:.1f} s",
     },
+    "progress_generate": {"zh": "生成", "en": "generating"},
+    "gen_step.patients": {"zh": "参保人", "en": "patients"},
+    "gen_step.facilities": {"zh": "定点机构与医师", "en": "facilities and doctors"},
+    "gen_step.claims": {"zh": "日常结算", "en": "background claims"},
+    "gen_step.planting": {"zh": "预埋团伙与线索", "en": "planting rings and leads"},
+    "gen_step.cleaning": {"zh": "清理背景", "en": "cleaning the background"},
+    "gen_step.items": {"zh": "费用明细", "en": "items"},
+    "gen_step.writing claims": {"zh": "写出结算", "en": "writing claims"},
+    "gen_step.writing items": {"zh": "写出明细", "en": "writing items"},
     "demo_step": {"zh": "== {step} ==", "en": "== {step} =="},
     "demo_generate": {"zh": "生成模拟数据", "en": "generating synthetic data"},
     "demo_ingest": {"zh": "导入工作区", "en": "ingesting into the workspace"},
@@ -150,8 +159,3 @@ def t(key: str, lang: str | None = None, **params: object) -> str:
     """The text of ``key`` in ``lang`` (default: the current language), formatted."""
     entry = MESSAGES[key]
     return entry[lang or get_lang()].format(**params)
-
-
-def both(key: str, **params: object) -> dict[str, str]:
-    """The text of ``key`` in every language, for outputs that carry both."""
-    return {lang: t(key, lang, **params) for lang in LANGS}

@@ -67,3 +67,14 @@ def test_cli_error_is_one_line_in_the_chosen_language(tmp_path):
     assert r.exit_code == 2 and "错误" in r.output and "不存在" in r.output
     r = runner.invoke(main, ["--lang", "en", "ingest", str(tmp_path / "missing"), "-w", str(tmp_path / "ws")])
     assert r.exit_code == 2 and "Error" in r.output and "does not exist" in r.output
+
+
+def test_generator_progress_steps_have_texts_in_both_languages(tmp_path):
+    from graphfraud.generate import generate_region
+    from graphfraud.i18n import MESSAGES
+
+    steps = []
+    generate_region(tmp_path / "r", patients=300, months=1, seed=1, progress=steps.append)
+    assert len(steps) == 8
+    for step in steps:
+        assert f"gen_step.{step}" in MESSAGES, step
