@@ -33,7 +33,7 @@ from graphfraud.errors import GraphfraudError
 from graphfraud.idnumber import sql_is_valid
 from graphfraud.mapping import Mapping, builtin_mappings, get_mapping
 from graphfraud.pseudo import Keyring, load_keyring, seal_batches, sql_normalise, sql_pseudonym
-from graphfraud.readers import RawSource, check_source, discover, drop_raw, read_source, scalar
+from graphfraud.readers import RawSource, discover, drop_raw, read_source, scalar
 from graphfraud.schema import (
     DATE,
     DATETIME,
@@ -526,30 +526,27 @@ def ingest(
         for path in ignored:
             note(t("ingest_unknown_file", file=path.name))
         all_counts: list[FileCounts] = []
-        # check every file's header first, so a missing column stops before anything is loaded
-        for tname in LOAD_ORDER:
-            for source in found.get(tname, []):
-                check_source(source, mappings, forced)
+        # read and check every file's header first, so a missing column stops before any load
         index = 0
+        raws_by_table: dict[str, list[RawSource]] = {}
         try:
-            con.execute("BEGIN TRANSACTION")
-            # then read and load one table at a time, so only one table's raw text is held
             for tname in LOAD_ORDER:
-                raws: list[RawSource] = []
                 for source in found.get(tname, []):
                     t0 = time.perf_counter()
                     raw = read_source(con, source, index, mappings, forced, ws.tmp_dir)
                     index += 1
-                    raws.append(raw)
+                    raws_by_table.setdefault(tname, []).append(raw)
                     timings[f"read {source.name}"] = round(time.perf_counter() - t0, 3)
                     note(t("ingest_mapping_line", file=source.name, mapping=raw.mapping.name, encoding=raw.encoding))
                     if raw.extra_columns:
                         note(t("ingest_ignored_columns", file=source.name, columns=", ".join(raw.extra_columns)))
                     ing.progress(source.name, 1)
-                if not raws:
+            con.execute("BEGIN TRANSACTION")
+            for tname in LOAD_ORDER:
+                if tname not in raws_by_table:
                     continue
                 t0 = time.perf_counter()
-                all_counts += ing.ingest_table(TABLES[tname], raws)
+                all_counts += ing.ingest_table(TABLES[tname], raws_by_table[tname])
                 timings[f"load {tname}"] = round(time.perf_counter() - t0, 3)
                 ing.progress(tname, 1)
             if parquet:

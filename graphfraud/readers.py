@@ -339,44 +339,6 @@ def _trimmed(col: str, trim: bool = True) -> str:
     return f"NULLIF(trim({col}), '')" if trim else f"NULLIF({col}, '')"
 
 
-def check_source(source: SourceFile, mappings: list[Mapping], forced: Mapping | None) -> None:
-    """Read only the header of a file and stop, naming the file and column, when a required
-    column is missing: every file is checked before any table is loaded."""
-    try:
-        if source.fmt in ("csv", "csv.gz"):
-            encoding = detect_encoding(source.path, source.fmt, forced.encoding if forced else None)
-            with _open_bytes(source.path, source.fmt) as fh:
-                head = fh.read(1 << 20).decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="replace")
-            lines = head.splitlines(keepends=True) or [""]
-            header_line = lines[0]
-            for more in lines[1:]:  # a header with a quoted newline continues on the next lines
-                if header_line.count('"') % 2 == 0:
-                    break
-                header_line += more
-            header_line = header_line.rstrip("\r\n")
-            headers = _parse_header(header_line, _sniff_delimiter(header_line))
-        elif source.fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            headers = [str(n).strip() for n in pq.read_schema(source.path).names]
-        else:
-            from openpyxl import load_workbook
-
-            wb = load_workbook(source.path, read_only=True, data_only=True)
-            try:
-                first = next(wb.worksheets[0].iter_rows(values_only=True), None) or ()
-            finally:
-                wb.close()
-            headers = [(_cell_text(v) or "").strip() for v in first]
-            while headers and headers[-1] == "":
-                headers.pop()
-        resolve_columns(source, headers, mappings, forced)
-    except GraphfraudError:
-        raise
-    except (OSError, ValueError, EOFError, KeyError, gzip.BadGzipFile) as exc:
-        raise GraphfraudError("unreadable_file", file=str(source.path), detail=str(exc)) from None
-
-
 def read_source(
     con, source: SourceFile, index: int, mappings: list[Mapping], forced: Mapping | None, tmpdir: Path
 ) -> RawSource:
@@ -519,9 +481,7 @@ def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, s
             canon = column_map.get(col_of.get(int(cname[1:]), ""))
         reason = "bad_encoding" if etype == "INVALID UNICODE" else "malformed_row"
         structural.append(StructuralReject(int(start_lines[rec]), reason, canon, (text or "").strip("\r\n")))
-    # rowids count from the first row of the table (inside a transaction they start at 2^55)
-    first_rowid = int(scalar(con, f"SELECT COALESCE(min(rowid), 0) FROM {table_name}_v"))
-    source = f"SELECT {line_sql} AS _line, v.* FROM (SELECT rowid - {first_rowid} AS _r, * FROM {table_name}_v) v"
+    source = f"SELECT {line_sql} AS _line, v.* FROM (SELECT rowid AS _r, * FROM {table_name}_v) v"
     for name, data in gaps.items():
         con.register("_gap_arrow", data)
         try:
