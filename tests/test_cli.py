@@ -1,0 +1,48 @@
+"""The CLI end to end on a small generated region: generate, ingest, status, rejects."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from click.testing import CliRunner
+
+from graphfraud.cli import main
+
+
+def test_generate_ingest_status_and_rejects(tmp_path):
+    runner = CliRunner()
+    data, ws = tmp_path / "data", tmp_path / "ws"
+    r = runner.invoke(main, ["generate", str(data), "--patients", "1500", "--months", "2", "--seed", "5", "--zh"])
+    assert r.exit_code == 0, r.output
+    assert "已生成模拟地区" in r.output and (data / "结算.csv").exists()
+    # a non-empty folder is not overwritten without --force
+    r = runner.invoke(main, ["generate", str(data), "--patients", "1500"])
+    assert r.exit_code == 2 and "--force" in r.output
+
+    r = runner.invoke(main, ["--lang", "en", "ingest", str(data), "--workspace", str(ws)])
+    assert r.exit_code == 0, r.output
+    assert "mapping nhsa_zh, encoding gb18030" in r.output and "ingest done" in r.output
+    truth = json.loads((data / "truth.json").read_text(encoding="utf-8"))
+    rejected = sum(1 for d in truth["dirty"] if d["outcome"] == "rejected")
+
+    r = runner.invoke(main, ["status", "--workspace", str(ws)])
+    assert r.exit_code == 0 and f"{rejected:>12,}" in r.output and "导入运行：1 次" in r.output
+
+    out = tmp_path / "rejects.csv"
+    r = runner.invoke(main, ["rejects", "--workspace", str(ws), "--table", "claims", "--limit", "3", "--csv", str(out)])
+    assert r.exit_code == 0, r.output
+    assert r.output.count("结算.csv 第") == 3
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM, so Excel on Chinese Windows reads it
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
+    claims_dirty = {(d["line"], d["reason"]) for d in truth["dirty"] if d["table"] == "claims" and d["outcome"] == "rejected"}
+    assert {(int(x["line"]), x["reason"]) for x in rows} == claims_dirty
+    assert all(x["reason_text"] for x in rows)
+
+    r = runner.invoke(main, ["--lang", "en", "rejects", "--workspace", str(ws), "--reason", "bad_amount", "--limit", "1"])
+    assert r.exit_code == 0 and "bad_amount (an amount that is not a number with at most two decimals)" in r.output
+
+
+def test_status_on_a_missing_workspace_says_what_to_do(tmp_path):
+    r = CliRunner().invoke(main, ["--lang", "en", "status", "--workspace", str(tmp_path / "nope")])
+    assert r.exit_code == 2 and "run graphfraud ingest first" in r.output
