@@ -133,10 +133,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "统筹、个人账户与现金支付之和不等于总额",
         "en": "fund, account and self parts do not add up to the total",
     },
-    # outcome words
-    "outcome.loaded": {"zh": "载入", "en": "loaded"},
-    "outcome.duplicate": {"zh": "重复合并", "en": "merged duplicate"},
-    "outcome.rejected": {"zh": "拒绝", "en": "rejected"},
 }
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import json
 import os
 import re
 import secrets
@@ -87,13 +86,6 @@ class Keyring:
 
     def unseal_bytes(self, blob: bytes) -> bytes:
         return self._aead.decrypt(blob[:12], blob[12:], b"graphfraud vault v1")
-
-    def seal(self, record: object) -> bytes:
-        """Encrypt a JSON-serialisable record."""
-        return self.seal_bytes(json.dumps(record, ensure_ascii=False, sort_keys=True).encode())
-
-    def unseal(self, blob: bytes) -> object:
-        return json.loads(self.unseal_bytes(blob))
 
 
 VAULT_BATCH = 8192

@@ -571,21 +571,32 @@ def _python_csv(con, plain, table_name, headers, delimiter, column_map, extra):
 
 
 def _read_parquet(con, source, table_name, sha, size, mappings, forced) -> RawSource:
+    """Stream a Parquet file into the raw table. Its columns are renamed by position
+    (c0, c1, …) on the Arrow side, so no name from the file ever enters query text; the
+    ``_line`` of a row is its row number (Parquet has no header line)."""
     import pyarrow.parquet as pq
 
-    schema = pq.read_schema(source.path)
-    headers = [str(n).strip() for n in schema.names]
+    pf = pq.ParquetFile(source.path)
+    headers = [str(n).strip() for n in pf.schema_arrow.names]
     mapping, column_map, extra = resolve_columns(source, headers, mappings, forced)
-    select = ", ".join(f'CAST("{_quote_ident(h)}" AS VARCHAR) AS {_safe_name(i)}' for i, h in enumerate(schema.names))
-    sql = f"SELECT file_row_number + 1 AS _line, {select} FROM read_parquet(?, file_row_number=true)"
-    positions = {h: _safe_name(i) for i, h in enumerate(headers)}
-    _create_raw(con, table_name, sql, column_map, extra, positions, params=[str(source.path)])
+    names = ["_line"] + [_safe_name(i) for i in range(len(headers))]
+
+    def batches():
+        seen = 0
+        for batch in pf.iter_batches(batch_size=1 << 16):
+            lines = pa.array(np.arange(seen + 1, seen + 1 + batch.num_rows, dtype=np.int64))
+            seen += batch.num_rows
+            yield pa.RecordBatch.from_arrays([lines, *(c.cast(pa.string()) for c in batch.columns)], names=names)
+
+    schema = pa.schema([pa.field(n, pa.int64() if n == "_line" else pa.string()) for n in names])
+    con.register("_parquet_arrow", pa.RecordBatchReader.from_batches(schema, batches()))
+    try:
+        positions = {h: _safe_name(i) for i, h in enumerate(headers)}
+        _create_raw(con, table_name, "SELECT * FROM _parquet_arrow", column_map, extra, positions)
+    finally:
+        con.unregister("_parquet_arrow")
     n_good = scalar(con, f"SELECT count(*) FROM {table_name}")
     return RawSource(source, table_name, sha, size, "parquet", mapping, headers, column_map, extra, n_good, 0)
-
-
-def _quote_ident(name: str) -> str:
-    return name.replace('"', '""')
 
 
 def _cell_text(value) -> str | None:

@@ -216,6 +216,3 @@ REJECT_REASONS = (
     "unknown_doctor",
     "unknown_claim",
 )
-
-#: Outcomes of an input row: loaded, merged as an exact duplicate, or rejected.
-OUTCOMES = ("loaded", "duplicate", "rejected")

@@ -381,3 +381,37 @@ def test_padded_values_are_trimmed_and_blank_ones_are_missing(tmp_path):
     con = con_of(tmp_path / "ws")
     assert con.execute("SELECT claim_id, total_amount FROM claims").fetchall() == [("K1", Decimal("100.50"))]
     assert con.execute("SELECT line, reason, column_name FROM rejects").fetchall() == [(3, "missing_required", "card_id")]
+
+
+def test_typed_parquet_columns_are_read_like_their_text(tmp_path):
+    """A Parquet export with native types (decimal money, timestamps, dates) gives the same
+    rows as the CSV, and its column names never need to enter query text."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    plain = tmp_path / "plain"
+    write_csv(plain / "claims.csv", CLAIM_COLS, [claim(claim_type="inpatient", admit_date="2025-01-01",
+                                                       discharge_date="2025-01-02")])
+    ingest(plain, tmp_path / "ws_plain")
+    d = tmp_path / "pq"
+    d.mkdir()
+    row = dict(zip(CLAIM_COLS, claim()))
+    cols = {c: pa.array([row[c] or None], pa.string()) for c in CLAIM_COLS}
+    cols["claim_type"] = pa.array(["inpatient"])
+    cols["settled_at"] = pa.array([dt.datetime(2025, 1, 2, 10, 0)], pa.timestamp("us"))
+    cols["admit_date"] = pa.array([dt.date(2025, 1, 1)])
+    cols["discharge_date"] = pa.array([dt.date(2025, 1, 2)])
+    for money in ("total_amount", "fund_amount", "account_amount", "self_amount"):
+        cols[money] = pa.array([Decimal(row[money])], pa.decimal128(18, 2))
+    cols['odd "name"'] = pa.array(["kept"])  # an unknown column with a quote in its name
+    pq.write_table(pa.table(cols), d / "claims.parquet")
+    ingest(d, tmp_path / "ws")
+    names = ", ".join(CLAIM_COLS)
+    a = con_of(tmp_path / "ws_plain").execute(f"SELECT {names} FROM claims").fetchall()
+    b = con_of(tmp_path / "ws").execute(f"SELECT {names}, _extra FROM claims").fetchall()
+    assert [r[:-1] for r in b] == a
+    import json
+
+    assert json.loads(b[0][-1]) == {'odd "name"': "kept"}
