@@ -92,6 +92,7 @@ def main(ctx: click.Context, lang: str | None, quiet: bool) -> None:
       graphfraud demo
       graphfraud generate data/region --patients 20000 --months 3 --seed 7
       graphfraud ingest data/region --workspace ws
+      graphfraud detect --workspace ws --out results
     """
     set_lang(lang)
     ctx.ensure_object(dict)
@@ -208,9 +209,10 @@ def generate(ctx, out_dir: Path, patients: int, months: int, seed: int, start: s
 @click.pass_context
 @friendly_errors
 def demo(ctx, out_dir: Path, patients: int, months: int, seed: int):
-    """一条命令跑通：生成、导入（后续：检测、报告）/ the whole job on a small synthetic region.
+    """一条命令跑通：生成、导入、检测 / the whole job on a small synthetic region.
 
-    Generates a region, ingests it into an embedded workspace and prints what was loaded.
+    Generates a region, ingests it into an embedded workspace, runs detection and prints the
+    most suspicious rings with their reasons.
     Safe to run again: it starts from a fresh folder each time.
 
     \b
@@ -232,7 +234,80 @@ def demo(ctx, out_dir: Path, patients: int, months: int, seed: int):
                       say=(lambda m: None) if quiet else click.echo)
     if not quiet:
         _print_ingest_summary(result.ingest)
-        click.echo(t("demo_done", workspace=result.workspace, dataset=result.dataset))
+        print_detect_summary(result.detect, top=10)
+        click.echo(t("demo_done", workspace=result.workspace, dataset=result.dataset, results=result.results))
+
+
+@main.command()
+@workspace_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="结果目录（rings/ring_members/reasons/leads 的 CSV 与 Parquet，run.json）/ output folder")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="检测参数文件（TOML，只写要改的项）/ detector settings file (TOML, only what changes)")
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
+              help="打印可疑度最高的前 N 个团伙 / print the N most suspicious rings")
+@click.option("--memory-limit", default=None, help="DuckDB 内存上限 / DuckDB memory limit (default 4GB)")
+@click.pass_context
+@friendly_errors
+def detect(ctx, workspace: Path, out_dir: Path, config: Path | None, top: int, memory_limit: str | None):
+    """检测团伙，写出评分与理由 / run the detectors and write rings with scores and reasons.
+
+    Runs every enabled detector on the workspace (co-occurrence with a significance model,
+    Leiden communities), gives each ring a 0-100 score, reasons in Chinese and English and an
+    id that stays stable from run to run, writes rings, ring_members, reasons and leads as
+    CSV (UTF-8 with BOM) and Parquet plus run.json into OUT, and keeps the run in the
+    workspace.
+
+    \b
+    Example / 示例:
+      graphfraud detect --workspace ws --out results/2025-03
+      graphfraud detect --workspace ws --out results/strict --config strict.toml --top 20
+    """
+    from graphfraud.detect.run import detect as run_detect
+    from graphfraud.detect.settings import Settings
+
+    settings = Settings.load(config)
+    quiet = ctx.obj["quiet"]
+    say = (lambda m: None) if quiet else click.echo
+    result = run_detect(workspace, out_dir, settings=settings, memory_limit=memory_limit,
+                        progress=lambda kind: say(t("detect_step", kind=t("kind." + kind))))
+    if not quiet:
+        print_detect_summary(result, top)
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * max(0, width - _width(text))
+    return fill + text if right else text + fill
+
+
+def print_detect_summary(result, top: int = 10) -> None:
+    from graphfraud.detect.model import fmt_money
+
+    for kind, stats in result.stats.items():
+        click.echo(t("detect_kind_line", kind=_pad(t("kind." + kind), 10),
+                     rings=sum(r.kind == kind for r in result.rings),
+                     pairs=int(stats.get("significant_pairs", 0)), seconds=result.timings.get(kind, 0.0)))
+    click.echo(t("detect_changes", **{k: len(v) for k, v in result.changes.items()}))
+    shown = result.rings[:top]
+    if shown:
+        click.echo(t("detect_top_header", n=len(shown)))
+        click.echo(t("detect_top_columns"))
+        for r in shown:
+            dates = f"{r.first_date or '?'}~{r.last_date or '?'}"
+            click.echo(t("detect_top_line", rank=r.rank, ring_id=r.ring_id, kind=_pad(t("kind." + r.kind), 16),
+                         score=r.score, members=r.n_members, claims=r.n_claims, amount=fmt_money(r.total_amount),
+                         dates=dates, over=t("yes") if r.over_transfer_threshold else t("no")))
+            if r.reasons:
+                click.echo(t("detect_top_reason", text=r.reasons_line(get_lang(), top=2)))
+    over = sum(r.over_transfer_threshold for r in result.rings)
+    click.echo(t("detect_done", run_id=result.run_id, rings=len(result.rings), over=over, seconds=result.seconds,
+                 out=result.out_dir))
 
 
 @main.command()

@@ -17,11 +17,14 @@ class DemoResult:
     dataset: Path
     workspace: Path
     ingest: object  # graphfraud.ingest.IngestResult
+    detect: object  # graphfraud.detect.run.DetectResult
+    results: Path
 
 
 def run_demo(out_dir: Path, *, patients: int = 20000, months: int = 3, seed: int = 7,
              say: Callable[[str], None] = print) -> DemoResult:
     from graphfraud.generate import generate_region
+    from graphfraud.detect.run import detect
     from graphfraud.ingest import ingest
 
     out_dir = Path(out_dir)
@@ -33,4 +36,7 @@ def run_demo(out_dir: Path, *, patients: int = 20000, months: int = 3, seed: int
           items=gen.counts.get("items", 0), out=gen.out_dir, truth=gen.truth_path.name, seconds=gen.seconds))
     say(t("demo_step", step=t("demo_ingest")))
     result = ingest(dataset, workspace)
-    return DemoResult(dataset, workspace, result)
+    say(t("demo_step", step=t("demo_detect")))
+    results = out_dir / "results"
+    found = detect(workspace, results)
+    return DemoResult(dataset, workspace, result, found, results)

@@ -90,8 +90,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "demo_generate": {"zh": "生成模拟数据", "en": "generating synthetic data"},
     "demo_ingest": {"zh": "导入工作区", "en": "ingesting into the workspace"},
     "demo_done": {
-        "zh": "演示完成。工作区：{workspace}；数据：{dataset}",
-        "en": "demo finished. Workspace: {workspace}; data: {dataset}",
+        "zh": "演示完成。工作区：{workspace}；数据：{dataset}；检测结果：{results}",
+        "en": "demo finished. Workspace: {workspace}; data: {dataset}; detection results: {results}",
     },
     "status_header": {"zh": "工作区 {workspace}", "en": "workspace {workspace}"},
     "status_table_line": {"zh": "{table:<11} {rows:>12,} 行", "en": "{table:<11} {rows:>12,} rows"},
@@ -104,6 +104,44 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "{file} 第 {line} 行 {column}：{reason_text}",
         "en": "{file} line {line} {column}: {reason_text}",
     },
+    # detection
+    "no_claims": {"zh": "工作区 {workspace} 中没有结算数据；先运行 graphfraud ingest",
+                  "en": "workspace {workspace} holds no claims; run graphfraud ingest first"},
+    "settings_missing": {"zh": "找不到参数文件 {path}", "en": "settings file {path} not found"},
+    "settings_invalid": {"zh": "参数文件 {path} 中 {key} 有误：{detail}",
+                         "en": "settings file {path}: {key} is invalid: {detail}"},
+    "detect_step": {"zh": "检测 {kind}", "en": "detecting {kind}"},
+    "detect_kind_line": {"zh": "{kind:<10} 团伙 {rings:>5,}  （显著配对 {pairs:,}，用时 {seconds:.1f} 秒）",
+                         "en": "{kind:<18} rings {rings:>5,}  ({pairs:,} significant pairs, {seconds:.1f} s)"},
+    "detect_changes": {
+        "zh": "与上次相比：新增 {new}，不变 {same}，扩大 {grown}，缩小 {shrunk}，变化 {changed}，消失 {dissolved}",
+        "en": "against the previous run: {new} new, {same} same, {grown} grown, {shrunk} shrunk, {changed} changed, "
+              "{dissolved} dissolved",
+    },
+    "detect_top_header": {"zh": "可疑度最高的 {n} 个团伙：", "en": "the {n} most suspicious rings:"},
+    "detect_top_columns": {
+        "zh": "名次  团伙编号        类型        评分  成员  结算   金额（元）      日期                    移送",
+        "en": "rank  ring id         kind             score  memb claims  amount (yuan)   dates                   police",
+    },
+    "detect_top_line": {
+        "zh": "{rank:>4}  {ring_id:<14}  {kind}  {score:>5.1f}  {members:>4}  {claims:>5}  {amount:>14}  {dates:<22}  {over}",
+        "en": "{rank:>4}  {ring_id:<14}  {kind}  {score:>5.1f}  {members:>4}  {claims:>5}  {amount:>14}  {dates:<22}  {over}",
+    },
+    "detect_top_reason": {"zh": "      理由：{text}", "en": "      why: {text}"},
+    "detect_done": {
+        "zh": "检测完成：运行 {run_id}，团伙 {rings} 个（{over} 个达到移送标准），用时 {seconds:.1f} 秒，结果在 {out}",
+        "en": "detection done: run {run_id}, {rings} rings ({over} over the transfer threshold), {seconds:.1f} s, "
+              "results in {out}",
+    },
+    "yes": {"zh": "是", "en": "yes"},
+    "no": {"zh": "否", "en": "no"},
+    "demo_detect": {"zh": "检测团伙", "en": "detecting rings"},
+    "kind.card_collection": {"zh": "聚敛盗刷", "en": "card collection"},
+    "kind.cohort_admission": {"zh": "虚假住院", "en": "cohort admission"},
+    "kind.drug_resale": {"zh": "药品倒卖", "en": "drug resale"},
+    "kind.doctor_pharmacy": {"zh": "医药串通", "en": "doctor-pharmacy"},
+    "kind.shared_identity": {"zh": "共用身份", "en": "shared identity"},
+    "kind.trace_code_reuse": {"zh": "追溯码重复", "en": "trace-code reuse"},
     # reject reasons
     "reason.malformed_row": {"zh": "字段数量不对或引号不配对", "en": "wrong number of fields or broken quoting"},
     "reason.bad_encoding": {"zh": "含有不属于该文件编码的字节", "en": "bytes that are not valid text in the file's encoding"},

@@ -1,0 +1,127 @@
+"""聚敛盗刷 card_collection: a pharmacy or broker holds many people's cards and swipes them
+in batches. Signature: cards settled at the same pharmacy (or at a terminal used by several
+facilities) within minutes of each other, on many distinct days, far beyond what the cards'
+own visits predict; stronger when the holders are elderly, live far away and share no
+other tie; a family that shops together is recognised and scored low."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from graphfraud.detect.cooccur import Cooccurrence, PairResult, cooccurrence, p_within
+from graphfraud.detect.model import (DetectorResult, Member, Ring, base_score, fmt_money, fmt_num, fmt_share,
+                                     looks_like_family, reason)
+from graphfraud.detect.rings import RingFacts, communities, ring_facts
+from graphfraud.detect.settings import Settings
+
+KIND = "card_collection"
+PREFIX = "cc"
+
+
+def events(con, settings: Settings) -> int:
+    """``cc_events``: one event per positive, unreversed settlement at a pharmacy, in the
+    pharmacy's context and, for terminals seen at two facilities or more, the terminal's."""
+    s = settings.card_collection
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE cc_base AS
+        SELECT c.claim_id, c.card_id, c.facility_id, c.terminal_id, epoch(c.settled_at)::BIGINT AS t
+        FROM claims c
+        LEFT JOIN facilities f USING (facility_id)
+        ANTI JOIN (SELECT DISTINCT reverses_claim_id AS claim_id FROM claims WHERE reverses_claim_id IS NOT NULL) rv
+            USING (claim_id)
+        WHERE c.total_amount > 0 AND c.card_id IS NOT NULL AND c.settled_at IS NOT NULL
+          AND c.reverses_claim_id IS NULL
+          AND (list_contains(?, f.facility_type) OR (f.facility_type IS NULL AND list_contains(?, c.claim_type)))""",
+                [list(s.facility_types), list(s.claim_types)])
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE cc_events AS
+        SELECT card_id AS entity, 'F:' || facility_id AS context, t, claim_id, NULL::DOUBLE AS attr FROM cc_base
+        UNION ALL
+        SELECT card_id, 'T:' || terminal_id, t, claim_id, NULL::DOUBLE FROM cc_base
+        WHERE terminal_id IN (SELECT terminal_id FROM cc_base WHERE terminal_id IS NOT NULL
+                              GROUP BY terminal_id HAVING count(DISTINCT facility_id) >= 2)""")
+    return con.execute("SELECT count(*) FROM cc_events").fetchall()[0][0]
+
+
+def spec(settings: Settings) -> Cooccurrence:
+    s, e = settings.card_collection, settings.engine
+    window = s.window_minutes * 60
+    return Cooccurrence(window=window, day=86400, unit=86400, bin=3600, p_within_bin=p_within(window, 3600),
+                        min_days=s.min_days, min_significance=s.min_significance,
+                        day_shrinkage=e.day_shrinkage, context_shrinkage=e.context_shrinkage,
+                        max_weight=e.max_edge_weight)
+
+
+def detect(con, settings: Settings) -> DetectorResult:
+    s = settings.card_collection
+    n_events = events(con, settings)
+    pr = cooccurrence(con, "cc_events", spec(settings), PREFIX)
+    n_rings = communities(con, pr, settings.engine, settings.seed, s.min_members)
+    facts = ring_facts(con, pr, s.elderly_age) if n_rings else {}
+    rings = [_ring(f, settings) for f in facts.values()]
+    stats = {"events": n_events, "pairs": pr.n_pairs, "candidate_pairs": pr.n_candidates,
+             "significant_pairs": pr.n_significant, "communities": n_rings}
+    return DetectorResult(KIND, rings, stats)
+
+
+def _ring(f: RingFacts, settings: Settings) -> Ring:
+    s = settings.card_collection
+    terminal = None
+    if f.by_terminal:
+        term, (n_term, _amount) = next(iter(f.by_terminal.items()))
+        terminal = (term, n_term / max(f.n_claims, 1))
+    h = f.holders
+    n = len(f.cards)
+    context = f.contexts[0][0] if f.contexts else "F:?"
+    facility = context[2:] if context.startswith("F:") else None
+    reasons = [reason("cc_repeat", f.days, n=n, facility=facility or context[2:], days=f.days,
+                      window=s.window_minutes)]
+    reasons.append(reason("cooccur_vs_chance", round(f.observed / max(f.expected, 1e-9), 1),
+                          observed=fmt_num(f.observed), expected=fmt_num(f.expected, 2)))
+    score = base_score(f.strength, f.observed, f.expected, f.days, n)
+    bonus = 0.0
+    if terminal and terminal[1] >= 0.8:
+        reasons.append(reason("cc_terminal", round(terminal[1], 3), share=fmt_share(terminal[1]), terminal=terminal[0]))
+    with_age = int(h.get("with_age") or 0)
+    if with_age:
+        share = int(h["elderly"]) / with_age
+        if share >= 0.5:
+            bonus += 5.0 * share
+            reasons.append(reason("elderly_holders", round(share, 3), share=fmt_share(share), age=s.elderly_age))
+    same_addr, same_phone = int(h.get("same_address") or 0), int(h.get("same_phone") or 0)
+    family = looks_like_family(n, same_addr, same_phone)
+    if family:
+        score *= 0.3
+        reasons.insert(0, reason("family_shared_address", same_addr, n=n, same=same_addr, phone=same_phone))
+    else:
+        km = h.get("km")
+        if km is not None and (float(km) >= 10 or int(h.get("regions") or 0) >= 2):
+            bonus += 5.0 * min(1.0, float(km) / 30)
+            reasons.append(reason("holders_far", round(float(km), 1), km=fmt_num(float(km), 0),
+                                  regions=int(h.get("regions") or 0)))
+        if same_addr < 2 and same_phone < 2:
+            bonus += 3.0
+            reasons.append(reason("no_other_tie", 0))
+        elif same_phone >= 2:
+            reasons.append(reason("shared_phone", same_phone, same=same_phone))
+    score = max(0.0, min(100.0, score + (0.0 if family else bonus)))
+    over = f.total >= settings.transfer_threshold
+    reasons.append(reason("amount", str(f.total), claims=f.n_claims, amount=fmt_money(f.total), fund=fmt_money(f.fund)))
+    if over:
+        reasons.append(reason("over_threshold", str(settings.transfer_threshold),
+                              threshold=fmt_money(settings.transfer_threshold)))
+
+    members = [Member("card", c, "collected card", *f.card_claims.get(c, (0, Decimal("0.00")))) for c in f.cards]
+    # the pharmacies and terminals where the members met, with the ring's claims there
+    met = {ctx[2:] for ctx, _days, _n in f.contexts}
+    members += [Member("facility", fid, "collector pharmacy", n_fac, amount)
+                for fid, (n_fac, amount) in f.by_facility.items() if fid in met]
+    members += [Member("terminal", tid, "terminal", n_term, amount)
+                for tid, (n_term, amount) in f.by_terminal.items() if tid in met or n_term >= 0.5 * f.n_claims]
+    return Ring(kind=KIND, key=frozenset(f.cards), score=round(score, 1), members=members, reasons=reasons,
+                claim_ids=f.claim_ids, total_amount=f.total, fund_amount=f.fund, first_date=f.first,
+                last_date=f.last, over_transfer_threshold=over,
+                facts={"days": f.days, "strength": round(f.strength, 2), "observed": f.observed,
+                       "expected": round(f.expected, 3), "family": family, "holders": {
+                           k: v for k, v in h.items() if k not in ("top_address", "top_phone", "phone_holders")}})
+

@@ -1,0 +1,182 @@
+"""What detectors return: rings with members, reasons and exact totals; leads.
+
+Reasons are codes with the number behind them and a readable text in Chinese and English,
+rendered from the templates below so that both languages always exist together."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+#: reason code -> (zh, en) template; parameters are filled by ``reason()``
+REASON_TEXTS: dict[str, tuple[str, str]] = {
+    "cc_repeat": (
+        "{n} 张卡在药店 {facility} 的 {days} 个不同日期里于 {window} 分钟内相继结算",
+        "{n} cards settled within {window} minutes of each other at pharmacy {facility} on {days} distinct days",
+    ),
+    "cc_terminal": (
+        "{share} 的结算经同一终端 {terminal}",
+        "{share} of the settlements went through one terminal, {terminal}",
+    ),
+    "cooccur_vs_chance": (
+        "成员两两相遇共 {observed} 次，按各自的到访情况偶然只应有 {expected} 次",
+        "member pairs met {observed} times where their own visits predict {expected} by chance",
+    ),
+    "elderly_holders": (
+        "{share} 的持卡人年满 {age} 岁",
+        "{share} of the card holders are {age} or older",
+    ),
+    "holders_far": (
+        "持卡人参保地与机构相距中位 {km} 公里，来自 {regions} 个不同地区",
+        "the holders are insured a median {km} km from the facility, in {regions} different districts",
+    ),
+    "no_other_tie": (
+        "持卡人之间没有共用的电话或地址，相遇无法用亲属关系解释",
+        "the holders share no phone or address: no family tie explains their meetings",
+    ),
+    "family_shared_address": (
+        "{n} 名成员中 {same} 人共用同一地址、{phone} 人共用同一电话，可能是家人一起就医购药，评分已下调",
+        "of the {n} members {same} share one address and {phone} one phone: likely a family shopping together; "
+        "score lowered",
+    ),
+    "shared_phone": (
+        "{same} 名成员登记了同一电话号码（可能是招募人）",
+        "{same} members registered the same phone number (possibly a recruiter's)",
+    ),
+    "ca_cohort": (
+        "{n} 人在 {facility} 以同一诊断 {dx} 于 {rounds} 个不同月份相隔 {window} 天内集中入院",
+        "{n} people admitted to {facility} with the same diagnosis {dx} within {window} day(s) of each other in "
+        "{rounds} different months",
+    ),
+    "ca_similar_los": (
+        "住院天数相近：中位 {los} 天，四分位差 {iqr} 天",
+        "similar lengths of stay: median {los} days, interquartile range {iqr} days",
+    ),
+    "ca_doctor": (
+        "{share} 的住院由同一医师 {doctor} 收治",
+        "{share} of the admissions were under one doctor, {doctor}",
+    ),
+    "amount": (
+        "涉及结算 {claims} 笔，金额 {amount} 元（统筹基金支付 {fund} 元）",
+        "{claims} settlements worth {amount} yuan ({fund} yuan paid by the fund)",
+    ),
+    "over_threshold": (
+        "金额达到移送公安标准 {threshold} 元",
+        "the amount reaches the transfer-to-police threshold of {threshold} yuan",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    value: float | int | str
+    text_zh: str
+    text_en: str
+
+
+def fmt_money(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+def fmt_share(x: float) -> str:
+    return f"{x * 100:.0f}%"
+
+
+def fmt_num(x: float, digits: int = 1) -> str:
+    if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15):
+        return f"{int(x):,}"
+    return f"{x:,.{digits}f}"
+
+
+def reason(code: str, value: float | int | str, **params: object) -> Reason:
+    zh, en = REASON_TEXTS[code]
+    return Reason(code, value, zh.format(**params), en.format(**params))
+
+
+@dataclass
+class Member:
+    entity_type: str  # card, patient, doctor, facility, terminal, phone, address, drug
+    entity_id: str
+    role: str
+    n_claims: int = 0
+    amount: Decimal = Decimal("0.00")
+
+
+@dataclass
+class Ring:
+    kind: str
+    #: the entities whose set identifies the ring across runs (cards for the kinds here)
+    key: frozenset[str]
+    score: float
+    members: list[Member]
+    reasons: list[Reason]
+    claim_ids: list[str]
+    total_amount: Decimal
+    fund_amount: Decimal
+    first_date: dt.date | None
+    last_date: dt.date | None
+    over_transfer_threshold: bool
+    ring_id: str = ""
+    rank: int = 0
+    status: str = "new"  # new | same | grown | shrunk | changed (against the previous run)
+    previous_id: str | None = None
+    facts: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def n_members(self) -> int:
+        return len(self.key)
+
+    @property
+    def n_claims(self) -> int:
+        return len(self.claim_ids)
+
+    def reasons_line(self, lang: str, top: int = 4) -> str:
+        texts = [r.text_zh if lang == "zh" else r.text_en for r in self.reasons[:top]]
+        return ("；" if lang == "zh" else "; ").join(texts)
+
+
+@dataclass
+class Lead:
+    lead_id: str
+    kind: str
+    entity_type: str
+    entity_id: str
+    claim_ids: list[str]
+    amount: Decimal
+    text_zh: str
+    text_en: str
+
+
+@dataclass
+class DetectorResult:
+    kind: str
+    rings: list[Ring]
+    stats: dict[str, int | float]
+
+
+def looks_like_family(n: int, same_address: int, same_phone: int, max_size: int = 6) -> bool:
+    """A small group living together: most share one address or one phone, and at least two
+    share the address. A recruiter's phone shared by strangers at different addresses is
+    not a family."""
+    return n <= max_size and same_address >= 2 and max(same_address, same_phone) >= 0.8 * n
+
+
+def saturate(x: float, scale: float) -> float:
+    """0 at x = 0, rising towards 1: ``1 - exp(-x / scale)``."""
+    return 1.0 - math.exp(-max(0.0, x) / scale)
+
+
+def base_score(strength: float, observed: int, expected: float, days: int, members: int) -> float:
+    """The shared 0-100 scale. Significance counts for 45 points, half from the typical
+    member (median over members of their strongest tie, -log10 p) and half from the whole
+    group (all meetings inside the ring against what chance predicts for them, on a log
+    scale); repetition over distinct days for 30; the number of members for 25. Detectors
+    then add kind-specific signals and explanations."""
+    from graphfraud.detect.cooccur import poisson_nlp
+
+    group = min(poisson_nlp(observed, expected), 1e6) if observed else 0.0
+    sig = 0.5 * saturate(strength, 8.0) + 0.5 * saturate(math.log10(1.0 + group), 1.5)
+    return 100.0 * (0.45 * sig + 0.30 * saturate(days - 1, 6.0) + 0.25 * saturate(members - 2, 5.0))

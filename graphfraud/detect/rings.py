@@ -1,0 +1,217 @@
+"""From communities of the projection graph to rings: the meetings, claims, totals and
+holder facts behind each community, computed in DuckDB for all rings at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+import pyarrow as pa
+
+from graphfraud.detect.communities import leiden
+from graphfraud.detect.cooccur import PairResult
+from graphfraud.detect.settings import EngineSettings
+
+
+@dataclass
+class RingFacts:
+    """Everything known about one community before a detector words and scores it."""
+
+    r: int
+    cards: list[str]
+    claim_ids: list[str] = field(default_factory=list)
+    n_claims: int = 0
+    total: Decimal = Decimal("0.00")
+    fund: Decimal = Decimal("0.00")
+    first: dt.date | None = None
+    last: dt.date | None = None
+    days: int = 0
+    months: int = 0
+    observed: int = 0  # sum of k over internal edges
+    expected: float = 0.0  # sum of lambda over internal edges
+    strength: float = 0.0  # median over members of their strongest internal tie (-log10 p)
+    card_claims: dict[str, tuple[int, Decimal]] = field(default_factory=dict)
+    contexts: list[tuple[str, int, int]] = field(default_factory=list)  # (context, days, claims), busiest first
+    median_gap: float = 0.0  # median time between the two events of a meeting, in the clock's units
+    holders: dict[str, object] = field(default_factory=dict)
+    #: the ring's claims by facility, terminal and doctor: id -> (claims, amount), busiest first
+    by_facility: dict[str, tuple[int, Decimal]] = field(default_factory=dict)
+    by_terminal: dict[str, tuple[int, Decimal]] = field(default_factory=dict)
+    by_doctor: dict[str, tuple[int, Decimal]] = field(default_factory=dict)
+
+
+def communities(con, pr: PairResult, engine: EngineSettings, seed: int, min_members: int,
+                main_share: float = 0.25) -> int:
+    """Leiden on the significant pairs, then each community is cut to its own contexts: the
+    contexts holding at least ``main_share`` of its meeting days (or the busiest one). A
+    member who is tied to the group only elsewhere (a ring member's family at their home
+    pharmacy) is not part of the ring. Communities of at least ``min_members`` are kept in
+    ``{prefix}_comm(e, r)``, their meetings in ``{prefix}_rs``, their edges in
+    ``{prefix}_redges`` and their claims in ``{prefix}_rclaims``. Returns their number."""
+    p = pr.prefix
+    a, b, w = pr.edges(con, engine.max_edge_weight)
+    nodes, member = leiden(a, b, w, resolution=engine.leiden_resolution, iterations=engine.leiden_iterations,
+                           seed=seed)
+    comm = pa.table({"e": pa.array(nodes.astype(np.int32)), "r": pa.array(member.astype(np.int32))})
+    con.register(f"{p}_comm_arrow", comm)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {p}_comm0 AS SELECT * FROM {p}_comm_arrow")
+    con.unregister(f"{p}_comm_arrow")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {p}_e0 AS
+        SELECT ca.r, s.* FROM {p}_sig s
+        JOIN {p}_comm0 ca ON ca.e = s.a JOIN {p}_comm0 cb ON cb.e = s.b AND cb.r = ca.r""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {p}_main AS
+        WITH days AS (SELECT ca.r, s.c, count(DISTINCT s.d) AS n FROM {p}_support s
+                      JOIN {p}_comm0 ca ON ca.e = s.a JOIN {p}_comm0 cb ON cb.e = s.b AND cb.r = ca.r
+                      GROUP BY ca.r, s.c),
+             ranked AS (SELECT r, c, n, n::DOUBLE / sum(n) OVER (PARTITION BY r) AS share,
+                               row_number() OVER (PARTITION BY r ORDER BY n DESC, c) AS rk FROM days)
+        SELECT r, c FROM ranked WHERE share >= ? OR rk = 1""", [main_share])
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {p}_comm AS
+        WITH kept AS (SELECT DISTINCT e0.r, x.e FROM {p}_e0 e0 SEMI JOIN {p}_main m USING (r, c),
+                      LATERAL (SELECT unnest([e0.a, e0.b]) AS e) x)
+        SELECT e, r FROM kept WHERE r IN (SELECT r FROM kept GROUP BY r HAVING count(*) >= ?)""", [min_members])
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {p}_redges AS
+        SELECT e0.* FROM {p}_e0 e0 SEMI JOIN {p}_main m USING (r, c)
+        WHERE e0.r IN (SELECT r FROM {p}_comm)""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {p}_rs AS
+        SELECT re.r, s.* FROM {p}_support s JOIN {p}_redges re USING (a, b, c)""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {p}_rclaims AS
+        SELECT DISTINCT r, claim_id FROM (SELECT r, claim_a AS claim_id FROM {p}_rs
+                                          UNION ALL SELECT r, claim_b FROM {p}_rs)""")
+    for name in ("comm0", "e0", "main"):
+        con.execute(f"DROP TABLE IF EXISTS {p}_{name}")
+    return con.execute(f"SELECT count(DISTINCT r) FROM {p}_comm").fetchall()[0][0]
+
+
+def ring_facts(con, pr: PairResult, elderly_age: int, seconds_per_t: int = 1) -> dict[int, RingFacts]:
+    """Totals, days, tie strength, members' own claims and holder facts per ring.
+    ``seconds_per_t``: 1 when the events' clock is in seconds, 86400 when in days."""
+    p = pr.prefix
+    facts: dict[int, RingFacts] = {}
+    for r, cards in con.execute(f"""
+            SELECT cm.r, list(en.entity ORDER BY en.entity) FROM {p}_comm cm JOIN {p}_ent en USING (e)
+            GROUP BY cm.r""").fetchall():
+        facts[r] = RingFacts(r, cards)
+
+    # exact totals of the claims behind each ring (DECIMAL sums, no float on the way)
+    for r, ids, n, total, fund, first, last in con.execute(f"""
+            SELECT rc.r, list(rc.claim_id ORDER BY c.settled_at, rc.claim_id), count(*),
+                   sum(c.total_amount), sum(coalesce(c.fund_amount, 0)),
+                   min(c.settled_at)::DATE, max(c.settled_at)::DATE
+            FROM {p}_rclaims rc JOIN claims c USING (claim_id) GROUP BY rc.r""").fetchall():
+        f = facts[r]
+        f.claim_ids, f.n_claims, f.total, f.fund, f.first, f.last = ids, n, Decimal(total), Decimal(fund), first, last
+
+    for r, days, months, gap in con.execute(f"""
+            SELECT r, count(DISTINCT d),
+                   count(DISTINCT strftime(to_timestamp(least(t_a, t_b) * {int(seconds_per_t)})::DATE, '%Y-%m')),
+                   median(abs(t_a - t_b))
+            FROM {p}_rs GROUP BY r""").fetchall():
+        facts[r].days, facts[r].months, facts[r].median_gap = days, months, float(gap or 0)
+
+    tie: dict[int, dict[int, float]] = defaultdict(dict)
+    for r, a, b, k, lam, nlp in con.execute(f"SELECT r, a, b, k, lam, nlp FROM {p}_redges").fetchall():
+        f = facts[r]
+        f.observed += k
+        f.expected += lam
+        for e in (a, b):
+            tie[r][e] = max(tie[r].get(e, 0.0), nlp)
+    for r, per in tie.items():
+        facts[r].strength = statistics.median(per.values())
+
+    for r, card, n, amount in con.execute(f"""
+            SELECT rc.r, c.card_id, count(*), sum(c.total_amount)
+            FROM {p}_rclaims rc JOIN claims c USING (claim_id) GROUP BY rc.r, c.card_id""").fetchall():
+        facts[r].card_claims[card] = (n, Decimal(amount))
+
+    for r, ctx, days, n in con.execute(f"""
+            SELECT rs.r, cx.context, count(DISTINCT rs.d), count(DISTINCT rs.claim_a) + count(DISTINCT rs.claim_b)
+            FROM {p}_rs rs JOIN {p}_ctx cx USING (c) GROUP BY rs.r, cx.context
+            ORDER BY rs.r, 3 DESC, 4 DESC, 2""").fetchall():
+        facts[r].contexts.append((ctx, days, n))
+
+    for column, attr in (("facility_id", "by_facility"), ("terminal_id", "by_terminal"), ("doctor_id", "by_doctor")):
+        for r, key, n, amount in con.execute(f"""
+                SELECT rc.r, c.{column}, count(*), sum(c.total_amount)
+                FROM {p}_rclaims rc JOIN claims c USING (claim_id) WHERE c.{column} IS NOT NULL
+                GROUP BY rc.r, c.{column} ORDER BY rc.r, 3 DESC, 4 DESC, 2""").fetchall():
+            getattr(facts[r], attr)[key] = (n, Decimal(amount))
+
+    _holder_facts(con, p, facts, elderly_age)
+    return facts
+
+
+def _holder_facts(con, p: str, facts: dict[int, RingFacts], elderly_age: int) -> None:
+    """Who holds the ring's cards: ages, shared addresses and phones, districts, distance
+    from home district to the ring's facilities."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {p}_holder AS
+        WITH rc AS (SELECT cm.r, en.entity AS card_id FROM {p}_comm cm JOIN {p}_ent en USING (e)),
+             by_claims AS (SELECT card_id, mode(patient_id) AS patient_id FROM claims
+                           WHERE card_id IN (SELECT card_id FROM rc) GROUP BY card_id)
+        SELECT rc.r, rc.card_id, coalesce(k.patient_id, bc.patient_id) AS patient_id
+        FROM rc LEFT JOIN cards k USING (card_id) LEFT JOIN by_claims bc USING (card_id)""")
+    # district centroids from the facilities' coordinates, for "how far from home"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {p}_centroid AS
+        SELECT region_code, avg(latitude) AS lat, avg(longitude) AS lon FROM facilities
+        WHERE latitude IS NOT NULL AND longitude IS NOT NULL GROUP BY region_code""")
+    rows = con.execute(f"""
+        WITH ring_fac AS (
+            SELECT rc.r, mode(c.facility_id) AS facility_id, max(c.settled_at)::DATE AS last_day
+            FROM {p}_rclaims rc JOIN claims c USING (claim_id) GROUP BY rc.r),
+        h AS (
+            SELECT h.r, h.card_id, pt.patient_id, pt.address, pt.phone, pt.insured_region,
+                   date_diff('year', pt.birth_date, rf.last_day)
+                     - CASE WHEN strftime(pt.birth_date, '%m%d') > strftime(rf.last_day, '%m%d') THEN 1 ELSE 0 END
+                     AS age,
+                   CASE WHEN hc.lat IS NOT NULL AND f.latitude IS NOT NULL THEN
+                     6371 * 2 * asin(sqrt(pow(sin(radians(f.latitude - hc.lat) / 2), 2)
+                       + cos(radians(hc.lat)) * cos(radians(f.latitude)) * pow(sin(radians(f.longitude - hc.lon) / 2), 2)))
+                   END AS km,
+                   f.region_code AS facility_region
+            FROM {p}_holder h JOIN ring_fac rf USING (r)
+            LEFT JOIN patients pt ON pt.patient_id = h.patient_id
+            LEFT JOIN facilities f ON f.facility_id = rf.facility_id
+            LEFT JOIN {p}_centroid hc ON hc.region_code = pt.insured_region)
+        SELECT r, count(*) AS n, count(age) AS n_age, count(*) FILTER (WHERE age >= ?) AS elderly,
+               count(DISTINCT insured_region) AS regions, median(km) AS km,
+               count(*) FILTER (WHERE insured_region IS NOT NULL AND insured_region <> facility_region) AS outside,
+               list(address) FILTER (WHERE address IS NOT NULL) AS addresses,
+               list(phone) FILTER (WHERE phone IS NOT NULL) AS phones,
+               list(patient_id) FILTER (WHERE patient_id IS NOT NULL) AS patients,
+               list(DISTINCT patient_id) FILTER (WHERE patient_id IS NOT NULL) AS distinct_patients
+        FROM h GROUP BY r""", [elderly_age]).fetchall()
+    holder_phone = dict(con.execute(f"""
+        SELECT h.patient_id, pt.phone FROM {p}_holder h JOIN patients pt USING (patient_id)
+        WHERE pt.phone IS NOT NULL""").fetchall())
+    for r, n, n_age, elderly, regions, km, outside, addresses, phones, patients, distinct in rows:
+        top_addr, same_addr = _most_common(addresses)
+        top_phone, same_phone = _most_common(phones)
+        facts[r].holders = {
+            "n": n, "with_age": n_age, "elderly": elderly, "regions": regions, "km": km, "outside": outside,
+            "top_address": top_addr, "same_address": same_addr, "top_phone": top_phone, "same_phone": same_phone,
+            "phone_holders": sorted({pid for pid in distinct if holder_phone.get(pid) == top_phone})
+            if same_phone >= 2 else [],
+            "patients": len(distinct),
+        }
+
+
+def _most_common(values: list[str] | None) -> tuple[str | None, int]:
+    if not values:
+        return None, 0
+    counts: dict[str, int] = defaultdict(int)
+    for v in values:
+        counts[v] += 1
+    top = max(sorted(counts), key=lambda v: counts[v])
+    return top, counts[top]

@@ -1,0 +1,345 @@
+"""``graphfraud detect``: run the detectors on a workspace, give rings stable ids, write the
+outputs of the data contract and store them in the workspace."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from graphfraud import __version__
+from graphfraud.detect import card_collection, cohort_admission
+from graphfraud.detect.model import DetectorResult, Lead, Ring
+from graphfraud.detect.settings import Settings
+from graphfraud.errors import GraphfraudError
+from graphfraud.workspace import Workspace, new_run_id
+
+#: detectors in the order they run: (kind, settings section, module)
+DETECTORS = (
+    ("card_collection", "card_collection", card_collection),
+    ("cohort_admission", "cohort_admission", cohort_admission),
+)
+#: ring id prefix per kind
+ID_PREFIX = {"card_collection": "CC", "cohort_admission": "CA", "drug_resale": "DR", "doctor_pharmacy": "DP",
+             "shared_identity": "SI", "trace_code_reuse": "TC"}
+
+RING_COLUMNS = ("ring_id", "kind", "score", "rank", "n_members", "n_claims", "total_amount", "fund_amount",
+                "first_date", "last_date", "over_transfer_threshold", "reasons_zh", "reasons_en", "status",
+                "previous_id")
+MEMBER_COLUMNS = ("ring_id", "entity_type", "entity_id", "role", "n_claims", "amount")
+REASON_COLUMNS = ("ring_id", "code", "value", "text_zh", "text_en")
+LEAD_COLUMNS = ("lead_id", "kind", "entity_type", "entity_id", "claim_ids", "amount", "text_zh", "text_en")
+
+STORE_DDL = (
+    """CREATE TABLE IF NOT EXISTS detect_runs (
+        run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, out_dir VARCHAR,
+        settings VARCHAR, manifest VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS rings (
+        run_id VARCHAR, ring_id VARCHAR, kind VARCHAR, score DOUBLE, rank INTEGER, n_members INTEGER,
+        n_claims INTEGER, total_amount DECIMAL(18,2), fund_amount DECIMAL(18,2), first_date DATE, last_date DATE,
+        over_transfer_threshold BOOLEAN, reasons_zh VARCHAR, reasons_en VARCHAR, status VARCHAR,
+        previous_id VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS ring_members (
+        run_id VARCHAR, ring_id VARCHAR, entity_type VARCHAR, entity_id VARCHAR, role VARCHAR, n_claims INTEGER,
+        amount DECIMAL(18,2))""",
+    """CREATE TABLE IF NOT EXISTS reasons (
+        run_id VARCHAR, ring_id VARCHAR, code VARCHAR, value VARCHAR, text_zh VARCHAR, text_en VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS ring_claims (run_id VARCHAR, ring_id VARCHAR, claim_id VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS leads (
+        run_id VARCHAR, lead_id VARCHAR, kind VARCHAR, entity_type VARCHAR, entity_id VARCHAR, claim_ids VARCHAR,
+        amount DECIMAL(18,2), text_zh VARCHAR, text_en VARCHAR)""",
+)
+
+
+@dataclass
+class DetectResult:
+    run_id: str
+    out_dir: Path
+    rings: list[Ring]
+    leads: list[Lead]
+    changes: dict[str, list[str]]
+    stats: dict[str, dict[str, int | float]]
+    timings: dict[str, float]
+    seconds: float
+    manifest_path: Path
+    files: list[Path] = field(default_factory=list)
+
+
+def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | None = None,
+           memory_limit: str | None = None, progress: Callable[[str], None] | None = None) -> DetectResult:
+    """Run every enabled detector on the workspace's tables and write the run's outputs."""
+    settings = settings or Settings()
+    ws = Workspace.open(workspace)
+    out_dir = Path(out_dir)
+    run_id = new_run_id("detect")
+    started_at = dt.datetime.now()
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    stats: dict[str, dict[str, int | float]] = {}
+    rings: list[Ring] = []
+    con = ws.connect(memory_limit=memory_limit)
+    try:
+        if con.execute("SELECT count(*) FROM claims").fetchall()[0][0] == 0:
+            raise GraphfraudError("no_claims", workspace=str(ws.path))
+        for ddl in STORE_DDL:
+            con.execute(ddl)
+        for kind, section, module in DETECTORS:
+            if not getattr(settings, section).enabled:
+                continue
+            if progress:
+                progress(kind)
+            t0 = time.perf_counter()
+            result: DetectorResult = module.detect(con, settings)
+            timings[kind] = round(time.perf_counter() - t0, 3)
+            stats[kind] = result.stats
+            rings += result.rings
+        previous_run, previous = _previous_rings(con)
+        changes = assign_ids(rings, previous, settings.id_match_jaccard)
+        rank(rings)
+        leads: list[Lead] = []
+        finished_at = dt.datetime.now()
+        manifest = _manifest(con, run_id, ws, out_dir, settings, rings, leads, changes, stats, timings,
+                             previous_run, started_at, finished_at, time.perf_counter() - started)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        files = write_outputs(out_dir, rings, leads)
+        manifest["outputs"] = {p.name: _sha256(p) for p in files}
+        timings["write"] = round(time.perf_counter() - t0, 3)
+        manifest["seconds"] = round(time.perf_counter() - started, 3)
+        manifest_path = out_dir / "run.json"
+        manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        _store(con, run_id, started_at, finished_at, out_dir, settings, manifest, rings, leads)
+    finally:
+        con.close()
+    return DetectResult(run_id, out_dir, rings, leads, changes, stats, timings, time.perf_counter() - started,
+                        manifest_path, [*files, manifest_path])
+
+
+# ------------------------------------------------------------------ stable ids
+def content_id(kind: str, key: frozenset[str]) -> str:
+    """The id a ring gets when it is new: its kind and a digest of its members, so the same
+    ring found afresh on the same data gets the same id."""
+    digest = hashlib.sha256("\x1f".join(sorted(key)).encode("utf-8")).hexdigest()[:10].upper()
+    return f"{ID_PREFIX.get(kind, 'RG')}-{digest}"
+
+
+def assign_ids(rings: list[Ring], previous: dict[str, tuple[str, frozenset[str]]],
+               min_jaccard: float) -> dict[str, list[str]]:
+    """Give each ring the id of the previous run's ring of the same kind whose members it
+    shares most (Jaccard >= ``min_jaccard``; each previous id is used once, best matches
+    first), else a content id. Returns the changes against the previous run."""
+    by_entity: dict[tuple[str, str], list[str]] = {}
+    for pid, (kind, key) in previous.items():
+        for e in key:
+            by_entity.setdefault((kind, e), []).append(pid)
+    candidates = []
+    for i, ring in enumerate(rings):
+        seen: set[str] = set()
+        for e in ring.key:
+            for pid in by_entity.get((ring.kind, e), ()):
+                if pid in seen:
+                    continue
+                seen.add(pid)
+                old = previous[pid][1]
+                jac = len(ring.key & old) / len(ring.key | old)
+                if jac >= min_jaccard:
+                    candidates.append((-jac, pid, i))
+    candidates.sort()
+    taken_prev: set[str] = set()
+    matched: dict[int, str] = {}
+    for _neg, pid, i in candidates:
+        if pid in taken_prev or i in matched:
+            continue
+        taken_prev.add(pid)
+        matched[i] = pid
+    changes: dict[str, list[str]] = {"new": [], "same": [], "grown": [], "shrunk": [], "changed": [],
+                                     "dissolved": []}
+    used: set[str] = set(matched.values())
+    for i, ring in enumerate(rings):
+        if i in matched:
+            pid = matched[i]
+            old = previous[pid][1]
+            ring.ring_id, ring.previous_id = pid, pid
+            ring.status = ("same" if ring.key == old else "grown" if len(ring.key) > len(old)
+                           else "shrunk" if len(ring.key) < len(old) else "changed")
+        else:
+            rid = content_id(ring.kind, ring.key)
+            while rid in used:  # an unrelated previous ring already holds this digest
+                rid = content_id(ring.kind, ring.key | {rid})
+            ring.ring_id, ring.status = rid, "new"
+        used.add(ring.ring_id)
+        changes[ring.status].append(ring.ring_id)
+    changes["dissolved"] = sorted(pid for pid in previous if pid not in taken_prev)
+    for v in changes.values():
+        v.sort()
+    return changes
+
+
+def rank(rings: list[Ring]) -> None:
+    """Rank 1 is the most suspicious: score, then amount, then id."""
+    rings.sort(key=lambda r: (-r.score, -r.total_amount, r.ring_id))
+    for i, ring in enumerate(rings, 1):
+        ring.rank = i
+
+
+def _previous_rings(con) -> tuple[str | None, dict[str, tuple[str, frozenset[str]]]]:
+    rows = con.execute("SELECT run_id FROM detect_runs ORDER BY finished_at DESC, run_id DESC LIMIT 1").fetchall()
+    if not rows:
+        return None, {}
+    run_id = rows[0][0]
+    previous: dict[str, tuple[str, frozenset[str]]] = {}
+    for ring_id, kind, cards in con.execute("""
+            SELECT r.ring_id, any_value(r.kind), list(m.entity_id)
+            FROM rings r JOIN ring_members m ON m.run_id = r.run_id AND m.ring_id = r.ring_id AND m.entity_type = 'card'
+            WHERE r.run_id = ? GROUP BY r.ring_id""", [run_id]).fetchall():
+        previous[ring_id] = (kind, frozenset(cards))
+    return run_id, previous
+
+
+# ------------------------------------------------------------------ outputs
+def ring_rows(rings: list[Ring]) -> list[dict]:
+    return [{"ring_id": r.ring_id, "kind": r.kind, "score": r.score, "rank": r.rank, "n_members": r.n_members,
+             "n_claims": r.n_claims, "total_amount": r.total_amount, "fund_amount": r.fund_amount,
+             "first_date": r.first_date, "last_date": r.last_date,
+             "over_transfer_threshold": r.over_transfer_threshold, "reasons_zh": r.reasons_line("zh"),
+             "reasons_en": r.reasons_line("en"), "status": r.status, "previous_id": r.previous_id} for r in rings]
+
+
+def member_rows(rings: list[Ring]) -> list[dict]:
+    return [{"ring_id": r.ring_id, "entity_type": m.entity_type, "entity_id": m.entity_id, "role": m.role,
+             "n_claims": m.n_claims, "amount": m.amount} for r in rings for m in r.members]
+
+
+def reason_rows(rings: list[Ring]) -> list[dict]:
+    return [{"ring_id": r.ring_id, "code": x.code, "value": str(x.value), "text_zh": x.text_zh, "text_en": x.text_en}
+            for r in rings for x in r.reasons]
+
+
+def lead_rows(leads: list[Lead]) -> list[dict]:
+    return [{"lead_id": x.lead_id, "kind": x.kind, "entity_type": x.entity_type, "entity_id": x.entity_id,
+             "claim_ids": ";".join(x.claim_ids), "amount": x.amount, "text_zh": x.text_zh, "text_en": x.text_en}
+            for x in leads]
+
+
+_MONEY = pa.decimal128(18, 2)
+SCHEMAS = {
+    "rings": pa.schema([("ring_id", pa.string()), ("kind", pa.string()), ("score", pa.float64()),
+                        ("rank", pa.int32()), ("n_members", pa.int32()), ("n_claims", pa.int32()),
+                        ("total_amount", _MONEY), ("fund_amount", _MONEY), ("first_date", pa.date32()),
+                        ("last_date", pa.date32()), ("over_transfer_threshold", pa.bool_()),
+                        ("reasons_zh", pa.string()), ("reasons_en", pa.string()), ("status", pa.string()),
+                        ("previous_id", pa.string())]),
+    "ring_members": pa.schema([("ring_id", pa.string()), ("entity_type", pa.string()), ("entity_id", pa.string()),
+                               ("role", pa.string()), ("n_claims", pa.int32()), ("amount", _MONEY)]),
+    "reasons": pa.schema([(c, pa.string()) for c in REASON_COLUMNS]),
+    "leads": pa.schema([("lead_id", pa.string()), ("kind", pa.string()), ("entity_type", pa.string()),
+                        ("entity_id", pa.string()), ("claim_ids", pa.string()), ("amount", _MONEY),
+                        ("text_zh", pa.string()), ("text_en", pa.string())]),
+}
+
+
+def write_outputs(out_dir: Path, rings: list[Ring], leads: list[Lead]) -> list[Path]:
+    """Each table as ``NAME.csv`` (UTF-8 with BOM, for Excel on Chinese Windows) and
+    ``NAME.parquet`` (amounts as decimal128(18, 2))."""
+    files = []
+    for name, rows in (("rings", ring_rows(rings)), ("ring_members", member_rows(rings)),
+                       ("reasons", reason_rows(rings)), ("leads", lead_rows(leads))):
+        schema = SCHEMAS[name]
+        csv_path = out_dir / f"{name}.csv"
+        with csv_path.open("w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(schema.names)
+            for row in rows:
+                writer.writerow([_csv_value(row[c]) for c in schema.names])
+        parquet_path = out_dir / f"{name}.parquet"
+        table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
+        pq.write_table(table, parquet_path, compression="zstd")
+        files += [csv_path, parquet_path]
+    return files
+
+
+def _csv_value(v):
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, Decimal):
+        return f"{v:.2f}"
+    return v
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _manifest(con, run_id, ws, out_dir, settings, rings, leads, changes, stats, timings, previous_run,
+              started_at, finished_at, seconds) -> dict:
+    inputs = [{"table": t, "file": f, "sha256": s, "ingest_run": r, "input_rows": n, "loaded": lo,
+               "duplicate": du, "rejected": re}
+              for t, f, s, r, n, lo, du, re in con.execute("""
+                  SELECT table_name, source_file, sha256, run_id, input_rows, loaded, duplicate, rejected
+                  FROM ingest_files ORDER BY run_id, table_name, source_file""").fetchall()]
+    counts = {t: {"input": int(n), "loaded": int(lo), "duplicate": int(du), "rejected": int(re)}
+              for t, n, lo, du, re in con.execute("""
+                  SELECT table_name, sum(input_rows), sum(loaded), sum(duplicate), sum(rejected)
+                  FROM ingest_files GROUP BY table_name ORDER BY table_name""").fetchall()}
+    rejected = {}
+    for t, reason, n in con.execute("""SELECT table_name, reason, count(*) FROM rejects GROUP BY ALL
+                                       ORDER BY table_name, reason""").fetchall():
+        rejected.setdefault(t, {})[reason] = n
+    by_kind: dict[str, int] = {}
+    for r in rings:
+        by_kind[r.kind] = by_kind.get(r.kind, 0) + 1
+    return {
+        "run_id": run_id, "software": {"name": "graphfraud", "version": __version__},
+        "started_at": started_at.isoformat(timespec="seconds"), "finished_at": finished_at.isoformat(timespec="seconds"),
+        "workspace": str(ws.path.resolve()), "out_dir": str(out_dir.resolve()),
+        "inputs": inputs, "row_counts": counts, "rejected_by_reason": rejected,
+        "parameters": settings.to_dict(),
+        "results": {"rings": len(rings), "rings_by_kind": by_kind, "leads": len(leads),
+                    "over_transfer_threshold": sum(r.over_transfer_threshold for r in rings)},
+        "previous_run": previous_run, "changes": changes,
+        "detectors": stats, "timings_s": timings, "seconds": round(seconds, 3),
+    }
+
+
+def _store(con, run_id, started_at, finished_at, out_dir, settings, manifest, rings, leads) -> None:
+    """Keep the run in the workspace: it is the previous run the next one keeps ids against."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("INSERT INTO detect_runs VALUES (?, ?, ?, ?, ?, ?)",
+                    [run_id, started_at, finished_at, str(out_dir.resolve()),
+                     json.dumps(settings.to_dict(), ensure_ascii=False),
+                     json.dumps(manifest, ensure_ascii=False, default=str)])
+        for name, rows, cols in (("rings", ring_rows(rings), RING_COLUMNS),
+                                 ("ring_members", member_rows(rings), MEMBER_COLUMNS),
+                                 ("reasons", reason_rows(rings), REASON_COLUMNS),
+                                 ("leads", lead_rows(leads), LEAD_COLUMNS)):
+            if rows:
+                table = pa.Table.from_pylist([{"run_id": run_id, **{c: row[c] for c in cols}} for row in rows])
+                con.register("_detect_rows", table)
+                con.execute(f"INSERT INTO {name} SELECT * FROM _detect_rows")
+                con.unregister("_detect_rows")
+        claims = pa.table({"run_id": pa.array([run_id] * sum(r.n_claims for r in rings), pa.string()),
+                           "ring_id": pa.array([r.ring_id for r in rings for _ in r.claim_ids], pa.string()),
+                           "claim_id": pa.array([c for r in rings for c in r.claim_ids], pa.string())})
+        con.register("_detect_claims", claims)
+        con.execute("INSERT INTO ring_claims SELECT * FROM _detect_claims")
+        con.unregister("_detect_claims")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

@@ -1,0 +1,172 @@
+"""Detector parameters: one typed settings object, loadable from a TOML file and saved in
+every run's ``run.json``.
+
+A settings file only names what it changes::
+
+    transfer_threshold = "6000"      # yuan, exact decimal
+
+    [card_collection]
+    window_minutes = 10
+    min_days = 3
+
+Unknown sections or keys and values of the wrong type stop with a message naming the file
+and the key, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from graphfraud.errors import GraphfraudError
+
+
+@dataclass(frozen=True)
+class CardCollectionSettings:
+    """聚敛盗刷: cards settled at the same pharmacy (or a terminal shared by several
+    facilities) within minutes of each other on many distinct days."""
+
+    enabled: bool = True
+    window_minutes: int = 10
+    #: a pair must co-occur on at least this many distinct days
+    min_days: int = 3
+    #: and beat chance by at least this much (-log10 of the Poisson tail probability)
+    min_significance: float = 4.0
+    min_members: int = 3
+    #: only settlements at facilities of these types are considered
+    facility_types: tuple[str, ...] = ("pharmacy",)
+    #: claim types considered when the facility type is unknown
+    claim_types: tuple[str, ...] = ("pharmacy",)
+    #: holders of this age or more count as elderly in reasons and scores
+    elderly_age: int = 60
+
+
+@dataclass(frozen=True)
+class CohortAdmissionSettings:
+    """虚假住院: people admitted to one facility within a day of each other with the same
+    diagnosis and a similar length of stay, again and again."""
+
+    enabled: bool = True
+    window_days: int = 1
+    los_tolerance_days: int = 2
+    #: co-admissions on at least this many distinct dates
+    min_days: int = 2
+    #: lower than for settlements: a pair of people is admitted a few times a year at most, so
+    #: one pair's evidence is thin; a cohort's strength shows in the whole group
+    min_significance: float = 1.3
+    min_members: int = 3
+    elderly_age: int = 60
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """The co-occurrence null model and the community step shared by the detectors."""
+
+    #: pseudo-count shrinking one day's time profile towards its context's profile
+    day_shrinkage: float = 100.0
+    #: pseudo-count shrinking a context's time profile towards the region's profile
+    context_shrinkage: float = 100.0
+    #: an edge weight (-log10 p) is capped here so one extreme pair cannot dominate a ring
+    max_edge_weight: float = 30.0
+    leiden_resolution: float = 1.0
+    leiden_iterations: int = -1  # -1: until the partition is stable
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: amounts at or above this (yuan) are transferred to the police (移送公安 threshold)
+    transfer_threshold: Decimal = Decimal("6000")
+    #: seeds the community search so a run is reproducible
+    seed: int = 42
+    #: a ring keeps the id of the previous run's ring whose members it shares this much (Jaccard)
+    id_match_jaccard: float = 0.5
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    card_collection: CardCollectionSettings = field(default_factory=CardCollectionSettings)
+    cohort_admission: CohortAdmissionSettings = field(default_factory=CohortAdmissionSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<settings>") -> Settings:
+        return _build(cls, data, source, "")
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> Settings:
+        if path is None:
+            return cls()
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise GraphfraudError("settings_missing", path=str(path)) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise GraphfraudError("settings_invalid", path=str(path), key="-", detail=str(exc)) from None
+        return cls.from_dict(data, str(path))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], source: str, prefix: str):
+    if not isinstance(data, dict):
+        raise GraphfraudError("settings_invalid", path=source, key=prefix.rstrip(".") or "-",
+                              detail="expected a table")
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        where = f"{prefix}{key}"
+        if key not in names:
+            raise GraphfraudError("settings_invalid", path=source, key=where,
+                                  detail="unknown setting; known: " + ", ".join(sorted(names)))
+        kwargs[key] = _coerce(hints[key], value, source, where)
+    return cls(**kwargs)
+
+
+def _coerce(kind: Any, value: Any, source: str, where: str) -> Any:
+    if dataclasses.is_dataclass(kind):
+        return _build(kind, value, source, where + ".")
+
+    def bad(expected: str) -> GraphfraudError:
+        return GraphfraudError("settings_invalid", path=source, key=where, detail=f"expected {expected}, got {value!r}")
+
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("an integer")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        return float(value)
+    if kind is Decimal:
+        # money is given as a string (or an integer) so it stays exact; a TOML float would not
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise bad('an amount as a string such as "6000" or "6000.00"')
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            raise bad("an amount") from None
+        if not amount.is_finite() or amount < 0:
+            raise bad("a non-negative amount")
+        return amount
+    if getattr(kind, "__origin__", None) is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad("a list of strings")
+        return tuple(value)
+    raise bad(str(kind))  # pragma: no cover - every field type is handled above
