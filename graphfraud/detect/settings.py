@@ -105,7 +105,7 @@ class Settings:
         except FileNotFoundError:
             raise GraphfraudError("settings_missing", path=str(path)) from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise GraphfraudError("settings_invalid", path=str(path), key="-", detail=str(exc)) from None
+            raise GraphfraudError("settings_invalid", path=str(path), setting="-", detail=str(exc)) from None
         return cls.from_dict(data, str(path))
 
 
@@ -121,7 +121,7 @@ def _plain(value: Any) -> Any:
 
 def _build(cls: type, data: dict[str, Any], source: str, prefix: str):
     if not isinstance(data, dict):
-        raise GraphfraudError("settings_invalid", path=source, key=prefix.rstrip(".") or "-",
+        raise GraphfraudError("settings_invalid", path=source, setting=prefix.rstrip(".") or "-",
                               detail="expected a table")
     hints = get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
@@ -129,7 +129,7 @@ def _build(cls: type, data: dict[str, Any], source: str, prefix: str):
     for key, value in data.items():
         where = f"{prefix}{key}"
         if key not in names:
-            raise GraphfraudError("settings_invalid", path=source, key=where,
+            raise GraphfraudError("settings_invalid", path=source, setting=where,
                                   detail="unknown setting; known: " + ", ".join(sorted(names)))
         kwargs[key] = _coerce(hints[key], value, source, where)
     return cls(**kwargs)
@@ -140,7 +140,7 @@ def _coerce(kind: Any, value: Any, source: str, where: str) -> Any:
         return _build(kind, value, source, where + ".")
 
     def bad(expected: str) -> GraphfraudError:
-        return GraphfraudError("settings_invalid", path=source, key=where, detail=f"expected {expected}, got {value!r}")
+        return GraphfraudError("settings_invalid", path=source, setting=where, detail=f"expected {expected}, got {value!r}")
 
     if kind is bool:
         if not isinstance(value, bool):
