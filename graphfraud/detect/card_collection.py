@@ -59,7 +59,7 @@ def detect(con, settings: Settings) -> DetectorResult:
     n_rings = communities(con, pr, settings.engine, settings.seed, s.min_members)
     facts = ring_facts(con, pr, s.elderly_age) if n_rings else {}
     rings = [_ring(f, settings) for f in facts.values()]
-    stats = {"events": n_events, "pairs": pr.n_pairs, "candidate_pairs": pr.n_candidates,
+    stats = {"events": n_events, "meetings": pr.n_meetings, "candidate_pairs": pr.n_candidates,
              "significant_pairs": pr.n_significant, "communities": n_rings}
     return DetectorResult(KIND, rings, stats)
 

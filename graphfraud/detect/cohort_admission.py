@@ -57,7 +57,7 @@ def detect(con, settings: Settings) -> DetectorResult:
         SELECT rc.r, list(date_diff('day', c.admit_date, coalesce(c.discharge_date, c.settled_at::DATE)))
         FROM ca_rclaims rc JOIN claims c USING (claim_id) GROUP BY rc.r""").fetchall()) if n_rings else {}
     rings = [_ring(f, los.get(f.r) or [], settings) for f in facts.values()]
-    stats = {"events": n_events, "pairs": pr.n_pairs, "candidate_pairs": pr.n_candidates,
+    stats = {"events": n_events, "meetings": pr.n_meetings, "candidate_pairs": pr.n_candidates,
              "significant_pairs": pr.n_significant, "communities": n_rings}
     return DetectorResult(KIND, rings, stats)
 

@@ -7,9 +7,13 @@ import random
 import numpy as np
 
 
-def leiden(a: np.ndarray, b: np.ndarray, weight: np.ndarray, *, resolution: float = 1.0,
-           iterations: int = -1, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
-    """Leiden communities (modularity, weighted) of the graph with edges ``a[i] - b[i]``.
+OBJECTIVES = {"cpm": "CPM", "modularity": "modularity"}
+
+
+def leiden(a: np.ndarray, b: np.ndarray, weight: np.ndarray, *, objective: str = "CPM", resolution: float = 1.0,
+           iterations: int = 3, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
+    """Leiden communities of the weighted graph with edges ``a[i] - b[i]``, with the CPM or
+    the modularity quality function.
 
     Returns ``(nodes, membership)``: the node codes that have an edge and the community
     number of each, numbered by decreasing size then smallest node, so the numbering does
@@ -23,8 +27,8 @@ def leiden(a: np.ndarray, b: np.ndarray, weight: np.ndarray, *, resolution: floa
     g = ig.Graph(n=len(nodes), edges=edges, directed=False)
     ig.set_random_number_generator(random.Random(seed))
     try:
-        part = g.community_leiden(objective_function="modularity", weights=weight, resolution=resolution,
-                                  n_iterations=iterations)
+        part = g.community_leiden(objective_function=OBJECTIVES[objective.lower()], weights=weight,
+                                  resolution=resolution, n_iterations=iterations)
     finally:
         ig.set_random_number_generator(random)
     member = np.asarray(part.membership, dtype=np.int64)

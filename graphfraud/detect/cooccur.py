@@ -91,7 +91,7 @@ class PairResult:
 
     prefix: str
     n_events: int
-    n_pairs: int  # distinct pairs that met at least once
+    n_meetings: int  # pairs of events within the window (of entities that could reach min_days)
     n_candidates: int  # pairs meeting on at least min_days days
     n_significant: int
 
@@ -112,7 +112,7 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str) -> PairResul
     """Run the engine on the events table (or view) named ``events``; see the module doc."""
     p = prefix
     win, day = int(spec.window), int(spec.day)
-    for name in ("ent", "ctx", "ev", "pe", "pd", "cand", "prof", "cprof", "gprof", "q", "pattr", "sig", "support"):
+    for name in ("ent", "ctx", "ev", "evj", "pe", "cand", "prof", "cprof", "gprof", "q", "pattr", "sig", "support"):
         con.execute(f"DROP TABLE IF EXISTS {p}_{name}")
     con.execute(f"CREATE TEMP TABLE {p}_ent AS SELECT (row_number() OVER (ORDER BY entity) - 1)::INTEGER AS e, entity "
                 f"FROM (SELECT DISTINCT entity FROM {events})")
@@ -133,29 +133,40 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str) -> PairResul
         FROM {events} ev JOIN {p}_ent en USING (entity) JOIN {p}_ctx cx USING (context)""")
     n_events = con.execute(f"SELECT count(*) FROM {p}_ev").fetchall()[0][0]
 
+    # only an entity present on min_days distinct days at a context can meet anyone there on
+    # that many days: the others shape the time profiles but are left out of the join
+    con.execute(f"""
+        CREATE TEMP TABLE {p}_evj AS
+        SELECT ev.i, ev.e, ev.c, ev.t, ev.w, ev.attr FROM {p}_ev ev
+        SEMI JOIN (SELECT e, c FROM {p}_ev GROUP BY e, c HAVING count(DISTINCT d) >= {int(spec.min_days)}) keep
+            USING (e, c)""")
     # every meeting of two events within the window: own bucket (once per unordered pair)
     # and the next bucket
     attr_ok = "TRUE" if spec.attr_tolerance is None else f"abs(x.attr - y.attr) <= {float(spec.attr_tolerance)}"
     con.execute(f"""
         CREATE TEMP TABLE {p}_pe AS
         WITH y AS (
-            SELECT i, e, c, t, attr, w AS jw, TRUE AS same FROM {p}_ev
+            SELECT i, e, c, t, attr, w AS jw, TRUE AS same FROM {p}_evj
             UNION ALL
-            SELECT i, e, c, t, attr, w - 1 AS jw, FALSE AS same FROM {p}_ev)
-        SELECT least(x.e, y.e) AS a, greatest(x.e, y.e) AS b, x.c, least(x.t, y.t) // {day} AS d,
+            SELECT i, e, c, t, attr, w - 1 AS jw, FALSE AS same FROM {p}_evj)
+        SELECT least(x.e, y.e) AS a, greatest(x.e, y.e) AS b, x.c, (least(x.t, y.t) // {day})::INTEGER AS d,
                CASE WHEN x.e < y.e THEN x.i ELSE y.i END AS ia,
                CASE WHEN x.e < y.e THEN y.i ELSE x.i END AS ib,
                coalesce({attr_ok}, FALSE) AS ok
-        FROM {p}_ev x JOIN y ON x.c = y.c AND x.w = y.jw
+        FROM {p}_evj x JOIN y ON x.c = y.c AND x.w = y.jw
         WHERE x.e <> y.e AND abs(x.t - y.t) <= {win} AND (NOT y.same OR x.e < y.e)""")
-    n_pairs = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT a, b FROM {p}_pe)").fetchall()[0][0]
+    con.execute(f"DROP TABLE {p}_evj")
+    n_meetings = con.execute(f"SELECT count(*) FROM {p}_pe").fetchall()[0][0]
 
     # share of meetings with similar attributes, per context, shrunk towards the overall share
-    con.execute(f"""
-        CREATE TEMP TABLE {p}_pattr AS
-        WITH per AS (SELECT c, count(*) AS n, count(*) FILTER (WHERE ok) AS n_ok FROM {p}_pe GROUP BY c),
-             tot AS (SELECT sum(n_ok)::DOUBLE / greatest(sum(n), 1) AS share FROM per)
-        SELECT c, (n_ok + 20 * tot.share) / (n + 20) AS p_attr FROM per, tot""")
+    if spec.attr_tolerance is None:
+        con.execute(f"CREATE TEMP TABLE {p}_pattr AS SELECT c, 1.0::DOUBLE AS p_attr FROM {p}_ctx")
+    else:
+        con.execute(f"""
+            CREATE TEMP TABLE {p}_pattr AS
+            WITH per AS (SELECT c, count(*) AS n, count(*) FILTER (WHERE ok) AS n_ok FROM {p}_pe GROUP BY c),
+                 tot AS (SELECT sum(n_ok)::DOUBLE / greatest(sum(n), 1) AS share FROM per)
+            SELECT c, (n_ok + 20 * tot.share) / (n + 20) AS p_attr FROM per, tot""")
 
     con.execute(f"""
         CREATE TEMP TABLE {p}_cand AS
@@ -220,7 +231,7 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str) -> PairResul
         WHERE pe.ok""")
     for name in ("pe", "cand", "gprof", "cprof"):
         con.execute(f"DROP TABLE IF EXISTS {p}_{name}")
-    return PairResult(p, n_events, n_pairs, n_candidates, n_sig)
+    return PairResult(p, n_events, n_meetings, n_candidates, n_sig)
 
 
 def poisson_nlp(k: float, lam: float) -> float:

@@ -54,8 +54,8 @@ def communities(con, pr: PairResult, engine: EngineSettings, seed: int, min_memb
     ``{prefix}_redges`` and their claims in ``{prefix}_rclaims``. Returns their number."""
     p = pr.prefix
     a, b, w = pr.edges(con, engine.max_edge_weight)
-    nodes, member = leiden(a, b, w, resolution=engine.leiden_resolution, iterations=engine.leiden_iterations,
-                           seed=seed)
+    nodes, member = leiden(a, b, w, objective=engine.leiden_objective, resolution=engine.leiden_resolution,
+                           iterations=engine.leiden_iterations, seed=seed)
     comm = pa.table({"e": pa.array(nodes.astype(np.int32)), "r": pa.array(member.astype(np.int32))})
     con.register(f"{p}_comm_arrow", comm)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {p}_comm0 AS SELECT * FROM {p}_comm_arrow")

@@ -72,8 +72,13 @@ class EngineSettings:
     context_shrinkage: float = 100.0
     #: an edge weight (-log10 p) is capped here so one extreme pair cannot dominate a ring
     max_edge_weight: float = 30.0
+    #: Leiden's quality function: "CPM" (constant Potts model: a community must be denser than
+    #: ``leiden_resolution`` in edge weight per pair of members; no resolution limit, so a
+    #: ring of four is not swallowed by a big neighbour) or "modularity"
+    leiden_objective: str = "CPM"
     leiden_resolution: float = 1.0
-    leiden_iterations: int = -1  # -1: until the partition is stable
+    #: passes over the graph; -1: until the partition is stable (slower on big graphs)
+    leiden_iterations: int = 3
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,11 @@ class Settings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     card_collection: CardCollectionSettings = field(default_factory=CardCollectionSettings)
     cohort_admission: CohortAdmissionSettings = field(default_factory=CohortAdmissionSettings)
+
+    def __post_init__(self) -> None:
+        if self.engine.leiden_objective.lower() not in ("cpm", "modularity"):
+            raise GraphfraudError("settings_invalid", path="-", setting="engine.leiden_objective",
+                                  detail=f'expected "CPM" or "modularity", got {self.engine.leiden_objective!r}')
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(dataclasses.asdict(self))
@@ -154,6 +164,10 @@ def _coerce(kind: Any, value: Any, source: str, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad("a number")
         return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise bad("a string")
+        return value
     if kind is Decimal:
         # money is given as a string (or an integer) so it stays exact; a TOML float would not
         if isinstance(value, bool) or not isinstance(value, (str, int)):

@@ -1,0 +1,74 @@
+"""Run ``graphfraud detect`` on a ~10M-claim workspace; print time and peak memory.
+
+Targets (issue: detection engine): detect on ~10M claims in under 2 minutes and under 6 GB on
+a 2-core, 24 GB machine. The workspace comes from ``ingest_10m.py`` (same ``--work``, seed and
+size), or is generated and ingested here when it is missing.
+
+    .venv/bin/python benchmarks/detect_10m.py --patients 1000000 --months 12
+    .venv/bin/python benchmarks/detect_10m.py --workspace /path/to/ws    # any ingested workspace
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import graphfraud_cmd, machine, measure, save  # noqa: E402
+
+ENV = {"GRAPHFRAUD_KEY": "benchmark-key-not-secret-0123456789"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--patients", type=int, default=1_000_000)
+    ap.add_argument("--months", type=int, default=12)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/graphfraud-bench"))
+    ap.add_argument("--workspace", type=Path, default=None, help="an existing ingested workspace to use")
+    ap.add_argument("--runs", type=int, default=2, help="detect this many times (the second keeps ids)")
+    args = ap.parse_args()
+
+    tag = f"p{args.patients}-m{args.months}-s{args.seed}"
+    ws = args.workspace or args.work / f"ws-{tag}"
+    result = {"benchmark": "detect_10m", "date": time.strftime("%Y-%m-%d"), "machine": machine(),
+              "args": {k: str(v) for k, v in vars(args).items()}}
+    if not (ws / "graphfraud.duckdb").exists():
+        data = args.work / f"data-{tag}"
+        if not (data / "truth.json").exists():
+            shutil.rmtree(data, ignore_errors=True)
+            result["generate"] = measure(graphfraud_cmd("generate", str(data), "--patients", str(args.patients),
+                                                        "--months", str(args.months), "--seed", str(args.seed)), ENV)
+        result["ingest"] = measure(graphfraud_cmd("ingest", str(data), "--workspace", str(ws), "--no-parquet"), ENV)
+    import duckdb
+
+    con = duckdb.connect(str(ws / "graphfraud.duckdb"), read_only=True)
+    result["rows"] = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                      for t in ("claims", "items", "patients", "cards")}
+    con.close()
+    result["detect"] = []
+    for i in range(args.runs):
+        out = args.work / f"detect-{tag}-{i}"
+        shutil.rmtree(out, ignore_errors=True)
+        run = measure(graphfraud_cmd("detect", "--workspace", str(ws), "--out", str(out)), ENV)
+        manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        run.update(timings_s=manifest["timings_s"], detectors=manifest["detectors"],
+                   rings=manifest["results"]["rings_by_kind"],
+                   changes={k: len(v) for k, v in manifest["changes"].items()})
+        result["detect"].append(run)
+        print(f"run {i + 1}: {run['seconds']} s, peak {run['peak_rss_gb']} GB, rings {run['rings']}, "
+              f"timings {run['timings_s']}", flush=True)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    best = min(r["seconds"] for r in result["detect"])
+    peak = max(r["peak_rss_gb"] for r in result["detect"])
+    print(f"\n{result['rows']['claims']:,} claims: detect {best} s (best of {args.runs}), peak {peak} GB "
+          f"(targets: < 120 s, < 6 GB)")
+    print("saved", save(f"detect_10m-{tag}", result))
+
+
+if __name__ == "__main__":
+    main()
