@@ -6,6 +6,7 @@ other tie; a family that shops together is recognised and scored low."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 from graphfraud.detect.cooccur import Cooccurrence, PairResult, cooccurrence, p_within
@@ -54,12 +55,17 @@ def spec(settings: Settings) -> Cooccurrence:
 
 def detect(con, settings: Settings) -> DetectorResult:
     s = settings.card_collection
+    t_select = time.perf_counter()
     n_events = events(con, settings)
+    t_select = time.perf_counter() - t_select
     pr = cooccurrence(con, "cc_events", spec(settings), PREFIX)
+    t0 = time.perf_counter()
     n_rings = communities(con, pr, settings.engine, settings.seed, s.min_members)
+    t1 = time.perf_counter()
     facts = ring_facts(con, pr, s.elderly_age) if n_rings else {}
     rings = [_ring(f, settings) for f in facts.values()]
-    stats = {"events": n_events, "meetings": pr.n_meetings, "candidate_pairs": pr.n_candidates,
+    timings = {"select": round(t_select, 3), **pr.timings, "communities": round(t1 - t0, 3), "rings": round(time.perf_counter() - t1, 3)}
+    stats = {"timings_s": timings, "events": n_events, "meetings": pr.n_meetings, "candidate_pairs": pr.n_candidates,
              "significant_pairs": pr.n_significant, "communities": n_rings}
     return DetectorResult(KIND, rings, stats)
 

@@ -6,6 +6,7 @@ admissions predict; members often share a recruiter's phone."""
 from __future__ import annotations
 
 import statistics
+import time
 from decimal import Decimal
 
 from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within
@@ -49,15 +50,20 @@ def spec(settings: Settings) -> Cooccurrence:
 
 def detect(con, settings: Settings) -> DetectorResult:
     s = settings.cohort_admission
+    t_select = time.perf_counter()
     n_events = events(con)
+    t_select = time.perf_counter() - t_select
     pr = cooccurrence(con, "ca_events", spec(settings), PREFIX)
+    t0 = time.perf_counter()
     n_rings = communities(con, pr, settings.engine, settings.seed, s.min_members)
+    t1 = time.perf_counter()
     facts = ring_facts(con, pr, s.elderly_age, seconds_per_t=86400) if n_rings else {}
     los = dict(con.execute("""
         SELECT rc.r, list(date_diff('day', c.admit_date, coalesce(c.discharge_date, c.settled_at::DATE)))
         FROM ca_rclaims rc JOIN claims c USING (claim_id) GROUP BY rc.r""").fetchall()) if n_rings else {}
     rings = [_ring(f, los.get(f.r) or [], settings) for f in facts.values()]
-    stats = {"events": n_events, "meetings": pr.n_meetings, "candidate_pairs": pr.n_candidates,
+    timings = {"select": round(t_select, 3), **pr.timings, "communities": round(t1 - t0, 3), "rings": round(time.perf_counter() - t1, 3)}
+    stats = {"timings_s": timings, "events": n_events, "meetings": pr.n_meetings, "candidate_pairs": pr.n_candidates,
              "significant_pairs": pr.n_significant, "communities": n_rings}
     return DetectorResult(KIND, rings, stats)
 

@@ -43,7 +43,8 @@ only from the events table, never from text built into the SQL.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -94,6 +95,8 @@ class PairResult:
     n_meetings: int  # pairs of events within the window (of entities that could reach min_days)
     n_candidates: int  # pairs meeting on at least min_days days
     n_significant: int
+    #: seconds per step, for run.json
+    timings: dict[str, float] = field(default_factory=dict)
 
     def table(self, name: str) -> str:
         return f"{self.prefix}_{name}"
@@ -112,6 +115,14 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str) -> PairResul
     """Run the engine on the events table (or view) named ``events``; see the module doc."""
     p = prefix
     win, day = int(spec.window), int(spec.day)
+    timings: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(step: str) -> None:
+        now = time.perf_counter()
+        timings[step] = round(now - clock[0], 3)
+        clock[0] = now
+
     for name in ("ent", "ctx", "ev", "evj", "pe", "cand", "prof", "cprof", "gprof", "q", "pattr", "sig", "support"):
         con.execute(f"DROP TABLE IF EXISTS {p}_{name}")
     con.execute(f"CREATE TEMP TABLE {p}_ent AS SELECT (row_number() OVER (ORDER BY entity) - 1)::INTEGER AS e, entity "
@@ -132,6 +143,7 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str) -> PairResul
                (ev.t // {win})::BIGINT AS w, {attr} AS attr, ev.claim_id
         FROM {events} ev JOIN {p}_ent en USING (entity) JOIN {p}_ctx cx USING (context)""")
     n_events = con.execute(f"SELECT count(*) FROM {p}_ev").fetchall()[0][0]
+    lap("events")
 
     # only an entity present on min_days distinct days at a context can meet anyone there on
     # that many days: the others shape the time profiles but are left out of the join
@@ -157,6 +169,7 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str) -> PairResul
         WHERE x.e <> y.e AND abs(x.t - y.t) <= {win} AND (NOT y.same OR x.e < y.e)""")
     con.execute(f"DROP TABLE {p}_evj")
     n_meetings = con.execute(f"SELECT count(*) FROM {p}_pe").fetchall()[0][0]
+    lap("join")
 
     # share of meetings with similar attributes, per context, shrunk towards the overall share
     if spec.attr_tolerance is None:
@@ -173,6 +186,7 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str) -> PairResul
         SELECT a, b, c, count(DISTINCT d) AS k, min(d) AS first_day, max(d) AS last_day
         FROM {p}_pe WHERE ok GROUP BY a, b, c HAVING count(DISTINCT d) >= {int(spec.min_days)}""")
     n_candidates = con.execute(f"SELECT count(*) FROM {p}_cand").fetchall()[0][0]
+    lap("candidates")
 
     # time profiles: the region's G(bin), each context's g(c, bin) shrunk towards G, and per
     # unit the sums needed for sum_b f(b)^2 with f shrunk towards g (expanded algebraically so
@@ -200,6 +214,7 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str) -> PairResul
                           / ((sum(n.n) + {alpha}) * (sum(n.n) + {alpha})) * {float(spec.p_within_bin)}) AS q
         FROM n JOIN {p}_cprof cp USING (c, bn) GROUP BY n.c, n.u""")
 
+    lap("profiles")
     # expected meetings of each candidate pair from its own presence, and the significance
     con.execute(f"""
         CREATE TEMP TABLE {p}_sig AS
@@ -223,15 +238,17 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str) -> PairResul
         FROM {p}_cand cand JOIN lam USING (a, b, c)""")
     con.execute(f"DELETE FROM {p}_sig WHERE nlp < {float(spec.min_significance)}")
     n_sig = con.execute(f"SELECT count(*) FROM {p}_sig").fetchall()[0][0]
+    lap("significance")
     con.execute(f"""
         CREATE TEMP TABLE {p}_support AS
         SELECT pe.a, pe.b, pe.c, pe.d, xa.claim_id AS claim_a, xb.claim_id AS claim_b, xa.t AS t_a, xb.t AS t_b
         FROM {p}_pe pe SEMI JOIN {p}_sig s USING (a, b, c)
         JOIN {p}_ev xa ON xa.i = pe.ia JOIN {p}_ev xb ON xb.i = pe.ib
         WHERE pe.ok""")
+    lap("support")
     for name in ("pe", "cand", "gprof", "cprof"):
         con.execute(f"DROP TABLE IF EXISTS {p}_{name}")
-    return PairResult(p, n_events, n_meetings, n_candidates, n_sig)
+    return PairResult(p, n_events, n_meetings, n_candidates, n_sig, timings)
 
 
 def poisson_nlp(k: float, lam: float) -> float:
