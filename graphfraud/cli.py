@@ -331,6 +331,17 @@ def status(ctx, workspace: Path):
             click.echo(t("status_table_line", table=table, rows=n))
         runs, last = con.execute("SELECT count(*), max(run_id) FROM ingest_runs").fetchall()[0]
         click.echo(t("status_runs", runs=runs, last=last or "-"))
+        has_detect = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'detect_runs'"
+                                 ).fetchall()[0][0]
+        if has_detect:
+            rows = con.execute("""
+                SELECT d.run_id, d.out_dir, count(r.ring_id), count(r.ring_id) FILTER (WHERE r.over_transfer_threshold)
+                FROM detect_runs d LEFT JOIN rings r USING (run_id)
+                GROUP BY d.run_id, d.out_dir, d.finished_at ORDER BY d.finished_at DESC LIMIT 1""").fetchall()
+            n_runs = con.execute("SELECT count(*) FROM detect_runs").fetchall()[0][0]
+            if rows:
+                run_id, out, n_rings, over = rows[0]
+                click.echo(t("status_detect", runs=n_runs, last=run_id, rings=n_rings, over=over, out=out))
     finally:
         con.close()
 

@@ -96,6 +96,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status_header": {"zh": "工作区 {workspace}", "en": "workspace {workspace}"},
     "status_table_line": {"zh": "{table:<11} {rows:>12,} 行", "en": "{table:<11} {rows:>12,} rows"},
     "status_runs": {"zh": "导入运行：{runs} 次，最近一次 {last}", "en": "ingest runs: {runs}, latest {last}"},
+    "status_detect": {
+        "zh": "检测运行：{runs} 次，最近一次 {last}：团伙 {rings} 个（{over} 个达到移送标准），结果在 {out}",
+        "en": "detection runs: {runs}, latest {last}: {rings} rings ({over} over the transfer threshold), results in {out}",
+    },
     "rejects_header": {
         "zh": "拒绝行（共 {total:,} 行，显示 {shown:,} 行）",
         "en": "rejected rows ({total:,} in all, {shown:,} shown)",

@@ -346,6 +346,8 @@ def test_detect_cli_in_both_languages(tmp_path):
     assert r.exit_code == 0, r.output
     assert "card collection" in r.output and "5 cards settled within 10 minutes" in r.output
     assert "1 same" in r.output
+    r = runner.invoke(main, ["status", "--workspace", str(ws.path)])
+    assert r.exit_code == 0 and "检测运行：2 次" in r.output and str(tmp_path / "en") in r.output
     bad = tmp_path / "bad.toml"
     bad.write_text("[card_collection]\nmin_days = 'x'\n", encoding="utf-8")
     r = runner.invoke(main, ["--lang", "en", "detect", "--workspace", str(ws.path), "--out", str(tmp_path / "x"),
