@@ -46,6 +46,7 @@ class RingFacts:
 
 def communities(con, pr: PairResult, engine: EngineSettings, seed: int, min_members: int,
                 main_share: float = 0.25) -> int:
+    # (the igraph and Leiden seconds go into the engine's timings)
     """Leiden on the significant pairs, then each community is cut to its own contexts: the
     contexts holding at least ``main_share`` of its meeting days (or the busiest one). A
     member who is tied to the group only elsewhere (a ring member's family at their home
@@ -55,7 +56,7 @@ def communities(con, pr: PairResult, engine: EngineSettings, seed: int, min_memb
     p = pr.prefix
     a, b, w = pr.edges(con, engine.max_edge_weight)
     nodes, member = leiden(a, b, w, objective=engine.leiden_objective, resolution=engine.leiden_resolution,
-                           iterations=engine.leiden_iterations, seed=seed)
+                           iterations=engine.leiden_iterations, seed=seed, timings=pr.timings)
     comm = pa.table({"e": pa.array(nodes.astype(np.int32)), "r": pa.array(member.astype(np.int32))})
     con.register(f"{p}_comm_arrow", comm)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {p}_comm0 AS SELECT * FROM {p}_comm_arrow")
