@@ -156,17 +156,28 @@ def test_a_family_shopping_together_scores_low_and_says_why(tmp_path):
     fid = region.facility("F1")
     busy_background(region, fid, shoppers=200, days=60, visits=5)
     family = [region.person(f"FAM{i}", age=a, address="ad_home", phone="ph_home") for i, a in enumerate((40, 38, 12))]
+    # the mother also pays with her e-voucher: four cards, three people, still a family
+    family.append("EV-FAM0")
+    region.cards.append({"card_id": "EV-FAM0", "patient_id": "FAM0", "card_type": "evoucher"})
     for day in (3, 10, 17, 24, 31, 38):
         t = region.random_time(day)
         for card in family:
             t += dt.timedelta(seconds=40)
             region.settle(card, fid, t, "35.50")
+            region.claims[-1]["patient_id"] = "FAM0" if card == "EV-FAM0" else card[1:]
     ws = region.save(tmp_path / "ws")
+    # by default an explained group is not reported as a ring, only counted
     result = detect(ws.path, tmp_path / "out")
+    assert rings_of(result, "card_collection") == []
+    manifest = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert manifest["detectors"]["card_collection"]["below_min_score"] == {"family": 1, "weak": 0}
+    # asked for every group, it is there with a low score and the reason
+    result = detect(ws.path, tmp_path / "all", settings=Settings.from_dict({"min_score": 0}))
     [ring] = rings_of(result, "card_collection")
     assert ring.key == frozenset(family)
     assert ring.score < 30 and ring.reasons[0].code == "family_shared_address"
     assert "可能是家人" in ring.reasons[0].text_zh and "likely a family" in ring.reasons[0].text_en
+    assert ring.reasons[0].text_en.startswith("of the 3 card holders 3 share one address")
     assert not ring.over_transfer_threshold
 
 

@@ -95,10 +95,11 @@ def _ring(f: RingFacts, settings: Settings) -> Ring:
             bonus += 5.0 * share
             reasons.append(reason("elderly_holders", round(share, 3), share=fmt_share(share), age=s.elderly_age))
     same_addr, same_phone = int(h.get("same_address") or 0), int(h.get("same_phone") or 0)
-    family = looks_like_family(n, same_addr, same_phone)
+    people = int(h.get("people") or n)
+    family = looks_like_family(people, same_addr, same_phone)
     if family:
         score *= 0.3
-        reasons.insert(0, reason("family_shared_address", same_addr, n=n, same=same_addr, phone=same_phone))
+        reasons.insert(0, reason("family_shared_address", same_addr, n=people, same=same_addr, phone=same_phone))
     else:
         km = h.get("km")
         if km is not None and (float(km) >= 10 or int(h.get("regions") or 0) >= 2):

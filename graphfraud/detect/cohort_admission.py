@@ -92,7 +92,8 @@ def _ring(f: RingFacts, stays: list[int], settings: Settings) -> Ring:
             bonus += 3.0
             reasons.append(reason("ca_doctor", round(share, 3), share=fmt_share(share), doctor=doctor))
     same_addr, same_phone = int(h.get("same_address") or 0), int(h.get("same_phone") or 0)
-    family = looks_like_family(n, same_addr, same_phone)
+    people = int(h.get("people") or n)
+    family = looks_like_family(people, same_addr, same_phone)
     if same_phone >= 2 and not family:
         bonus += min(8.0, 2.0 * same_phone)
         reasons.append(reason("shared_phone", same_phone, same=same_phone))
@@ -104,7 +105,7 @@ def _ring(f: RingFacts, stays: list[int], settings: Settings) -> Ring:
             reasons.append(reason("elderly_holders", round(share, 3), share=fmt_share(share), age=s.elderly_age))
     if family:
         score *= 0.3
-        reasons.insert(0, reason("family_shared_address", same_addr, n=n, same=same_addr, phone=same_phone))
+        reasons.insert(0, reason("family_shared_address", same_addr, n=people, same=same_addr, phone=same_phone))
     score = max(0.0, min(100.0, score + (0.0 if family else bonus)))
     over = f.total >= settings.transfer_threshold
     reasons.append(reason("amount", str(f.total), claims=f.n_claims, amount=fmt_money(f.total), fund=fmt_money(f.fund)))

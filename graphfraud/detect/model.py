@@ -37,9 +37,9 @@ REASON_TEXTS: dict[str, tuple[str, str]] = {
         "the holders share no phone or address: no family tie explains their meetings",
     ),
     "family_shared_address": (
-        "{n} 名成员中 {same} 人共用同一地址、{phone} 人共用同一电话，可能是家人一起就医购药，评分已下调",
-        "of the {n} members {same} share one address and {phone} one phone: likely a family shopping together; "
-        "score lowered",
+        "持卡的 {n} 人中 {same} 人共用同一地址、{phone} 人共用同一电话，可能是家人一起就医购药，评分已下调",
+        "of the {n} card holders {same} share one address and {phone} one phone: likely a family shopping "
+        "together; score lowered",
     ),
     "shared_phone": (
         "{same} 名成员登记了同一电话号码（可能是招募人）",

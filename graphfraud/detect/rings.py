@@ -45,7 +45,7 @@ class RingFacts:
 
 
 def communities(con, pr: PairResult, engine: EngineSettings, seed: int, min_members: int,
-                main_share: float = 0.25) -> int:
+                main_share: float = 0.4) -> int:
     # (the igraph and Leiden seconds go into the engine's timings)
     """Leiden on the significant pairs, then each community is cut to its own contexts: the
     contexts holding at least ``main_share`` of its meeting days (or the busiest one). A
@@ -184,7 +184,9 @@ def _holder_facts(con, p: str, facts: dict[int, RingFacts], elderly_age: int) ->
             FROM {p}_holder h JOIN ring_fac rf USING (r)
             LEFT JOIN patients pt ON pt.patient_id = h.patient_id
             LEFT JOIN facilities f ON f.facility_id = rf.facility_id
-            LEFT JOIN {p}_centroid hc ON hc.region_code = pt.insured_region)
+            LEFT JOIN {p}_centroid hc ON hc.region_code = pt.insured_region),
+        -- one row per person: someone holding a card and an e-voucher counts once
+        hp AS (SELECT DISTINCT ON (r, coalesce(patient_id, 'card:' || card_id)) * FROM h)
         SELECT r, count(*) AS n, count(age) AS n_age, count(*) FILTER (WHERE age >= ?) AS elderly,
                count(DISTINCT insured_region) AS regions, median(km) AS km,
                count(*) FILTER (WHERE insured_region IS NOT NULL AND insured_region <> facility_region) AS outside,
@@ -192,7 +194,7 @@ def _holder_facts(con, p: str, facts: dict[int, RingFacts], elderly_age: int) ->
                list(phone) FILTER (WHERE phone IS NOT NULL) AS phones,
                list(patient_id) FILTER (WHERE patient_id IS NOT NULL) AS patients,
                list(DISTINCT patient_id) FILTER (WHERE patient_id IS NOT NULL) AS distinct_patients
-        FROM h GROUP BY r""", [elderly_age]).fetchall()
+        FROM hp GROUP BY r""", [elderly_age]).fetchall()
     holder_phone = dict(con.execute(f"""
         SELECT h.patient_id, pt.phone FROM {p}_holder h JOIN patients pt USING (patient_id)
         WHERE pt.phone IS NOT NULL""").fetchall())
@@ -204,7 +206,7 @@ def _holder_facts(con, p: str, facts: dict[int, RingFacts], elderly_age: int) ->
             "top_address": top_addr, "same_address": same_addr, "top_phone": top_phone, "same_phone": same_phone,
             "phone_holders": sorted({pid for pid in distinct if holder_phone.get(pid) == top_phone})
             if same_phone >= 2 else [],
-            "patients": len(distinct),
+            "patients": len(distinct), "people": n,
         }
 
 

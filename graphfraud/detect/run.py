@@ -101,7 +101,13 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
             result: DetectorResult = module.detect(con, settings)
             timings[kind] = round(time.perf_counter() - t0, 3)
             stats[kind] = result.stats
-            rings += result.rings
+            for ring in result.rings:
+                if ring.score >= settings.min_score:
+                    rings.append(ring)
+                else:
+                    why = "family" if ring.facts.get("family") else "weak"
+                    below = result.stats.setdefault("below_min_score", {"family": 0, "weak": 0})
+                    below[why] += 1
         previous_run, previous = _previous_rings(con)
         changes = assign_ids(rings, previous, settings.id_match_jaccard)
         rank(rings)

@@ -85,6 +85,9 @@ class EngineSettings:
 class Settings:
     #: amounts at or above this (yuan) are transferred to the police (移送公安 threshold)
     transfer_threshold: Decimal = Decimal("6000")
+    #: groups scoring below this are not reported as rings (families shopping together, weak
+    #: coincidences); run.json counts them by kind and explanation. 0 reports every group.
+    min_score: float = 30.0
     #: seeds the community search so a run is reproducible
     seed: int = 42
     #: a ring keeps the id of the previous run's ring whose members it shares this much (Jaccard)
