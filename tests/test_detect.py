@@ -364,3 +364,14 @@ def test_detect_cli_in_both_languages(tmp_path):
     r = runner.invoke(main, ["--lang", "en", "detect", "--workspace", str(ws.path), "--out", str(tmp_path / "x"),
                              "--config", str(bad)])
     assert r.exit_code == 2 and "card_collection.min_days" in r.output
+
+
+def test_family_rule_explains_small_households_not_recruiters():
+    from graphfraud.detect.model import looks_like_family
+
+    assert looks_like_family(3, same_address=3, same_phone=1)
+    assert looks_like_family(3, same_address=2, same_phone=2)  # one relative registered elsewhere
+    assert looks_like_family(5, same_address=4, same_phone=1)
+    assert not looks_like_family(3, same_address=1, same_phone=3)  # a shared phone alone: a recruiter's
+    assert not looks_like_family(8, same_address=8, same_phone=8)  # too many for one household
+    assert not looks_like_family(6, same_address=3, same_phone=1)  # half unexplained

@@ -158,10 +158,11 @@ class DetectorResult:
 
 
 def looks_like_family(n: int, same_address: int, same_phone: int, max_size: int = 6) -> bool:
-    """A small group living together: most share one address or one phone, and at least two
-    share the address. A recruiter's phone shared by strangers at different addresses is
-    not a family."""
-    return n <= max_size and same_address >= 2 and max(same_address, same_phone) >= 0.8 * n
+    """A small group living together: at least two share one address and at least two thirds
+    share that address or one phone, so what is left unexplained is one person in three (a
+    relative registered elsewhere, a neighbour who shops with them). A recruiter's phone shared
+    by strangers at different addresses is not a family."""
+    return n <= max_size and same_address >= 2 and 3 * max(same_address, same_phone) >= 2 * n
 
 
 def saturate(x: float, scale: float) -> float:
