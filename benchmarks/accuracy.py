@@ -56,8 +56,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from baselines import card_collection_baselines, cohort_baselines  # noqa: E402
-from common import machine, save  # noqa: E402
+from baselines import card_collection_baselines, cohort_baselines
+from common import machine, save
 
 KINDS = ("card_collection", "cohort_admission")
 METHODS = ("graphfraud", "cooccur_cc", "fraudar")

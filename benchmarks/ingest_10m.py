@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import graphfraud_cmd, machine, measure, save  # noqa: E402
+from common import graphfraud_cmd, machine, measure, save
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, save  # noqa: E402
+from common import machine, save
 
 
 def planted(nodes: int, edges: int, inside: float, seed: int):
@@ -98,8 +98,8 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 2**30
     share = recovered(nodes, member, truth, sizes)
     result = {"benchmark": "leiden_1m", "date": time.strftime("%Y-%m-%d"), "machine": machine(),
-              "args": vars(args), "graph": {"nodes": int(len(np.unique(np.concatenate([a, b])))),
-                                            "edges": int(len(a)), "planted_communities": int(len(sizes))},
+              "args": vars(args), "graph": {"nodes": len(np.unique(np.concatenate([a, b]))),
+                                            "edges": len(a), "planted_communities": len(sizes)},
               "seconds_graph_generation": round(build, 1), "seconds_total": round(seconds, 1),
               "seconds_build_igraph": steps["graph"], "seconds_leiden": steps["leiden"],
               "settings": {"objective": engine.leiden_objective, "resolution": engine.leiden_resolution,

@@ -9,9 +9,19 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from graphfraud.detect.cooccur import Cooccurrence, PairResult, cooccurrence, p_within
-from graphfraud.detect.model import (DetectorResult, Member, Ring, base_score, fmt_money, fmt_num, fmt_share,
-                                     looks_like_family, reason)
+from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within
+from graphfraud.detect.model import (
+    DetectorResult,
+    Member,
+    Ring,
+    base_score,
+    final_score,
+    fmt_num,
+    fmt_share,
+    looks_like_family,
+    money_reasons,
+    reason,
+)
 from graphfraud.detect.rings import RingFacts, communities, ring_facts
 from graphfraud.detect.settings import Settings
 
@@ -63,10 +73,12 @@ def detect(con, settings: Settings) -> DetectorResult:
     n_rings = communities(con, pr, settings.engine, settings.seed, s.min_members)
     t1 = time.perf_counter()
     facts = ring_facts(con, pr, s.elderly_age) if n_rings else {}
-    rings = [_ring(f, settings) for f in facts.values()]
+    # a ring is people: several cards of one or two holders (a card and an e-voucher) are not
+    rings = [r for r in (_ring(f, settings) for f in facts.values()) if r.facts["people"] >= s.min_members]
     timings = {"select": round(t_select, 3), **pr.timings, "communities": round(t1 - t0, 3), "rings": round(time.perf_counter() - t1, 3)}
     stats = {"timings_s": timings, "events": n_events, "meetings": pr.n_meetings, "candidate_pairs": pr.n_candidates,
-             "significant_pairs": pr.n_significant, "communities": n_rings}
+             "significant_pairs": pr.n_significant, "communities": n_rings,
+             "too_few_people": len(facts) - len(rings)}
     return DetectorResult(KIND, rings, stats)
 
 
@@ -98,7 +110,6 @@ def _ring(f: RingFacts, settings: Settings) -> Ring:
     people = int(h.get("people") or n)
     family = looks_like_family(people, same_addr, same_phone)
     if family:
-        score *= 0.3
         reasons.insert(0, reason("family_shared_address", same_addr, n=people, same=same_addr, phone=same_phone))
     else:
         km = h.get("km")
@@ -111,12 +122,9 @@ def _ring(f: RingFacts, settings: Settings) -> Ring:
             reasons.append(reason("no_other_tie", 0))
         elif same_phone >= 2:
             reasons.append(reason("shared_phone", same_phone, same=same_phone))
-    score = max(0.0, min(100.0, score + (0.0 if family else bonus)))
-    over = f.total >= settings.transfer_threshold
-    reasons.append(reason("amount", str(f.total), claims=f.n_claims, amount=fmt_money(f.total), fund=fmt_money(f.fund)))
-    if over:
-        reasons.append(reason("over_threshold", str(settings.transfer_threshold),
-                              threshold=fmt_money(settings.transfer_threshold)))
+    score = final_score(score, bonus, family)
+    over, money = money_reasons(f.total, f.fund, f.n_claims, settings.transfer_threshold)
+    reasons += money
 
     members = [Member("card", c, "collected card", *f.card_claims.get(c, (0, Decimal("0.00")))) for c in f.cards]
     # the pharmacies and terminals where the members met, with the ring's claims there
@@ -128,7 +136,7 @@ def _ring(f: RingFacts, settings: Settings) -> Ring:
     return Ring(kind=KIND, key=frozenset(f.cards), score=round(score, 1), members=members, reasons=reasons,
                 claim_ids=f.claim_ids, total_amount=f.total, fund_amount=f.fund, first_date=f.first,
                 last_date=f.last, over_transfer_threshold=over,
-                facts={"days": f.days, "strength": round(f.strength, 2), "observed": f.observed,
+                facts={"people": people, "days": f.days, "strength": round(f.strength, 2), "observed": f.observed,
                        "expected": round(f.expected, 3), "family": family, "holders": {
                            k: v for k, v in h.items() if k not in ("top_address", "top_phone", "phone_holders")}})
 

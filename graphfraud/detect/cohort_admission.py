@@ -10,8 +10,18 @@ import time
 from decimal import Decimal
 
 from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within
-from graphfraud.detect.model import (DetectorResult, Member, Ring, base_score, fmt_money, fmt_num, fmt_share,
-                                     looks_like_family, reason)
+from graphfraud.detect.model import (
+    DetectorResult,
+    Member,
+    Ring,
+    base_score,
+    final_score,
+    fmt_num,
+    fmt_share,
+    looks_like_family,
+    money_reasons,
+    reason,
+)
 from graphfraud.detect.rings import RingFacts, communities, ring_facts
 from graphfraud.detect.settings import Settings
 
@@ -61,10 +71,13 @@ def detect(con, settings: Settings) -> DetectorResult:
     los = dict(con.execute("""
         SELECT rc.r, list(date_diff('day', c.admit_date, coalesce(c.discharge_date, c.settled_at::DATE)))
         FROM ca_rclaims rc JOIN claims c USING (claim_id) GROUP BY rc.r""").fetchall()) if n_rings else {}
-    rings = [_ring(f, los.get(f.r) or [], settings) for f in facts.values()]
+    # a ring is people: several cards of one or two holders are not
+    rings = [r for r in (_ring(f, los.get(f.r) or [], settings) for f in facts.values())
+             if r.facts["people"] >= s.min_members]
     timings = {"select": round(t_select, 3), **pr.timings, "communities": round(t1 - t0, 3), "rings": round(time.perf_counter() - t1, 3)}
     stats = {"timings_s": timings, "events": n_events, "meetings": pr.n_meetings, "candidate_pairs": pr.n_candidates,
-             "significant_pairs": pr.n_significant, "communities": n_rings}
+             "significant_pairs": pr.n_significant, "communities": n_rings,
+             "too_few_people": len(facts) - len(rings)}
     return DetectorResult(KIND, rings, stats)
 
 
@@ -104,14 +117,10 @@ def _ring(f: RingFacts, stays: list[int], settings: Settings) -> Ring:
             bonus += 4.0 * share
             reasons.append(reason("elderly_holders", round(share, 3), share=fmt_share(share), age=s.elderly_age))
     if family:
-        score *= 0.3
         reasons.insert(0, reason("family_shared_address", same_addr, n=people, same=same_addr, phone=same_phone))
-    score = max(0.0, min(100.0, score + (0.0 if family else bonus)))
-    over = f.total >= settings.transfer_threshold
-    reasons.append(reason("amount", str(f.total), claims=f.n_claims, amount=fmt_money(f.total), fund=fmt_money(f.fund)))
-    if over:
-        reasons.append(reason("over_threshold", str(settings.transfer_threshold),
-                              threshold=fmt_money(settings.transfer_threshold)))
+    score = final_score(score, bonus, family)
+    over, money = money_reasons(f.total, f.fund, f.n_claims, settings.transfer_threshold)
+    reasons += money
 
     members = [Member("card", c, "admitted card", *f.card_claims.get(c, (0, Decimal("0.00")))) for c in f.cards]
     members += [Member("facility", fid, "admitting facility", n_fac, amount)
@@ -124,5 +133,5 @@ def _ring(f: RingFacts, stays: list[int], settings: Settings) -> Ring:
     return Ring(kind=KIND, key=frozenset(f.cards), score=round(score, 1), members=members, reasons=reasons,
                 claim_ids=f.claim_ids, total_amount=f.total, fund_amount=f.fund, first_date=f.first,
                 last_date=f.last, over_transfer_threshold=over,
-                facts={"days": f.days, "rounds": rounds, "diagnosis_code": dx, "strength": round(f.strength, 2),
+                facts={"people": people, "days": f.days, "rounds": rounds, "diagnosis_code": dx, "strength": round(f.strength, 2),
                        "observed": f.observed, "expected": round(f.expected, 3), "family": family})

@@ -7,7 +7,6 @@ import time
 
 import numpy as np
 
-
 OBJECTIVES = {"cpm": "CPM", "modularity": "modularity"}
 
 

@@ -91,7 +91,7 @@ def fmt_num(x: float, digits: int = 1) -> str:
     return f"{x:,.{digits}f}"
 
 
-def reason(code: str, value: float | int | str, **params: object) -> Reason:
+def reason(code: str, value: float | str, **params: object) -> Reason:
     zh, en = REASON_TEXTS[code]
     return Reason(code, value, zh.format(**params), en.format(**params))
 
@@ -163,6 +163,21 @@ def looks_like_family(n: int, same_address: int, same_phone: int, max_size: int 
     relative registered elsewhere, a neighbour who shops with them). A recruiter's phone shared
     by strangers at different addresses is not a family."""
     return n <= max_size and same_address >= 2 and 3 * max(same_address, same_phone) >= 2 * n
+
+
+def money_reasons(total: Decimal, fund: Decimal, n_claims: int, threshold: Decimal) -> tuple[bool, list[Reason]]:
+    """Whether the ring's amount reaches the transfer-to-police threshold, and the reasons
+    stating the amount (and the threshold when reached)."""
+    over = total >= threshold
+    out = [reason("amount", str(total), claims=n_claims, amount=fmt_money(total), fund=fmt_money(fund))]
+    if over:
+        out.append(reason("over_threshold", str(threshold), threshold=fmt_money(threshold)))
+    return over, out
+
+
+def final_score(score: float, bonus: float, family: bool) -> float:
+    """An explained family keeps 30 % of its base score and no bonus; clamped to 0-100."""
+    return max(0.0, min(100.0, score * 0.3 if family else score + bonus))
 
 
 def saturate(x: float, scale: float) -> float:

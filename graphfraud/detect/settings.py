@@ -36,6 +36,7 @@ class CardCollectionSettings:
     min_days: int = 3
     #: and beat chance by at least this much (-log10 of the Poisson tail probability)
     min_significance: float = 4.0
+    #: distinct card holders a ring needs (one person's card and e-voucher count once)
     min_members: int = 3
     #: only settlements at facilities of these types are considered
     facility_types: tuple[str, ...] = ("pharmacy",)
@@ -84,7 +85,7 @@ class EngineSettings:
 @dataclass(frozen=True)
 class Settings:
     #: amounts at or above this (yuan) are transferred to the police (移送公安 threshold)
-    transfer_threshold: Decimal = Decimal("6000")
+    transfer_threshold: Decimal = Decimal(6000)
     #: groups scoring below this are not reported as rings (families shopping together, weak
     #: coincidences); run.json counts them by kind and explanation. 0 reports every group.
     min_score: float = 30.0
