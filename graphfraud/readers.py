@@ -15,6 +15,7 @@ read again with Python's csv module, which is slow but exact.
 from __future__ import annotations
 
 import codecs
+import concurrent.futures
 import csv
 import datetime as dt
 import decimal
@@ -288,14 +289,7 @@ def scan_records(path: Path, hasher=None, delimiter: str = ",") -> tuple[np.ndar
                 hasher.update(chunk)
             arr = np.frombuffer(chunk, dtype=np.uint8)
             if not padded:
-                spaces = np.flatnonzero(arr == 32)
-                if spaces.size:
-                    after = arr[np.minimum(spaces + 1, arr.size - 1)]
-                    before = arr[np.maximum(spaces - 1, 0)]
-                    padded = bool(np.isin(after, edges).any() or np.isin(before, edges).any())
-                pair = tail + chunk[:1]  # the two bytes either side of the chunk boundary
-                padded = padded or (len(pair) == 2 and b" " in pair and pair.replace(b" ", b"", 1)[:1] in
-                                    {bytes([e]) for e in edges.tolist()})
+                padded = _chunk_padded(arr, chunk, tail, edges)
                 tail = chunk[-1:]
             nl = np.flatnonzero(arr == 10)
             quotes = np.flatnonzero(arr == 34) if chunk.find(b'"') >= 0 else None
@@ -335,6 +329,31 @@ def scan_records(path: Path, hasher=None, delimiter: str = ",") -> tuple[np.ndar
         del data
     keep = ~blank
     return starts[keep].astype(np.int64), start_lines[keep].astype(np.int64), int(blank.sum()), physical, padded
+
+
+def _chunk_padded(arr: np.ndarray, chunk: bytes, tail: bytes, edges: np.ndarray) -> bool:
+    """Whether a space in ``chunk`` (``tail``: the byte before it) touches a delimiter, a
+    quote or a line end."""
+    spaces = np.flatnonzero(arr == 32)
+    if spaces.size:
+        after = arr[np.minimum(spaces + 1, arr.size - 1)]
+        before = arr[np.maximum(spaces - 1, 0)]
+        if np.isin(after, edges).any() or np.isin(before, edges).any():
+            return True
+    pair = tail + chunk[:1]  # the two bytes either side of the chunk boundary
+    return len(pair) == 2 and b" " in pair and pair.replace(b" ", b"", 1)[:1] in {bytes([e]) for e in edges.tolist()}
+
+
+def has_padding(path: Path, delimiter: str = ",") -> bool:
+    """``scan_records``' padding answer alone (stops at the first padded value)."""
+    edges = np.frombuffer(delimiter.encode() + b'\n\r"', dtype=np.uint8)
+    tail = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(SCAN_CHUNK):
+            if _chunk_padded(np.frombuffer(chunk, dtype=np.uint8), chunk, tail, edges):
+                return True
+            tail = chunk[-1:]
+    return False
 
 
 def _safe_name(i: int) -> str:
@@ -426,20 +445,25 @@ def _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir, shap
         headers = _parse_header(header_line, delimiter)
         mapping, column_map, extra = resolve_columns(source, headers, mappings, forced)
         hasher = hashlib.sha256() if plain == source.path else None
-        starts, start_lines, blank, _, padded = scan_records(plain, hasher, delimiter)
-        sha = hasher.hexdigest() if hasher else (sha or file_sha256(source.path))
         shaper = None
         if shape is not None:
             def shaper(inner):
                 return shape(inner, mapping, column_map, extra, replaced)
         lines = None
-        try:
-            raw = _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, starts, start_lines,
-                              trim=padded, shape=shaper)
-            reader = "duckdb"
-        except _Disagree:
-            raw = _python_csv(con, plain, table_name, headers, delimiter, column_map, extra)
-            reader = "python-csv"
+        padded = has_padding(plain, delimiter)
+        # the byte scan (and hash) runs in a thread while DuckDB reads the file: both release
+        # the GIL, and DuckDB's reader does not need the record starts until it has finished
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            scan = pool.submit(scan_records, plain, hasher, delimiter)
+            try:
+                raw = _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra,
+                                  lambda: scan.result()[:2], trim=padded, shape=shaper)
+                reader = "duckdb"
+            except _Disagree:
+                raw = _python_csv(con, plain, table_name, headers, delimiter, column_map, extra)
+                reader = "python-csv"
+            blank = scan.result()[2]
+        sha = hasher.hexdigest() if hasher else (sha or file_sha256(source.path))
         n_good, structural, blank_py = raw[:3]
         if reader == "python-csv":
             blank = blank_py
@@ -463,7 +487,7 @@ class _Disagree(Exception):
     """DuckDB's records and the byte scan's records do not line up."""
 
 
-def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, starts, start_lines, trim=True,
+def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, records, trim=True,
                 shape=None):
     """Read with DuckDB into ``{table_name}_v`` and check its records against the byte scan.
 
@@ -499,6 +523,7 @@ def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, s
     finally:
         for t in (rejects, scans):
             con.execute(f"DROP TABLE IF EXISTS {t}")
+    starts, start_lines = records()  # the byte scan's (start offset, start line) of every record
     n_rec = starts.size
     rej_idx = np.array([e[0] for e in errs], dtype=np.int64)
     rec_of = np.searchsorted(starts, rej_idx, side="right") - 1
