@@ -396,9 +396,9 @@ class Ingestor:
         for i, ref in enumerate(table.references):
             has_rows = scalar(con, f"SELECT EXISTS (SELECT 1 FROM main.{ref.table})")
             if has_rows or ref.table == "claims":
-                joins.append(f"LEFT JOIN (SELECT DISTINCT {ref.target} AS k FROM main.{ref.table}) r{i} "
-                             f"ON r{i}.k = s.{ref.column}")
-                whens.append(f"WHEN s.{ref.column} IS NOT NULL AND r{i}.k IS NULL THEN '{ref.reason}'")
+                # a semi-join (mark join): no DISTINCT over the referenced table's keys needed
+                whens.append(f"WHEN s.{ref.column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM main.{ref.table} r{i} "
+                             f"WHERE r{i}.{ref.target} = s.{ref.column}) THEN '{ref.reason}'")
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE bad0 AS
             SELECT _src, _r, _line, _outcome, {self._reject_fields(table)}
