@@ -187,14 +187,40 @@ def _reason_exprs(table: Table, check_encoding: bool) -> tuple[str, str]:
     return f"(CASE {' '.join(reasons)} END)", f"(CASE {' '.join(columns)} END)"
 
 
+@dataclass
+class _Sources:
+    """The typed rows of one table's files as SQL: ``fast`` yields ``_src`` (file index),
+    ``_r`` (row within the file's typed table, in file order), ``_line`` (NULL for files in
+    ``lines``: file index -> (SQL over ``v._r``, joins) computing it) and the row columns."""
+
+    fast: str
+    lines: dict[int, tuple[str, str]]
+
+    def with_lines(self, rel: str, where: str = "") -> str:
+        """``rel`` (columns ``_src``, ``_r``, ``_line``, …) with every ``_line`` filled in."""
+        cond = f" WHERE {where}" if where else ""
+        if not self.lines:
+            return f"SELECT * FROM ({rel}) s{cond}"
+        parts = [f"SELECT v.* REPLACE ({line} AS _line) FROM (SELECT * FROM ({rel}) s WHERE s._src = {i}"
+                 f"{' AND ' + where if where else ''}) v {joins}" for i, (line, joins) in self.lines.items()]
+        rest = ", ".join(str(i) for i in self.lines)
+        parts.append(f"SELECT * FROM ({rel}) s WHERE s._src NOT IN ({rest}){' AND ' + where if where else ''}")
+        return " UNION ALL ".join(parts)
+
+    def lined(self, where: str = "") -> str:
+        return self.with_lines(self.fast, where)
+
+
 class Ingestor:
     """One ingest run over one dataset into one workspace.
 
-    Per table, one DuckDB statement turns the raw text of every file into ``staged``: typed
-    values, pseudonyms, the first failing check (reason, column, raw value) and the outcome
-    against the workspace (loaded, duplicate, conflicting, unknown reference). Keys repeated
-    within the batch are then settled (the first line wins), rejects written, and the loaded
-    rows inserted: three passes over the data in all, read, stage and insert."""
+    Each file is typed as it is read (``typed_sql``: typed values, pseudonyms, the first
+    failing check with its column and raw value), in one pass, before the transaction. Per
+    table, one statement then finds the outcome of every row against the workspace (duplicate,
+    conflicting, unknown reference) and keeps only the rows not loaded, a small table
+    (``bad0``); keys repeated within the batch are settled (the first line wins), rejects
+    written, and every row not in ``bad`` inserted straight from the typed rows. The data is
+    materialised once, typed; the loaded rows are never copied into a staging table."""
 
     def __init__(self, ws: Workspace, con, keyring: Keyring, mappings: list[Mapping], forced: Mapping | None,
                  run_id: str, progress: Progress | None = None, *, parquet: bool = True) -> None:
@@ -225,56 +251,76 @@ class Ingestor:
         try:
             self._write_structural_rejects(table, raws, counts)
             with self._timed(f"stage {table.name}"):
-                self._stage(table, raws)
-            for r in raws:
-                drop_raw(con, r.table_name)
+                src = self._sources(table, raws)
+                self._stage(table, src)
             with self._timed(f"settle {table.name}"):
-                self._settle_batch_duplicates(table)
+                self._settle_batch_duplicates(table, src)
             with self._timed(f"rejects {table.name}"):
                 self._write_rejects(table, counts)
-            for src, outcome, n in con.execute(
-                "SELECT _src, _outcome, count(*) FROM staged WHERE _outcome IN ('loaded', 'duplicate') GROUP BY ALL"
-            ).fetchall():
-                setattr(counts[src], outcome, getattr(counts[src], outcome) + n)
+            not_loaded = Counter()
+            for i, outcome, n in con.execute("SELECT _src, _outcome, count(*) FROM bad GROUP BY ALL").fetchall():
+                not_loaded[i] += n
+                if outcome == "duplicate":
+                    counts[i].duplicate += n
+            for i, r in enumerate(raws):
+                counts[i].loaded = r.n_good - not_loaded[i]
             with self._timed(f"insert {table.name}"):
-                self._insert(table)
+                inserted = self._insert(table, src)
+            if inserted != sum(c.loaded for c in counts):  # every row is loaded or in ``bad``, once
+                raise AssertionError(f"{table.name}: {inserted} rows inserted, {sum(c.loaded for c in counts)} counted")
         finally:
             # after a failed statement the transaction refuses everything until the rollback
             # in ingest(); cleaning up then must not hide the original error
             with contextlib.suppress(duckdb.Error):
-                for t in ("staged", "dupinfo"):
+                for t in ("numbered", "bad0", "dupinfo", "bad_nl", "bad"):
                     con.execute(f"DROP TABLE IF EXISTS {t}")
+                for r in raws:
+                    drop_raw(con, r.table_name)
             con.unregister("_files")
             con.unregister("_headers")
         return counts
 
-    def _stage(self, table: Table, raws: list[RawSource]) -> None:
-        con = self.con
+    # -- typing: one pass over each file, before the transaction ----------------------------
+    def type_raw(self, table: Table, raw: RawSource) -> None:
+        """Type a file that was read raw (Parquet, XLSX, the Python CSV reader) into
+        ``<raw>_t``, which keeps its ``_line``; a CSV read by DuckDB was typed on the way in."""
+        if raw.typed_table:
+            return
+        sql, params = self.typed_sql(table, f"SELECT * FROM {raw.table_name}", raw.mapping, raw.column_map,
+                                     raw.extra_columns, raw.had_replacements, has_line=True)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {raw.table_name}_t AS {sql}", params)
+        drop_raw(self.con, raw.table_name, keep=(f"{raw.table_name}_t",))
+        raw.typed_table, raw.line_sql, raw.line_joins = f"{raw.table_name}_t", "v._line", ""
+
+    def shape(self, table: Table):
+        """``read_source``'s ``shape`` for ``table``: type rows as they are read."""
+        def shape(inner, mapping, column_map, extra, replaced):
+            return self.typed_sql(table, inner, mapping, column_map, extra, replaced)
+        return shape
+
+    def typed_sql(self, table: Table, inner: str, mapping: Mapping, column_map: dict[str, str], extra: list[str],
+                  replaced: bool, has_line: bool = False) -> tuple[str, dict]:
+        """(query, parameters) typing one file's raw rows. ``inner`` yields its mapped columns
+        as trimmed text (NULL when empty), ``_extra_vals`` and, when ``has_line``, ``_line``.
+
+        The query yields ``_extra`` (unknown columns as JSON), the typed and pseudonymised
+        columns, the originals of personal values (``o_<column>``, for the vault only) and the
+        first failing check: ``_reason``, ``_column`` and, for a failing row, the raw ``_value``
+        and ``_raw``. Rows keep the file's order, so a row's rowid gives its line."""
         param = Params()
         pii = PII_COLUMNS.get(table.name, ())
-        selects = []
-        for i, r in enumerate(raws):
-            present = set(r.column_map.values())
-            cols = [f"{c.name} AS r_{c.name}" if c.name in present else f"CAST(NULL AS VARCHAR) AS r_{c.name}"
-                    for c in table.columns]
-            selects.append(f"SELECT {i} AS _src, _line, _extra_vals, {', '.join(cols)} FROM {r.table_name}")
-        stage = " UNION ALL ".join(selects)
+        line = ["_line"] if has_line else []
+        present = set(column_map.values())
+        cols = [f"{c.name} AS r_{c.name}" if c.name in present else f"CAST(NULL AS VARCHAR) AS r_{c.name}"
+                for c in table.columns]
+        stage = f"SELECT {', '.join([*line, '_extra_vals', *cols])} FROM ({inner})"
         # unknown columns as JSON; their header names enter only as parameters
-        extra_whens = [f"WHEN _src = {i} THEN CAST(to_json(map({param(list(r.extra_columns))}, _extra_vals)) AS VARCHAR)"
-                       for i, r in enumerate(raws) if r.extra_columns]
-        extra = f"(CASE {' '.join(extra_whens)} END)" if extra_whens else "CAST(NULL AS VARCHAR)"
-        typed = []
-        for c in table.columns:
-            if c.kind in (ENUM, DATE, DATETIME) and len({r.mapping.name for r in raws}) > 1:
-                # each file's enum spellings and date formats follow its own mapping
-                whens = [f"WHEN _src = {i} THEN {_typed_expr(table.name, c, r.mapping, param, self.mappings)}"
-                         for i, r in enumerate(raws)]
-                typed.append(f"(CASE {' '.join(whens)} END) AS {c.name}")
-            else:
-                typed.append(f"{_typed_expr(table.name, c, raws[0].mapping, param, self.mappings)} AS {c.name}")
-        raw_cols = ", ".join(f"r_{c.name}" for c in table.columns)
-        derived = f", {sql_is_valid('r_id_number')} AS id_number_valid" if table.name == "patients" else ""
-        q = f"SELECT _src, _line, {extra} AS _extra, {raw_cols}, {', '.join(typed)}{derived} FROM ({stage})"
+        extra_sql = (f"CAST(to_json(map({param(list(extra))}, _extra_vals)) AS VARCHAR)" if extra
+                     else "CAST(NULL AS VARCHAR)")
+        typed = [f"{_typed_expr(table.name, c, mapping, param, self.mappings)} AS {c.name}" for c in table.columns]
+        raw_cols = [f"r_{c.name}" for c in table.columns]
+        derived = [f"{sql_is_valid('r_id_number')} AS id_number_valid"] if table.name == "patients" else []
+        q = f"SELECT {', '.join([*line, f'{extra_sql} AS _extra', *raw_cols, *typed, *derived])} FROM ({stage})"
         if table.name == "patients":
             # birth date and sex stay usable after pseudonymisation: read them from a valid ID
             q = f"""SELECT * REPLACE (
@@ -283,27 +329,65 @@ class Ingestor:
                 COALESCE(sex, CASE WHEN id_number_valid THEN
                     CASE WHEN CAST(substr(r_id_number, 17, 1) AS INTEGER) % 2 = 1 THEN 'M' ELSE 'F' END END) AS sex)
                 FROM ({q})"""
-        reason, column = _reason_exprs(table, any(r.had_replacements for r in raws))
+        reason, column = _reason_exprs(table, replaced)
         q = f"SELECT *, {reason} AS _reason, {column} AS _column FROM ({q})"
         if pii:
             # personal values become keyed pseudonyms here; originals go only to the vault
             norms = ", ".join(f"{sql_normalise(c, 'r_' + c, param)} AS n_{c}" for c in pii)
             pseudonyms = ", ".join(f"{sql_pseudonym(self.keyring, c, 'n_' + c, param)} AS {c}" for c in pii)
             q = f"SELECT * REPLACE ({pseudonyms}) FROM (SELECT *, {norms} FROM ({q}))"
-        if table.name == "items" and self._items_need_numbers(raws):
-            # lines without a number are numbered in file order within their claim
-            q = f"""SELECT * REPLACE (CASE WHEN _reason IS NULL THEN COALESCE(item_no, row_number() OVER (
-                        PARTITION BY claim_id, _reason IS NULL ORDER BY _src, _line)) ELSE item_no END AS item_no)
-                    FROM ({q})"""
         value = "(CASE _column " + " ".join(f"WHEN '{c.name}' THEN r_{c.name}" for c in table.columns) + " END)"
         raw_json = "json_object(" + ", ".join(
             f"'{c.name}', {c.name if c.name in pii else 'r_' + c.name}" for c in table.columns) + ")"
-        keep = ["_src", "_line", "_extra", *table.column_names]
-        if table.name == "patients":
-            keep.append("id_number_valid")
-        keep += [f"r_{c} AS o_{c}" for c in pii]
+        keep = [*line, "_extra", *table.column_names, *(["id_number_valid"] if derived else []),
+                *(f"r_{c} AS o_{c}" for c in pii), "_reason", "_column",
+                f"CASE WHEN _reason IS NOT NULL THEN {value} END AS _value",
+                f"CASE WHEN _reason IS NOT NULL THEN CAST({raw_json} AS VARCHAR) END AS _raw"]
+        return f"SELECT {', '.join(keep)} FROM ({q})", param.values
+
+    @staticmethod
+    def _row_columns(table: Table) -> list[str]:
+        """The columns of a typed row, in order (after ``_line`` when the table keeps it)."""
+        return ["_extra", *table.column_names, *(["id_number_valid"] if table.name == "patients" else []),
+                *(f"o_{c}" for c in PII_COLUMNS.get(table.name, ())), "_reason", "_column", "_value", "_raw"]
+
+    # -- staging: the outcome of every row, stored only for rows that are not loaded -----------
+    def _sources(self, table: Table, raws: list[RawSource]) -> _Sources:
+        """The typed rows of every file of ``table`` as one relation (``_src``, ``_r``,
+        ``_line``, row columns); ``_line`` stays NULL until ``lined`` asks for it, since only
+        the loaded and the rejected rows need it."""
+        cols = ", ".join(self._row_columns(table))
+        parts, lines = [], {}
+        for i, r in enumerate(raws):
+            line = "_line" if r.line_sql == "v._line" else "CAST(NULL AS BIGINT) AS _line"
+            parts.append(f"SELECT {i} AS _src, rowid AS _r, {line}, {cols} FROM {r.typed_table}")
+            if r.line_sql != "v._line":
+                lines[i] = (r.line_sql, r.line_joins)
+        src = _Sources(" UNION ALL ".join(parts), lines)
+        if table.name == "items" and self._items_need_numbers(raws):
+            # lines without a number are numbered in file order within their claim
+            self.con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE numbered AS SELECT * REPLACE (
+                        CASE WHEN _reason IS NULL THEN COALESCE(item_no, row_number() OVER (
+                        PARTITION BY claim_id, _reason IS NULL ORDER BY _src, _line)) ELSE item_no END AS item_no)
+                    FROM ({src.lined()})""")
+            src = _Sources("SELECT * FROM numbered", {})
+        return src
+
+    def _items_need_numbers(self, raws: list[RawSource]) -> bool:
+        for r in raws:
+            if "item_no" not in r.column_map.values():
+                return True
+            if scalar(self.con, f"SELECT EXISTS (SELECT 1 FROM {r.typed_table} WHERE item_no IS NULL AND _reason IS NULL)"):
+                return True
+        return False
+
+    def _stage(self, table: Table, src: _Sources) -> None:
+        """``bad0``: every row whose outcome against the workspace is not ``loaded`` (failed
+        a check, exact or conflicting duplicate of a stored row, unknown reference), with
+        what its reject needs. Loaded rows, nearly all of them, are not copied anywhere."""
+        con = self.con
         key = list(table.key)
-        keep.append(f"hash({', '.join(key)}) AS _kh")  # for finding keys repeated in the batch
         joins = [f"LEFT JOIN (SELECT *, true AS _present FROM main.{table.name}) e ON "
                  + " AND ".join(f"e.{k} = s.{k}" for k in key)]
         whens = ["WHEN e._present THEN CASE WHEN "
@@ -312,55 +396,71 @@ class Ingestor:
         for i, ref in enumerate(table.references):
             has_rows = scalar(con, f"SELECT EXISTS (SELECT 1 FROM main.{ref.table})")
             if has_rows or ref.table == "claims":
-                joins.append(f"LEFT JOIN (SELECT DISTINCT {ref.target} AS k FROM main.{ref.table}) r{i} "
-                             f"ON r{i}.k = s.{ref.column}")
-                whens.append(f"WHEN s.{ref.column} IS NOT NULL AND r{i}.k IS NULL THEN '{ref.reason}'")
+                # a semi-join (mark join): no DISTINCT over the referenced table's keys needed
+                whens.append(f"WHEN s.{ref.column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM main.{ref.table} r{i} "
+                             f"WHERE r{i}.{ref.target} = s.{ref.column}) THEN '{ref.reason}'")
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE staged AS
-            SELECT s.*, CASE WHEN s._reason IS NOT NULL THEN s._reason {' '.join(whens)} ELSE 'loaded' END AS _outcome
-            FROM (SELECT {', '.join(keep)}, _reason, _column,
-                         CASE WHEN _reason IS NOT NULL THEN {value} END AS _value,
-                         CASE WHEN _reason IS NOT NULL THEN CAST({raw_json} AS VARCHAR) END AS _raw
-                  FROM ({q})) s
-            {' '.join(joins)}""",
-            param.values,
+            f"""CREATE OR REPLACE TEMP TABLE bad0 AS
+            SELECT _src, _r, _line, _outcome, {self._reject_fields(table)}
+            FROM (SELECT s.*, CASE WHEN s._reason IS NOT NULL THEN s._reason {' '.join(whens)} ELSE 'loaded' END
+                         AS _outcome
+                  FROM ({src.fast}) s {' '.join(joins)})
+            WHERE _outcome <> 'loaded'"""
         )
 
-    def _items_need_numbers(self, raws: list[RawSource]) -> bool:
-        for r in raws:
-            if "item_no" not in r.column_map.values():
-                return True
-            if scalar(self.con, f"SELECT EXISTS (SELECT 1 FROM {r.table_name} WHERE item_no IS NULL)"):
-                return True
-        return False
+    @staticmethod
+    def _reject_fields(table: Table) -> str:
+        """``_rcol``, ``_rvalue``, ``_rraw`` of a rejected row (``_outcome`` a reason): the
+        column at fault, its value and the whole row as JSON; NULL for other outcomes."""
+        whens = [f"WHEN '{ref.reason}' THEN '{ref.column}'" for ref in table.references]
+        whens.append(f"WHEN 'conflicting_duplicate' THEN '{table.key[0]}'")
+        # rejected after typing: the column at fault is the reference or the key
+        column = f"COALESCE(_column, CASE _outcome {' '.join(whens)} END)"
+        value = ("COALESCE(_value, CASE " + " ".join(
+            f"WHEN {column} = '{c.name}' THEN CAST({c.name} AS VARCHAR)" for c in table.columns) + " END)")
+        raw = ("COALESCE(_raw, CAST(json_object(" + ", ".join(
+            f"'{c.name}', CAST({c.name} AS VARCHAR)" for c in table.columns) + ") AS VARCHAR))")
+        rejected = "_outcome NOT IN ('loaded', 'duplicate')"
+        return (f"CASE WHEN {rejected} THEN {column} END AS _rcol, CASE WHEN {rejected} THEN {value} END AS _rvalue, "
+                f"CASE WHEN {rejected} THEN {raw} END AS _rraw")
 
-    def _settle_batch_duplicates(self, table: Table) -> None:
+    def _settle_batch_duplicates(self, table: Table, src: _Sources) -> None:
         """A key seen on several valid lines of this batch: the first line keeps its outcome;
         an identical later line shares its fate (merged if it loaded), a different one is a
-        conflicting duplicate."""
+        conflicting duplicate. Leaves ``bad``: every row not loaded, with its line."""
         con = self.con
         key_sql = ", ".join(table.key)
         row_hash = f"hash({', '.join(table.column_names)})"
         # grouping on a 64-bit hash of the key is much cheaper than on the key itself; a hash
-        # collision only adds a key to the candidates, which the window then sorts out
+        # collision only adds a key to the candidates, which the window then sorts out. Rows
+        # keep the file's order, so (_src, _r) orders them like (_src, _line)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE dupinfo AS
-            WITH h AS (SELECT _kh FROM staged WHERE _reason IS NULL GROUP BY _kh HAVING count(*) > 1),
-            cand AS (SELECT * FROM staged WHERE _reason IS NULL AND _kh IN (SELECT _kh FROM h))
-            SELECT _src, _line, {key_sql}, _outcome, row_number() OVER w AS _rn,
-                   {row_hash} = first_value({row_hash}) OVER w AS _same
+            WITH h AS (SELECT hash({key_sql}) AS _kh FROM ({src.fast}) WHERE _reason IS NULL
+                       GROUP BY _kh HAVING count(*) > 1),
+            cand AS (SELECT * FROM ({src.fast}) WHERE _reason IS NULL AND hash({key_sql}) IN (SELECT _kh FROM h))
+            SELECT *, row_number() OVER w AS _rn, {row_hash} = first_value({row_hash}) OVER w AS _same
             FROM cand
-            WINDOW w AS (PARTITION BY {key_sql} ORDER BY _src, _line)"""
+            WINDOW w AS (PARTITION BY {key_sql} ORDER BY _src, _r)"""
         )
         con.execute(
-            f"""UPDATE staged AS s SET _outcome =
-                    CASE WHEN NOT d._same THEN 'conflicting_duplicate'
-                         WHEN f._outcome IN ('loaded', 'duplicate') THEN 'duplicate' ELSE f._outcome END
-                FROM dupinfo d JOIN (SELECT * FROM dupinfo WHERE _rn = 1) f USING ({key_sql})
-                WHERE d._rn > 1 AND s._src = d._src AND s._line = d._line"""
+            f"""CREATE OR REPLACE TEMP TABLE bad_nl AS
+            SELECT _src, _r, _line, _outcome, {self._reject_fields(table)} FROM (
+                SELECT d.*, CASE WHEN NOT d._same THEN 'conflicting_duplicate'
+                                 WHEN COALESCE(b._outcome, 'loaded') IN ('loaded', 'duplicate') THEN 'duplicate'
+                                 ELSE b._outcome END AS _outcome
+                FROM dupinfo d JOIN (SELECT {key_sql}, _src AS _fsrc, _r AS _fr FROM dupinfo WHERE _rn = 1) f
+                     USING ({key_sql})
+                LEFT JOIN bad0 b ON b._src = f._fsrc AND b._r = f._fr
+                WHERE d._rn > 1)
+            UNION ALL
+            SELECT * FROM bad0 b WHERE NOT EXISTS (
+                SELECT 1 FROM dupinfo d WHERE d._rn > 1 AND d._src = b._src AND d._r = b._r)"""
         )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE bad AS {src.with_lines('SELECT * FROM bad_nl')}")
 
-    def _insert(self, table: Table) -> None:
+    def _insert(self, table: Table, src: _Sources) -> int:
+        """Insert the loaded rows (all but those in ``bad``); returns how many."""
         con = self.con
         cols = table.column_names
         derived = []
@@ -375,15 +475,16 @@ class Ingestor:
             else:
                 derived.append(name)
         names = cols + [n for n, _ in table.derived] + [n for n, _ in LINEAGE]
+        loaded = "NOT EXISTS (SELECT 1 FROM bad b WHERE b._src = s._src AND b._r = s._r)"
         select = (f"SELECT {', '.join(f'{e} AS {n}' for e, n in zip(cols + derived, names))}, _extra, "
                   f"f._file_name AS _source_file, _line AS _source_line, '{self.run_id}' AS _run_id "
-                  f"FROM staged s JOIN _files f USING (_src) WHERE s._outcome = 'loaded'")
-        con.execute(f"INSERT INTO main.{table.name} ({', '.join(names)}) {select}")
+                  f"FROM ({src.lined(loaded)}) s JOIN _files f USING (_src)")
+        inserted = con.execute(f"INSERT INTO main.{table.name} ({', '.join(names)}) {select}").fetchall()[0][0]
         if self.parquet:
             # the Parquet export is an append-only dataset: one file per run with the rows it
-            # added, written from the staged rows rather than re-read from the table
+            # added, written from the typed rows rather than re-read from the table
             with self._timed(f"parquet {table.name}"):
-                self.ws.write_parquet(con, table.name, self.run_id, select)
+                self.ws.write_parquet(con, table.name, self.run_id, select, rows=inserted)
         if table.name == "claims":
             # a reversal is linked when the claim it cancels is loaded (now or in a later run)
             con.execute(
@@ -395,17 +496,17 @@ class Ingestor:
                    WHERE r.claim_id = o.rid"""
             )
         if table.name in PII_COLUMNS:
-            self._seal(table)
+            self._seal(table, f"SELECT * FROM ({src.fast}) s WHERE {loaded}")
+        return inserted
 
-    def _seal(self, table: Table) -> None:
-        """Seal the original personal values of newly loaded rows in the identity vault,
-        in batches (one AES-GCM box per batch, an index row per person)."""
+    def _seal(self, table: Table, loaded_sql: str) -> None:
+        """Seal the original personal values of newly loaded rows (``loaded_sql``) in the
+        identity vault, in batches (one AES-GCM box per batch, an index row per person)."""
         con = self.con
         pii = PII_COLUMNS[table.name]
         entity = table.name[:-1]  # patients -> patient, doctors -> doctor
         data = con.sql(
-            f"SELECT {table.key[0]} AS id, {', '.join(f'o_{c} AS {c}' for c in pii)} FROM staged "
-            f"WHERE _outcome = 'loaded'"
+            f"SELECT {table.key[0]} AS id, {', '.join(f'o_{c} AS {c}' for c in pii)} FROM ({loaded_sql})"
         ).to_arrow_table()
         boxes, index = seal_batches(self.keyring, self.run_id, entity, data)
         con.register("_vault_boxes", boxes)
@@ -447,27 +548,19 @@ class Ingestor:
         )
 
     def _write_rejects(self, table: Table, counts: list[FileCounts]) -> None:
-        """Rows of ``staged`` whose outcome is a reason: count them and store them."""
+        """Rows of ``bad`` whose outcome is a reason: count them and store them."""
         where = "_outcome NOT IN ('loaded', 'duplicate')"
         for src, code, n in self.con.execute(
-            f"SELECT _src, _outcome, count(*) FROM staged WHERE {where} GROUP BY ALL"
+            f"SELECT _src, _outcome, count(*) FROM bad WHERE {where} GROUP BY ALL"
         ).fetchall():
             counts[src].rejected += n
             counts[src].reasons[code] += n
-        # rejected after typing: the column at fault is the reference or the key
-        whens = [f"WHEN '{ref.reason}' THEN '{ref.column}'" for ref in table.references]
-        whens.append(f"WHEN 'conflicting_duplicate' THEN '{table.key[0]}'")
-        column = f"COALESCE(_column, CASE _outcome {' '.join(whens)} END)"
-        value = ("COALESCE(_value, CASE " + " ".join(
-            f"WHEN {column} = '{c.name}' THEN CAST({c.name} AS VARCHAR)" for c in table.columns) + " END)")
-        raw = ("COALESCE(_raw, CAST(json_object(" + ", ".join(
-            f"'{c.name}', CAST({c.name} AS VARCHAR)" for c in table.columns) + ") AS VARCHAR))")
         self._append_rejects(
             f"""SELECT '{self.run_id}' AS run_id, '{table.name}' AS table_name, f._file_name AS source_file,
-                       f._sha256 AS source_sha256, s._line AS line, {column} AS column_name,
-                       h._header AS source_column, _outcome AS reason, {value} AS value, {raw} AS raw
-                FROM staged s JOIN _files f USING (_src)
-                LEFT JOIN _headers h ON h._src = s._src AND h._canon = {column}
+                       f._sha256 AS source_sha256, b._line AS line, b._rcol AS column_name,
+                       h._header AS source_column, b._outcome AS reason, b._rvalue AS value, b._rraw AS raw
+                FROM bad b JOIN _files f USING (_src)
+                LEFT JOIN _headers h ON h._src = b._src AND h._canon = b._rcol
                 WHERE {where}"""
         )
 
@@ -533,8 +626,9 @@ def ingest(
             for tname in LOAD_ORDER:
                 for source in found.get(tname, []):
                     t0 = time.perf_counter()
-                    raw = read_source(con, source, index, mappings, forced, ws.tmp_dir)
+                    raw = read_source(con, source, index, mappings, forced, ws.tmp_dir, ing.shape(TABLES[tname]))
                     index += 1
+                    ing.type_raw(TABLES[tname], raw)
                     raws_by_table.setdefault(tname, []).append(raw)
                     timings[f"read {source.name}"] = round(time.perf_counter() - t0, 3)
                     note(t("ingest_mapping_line", file=source.name, mapping=raw.mapping.name, encoding=raw.encoding))

