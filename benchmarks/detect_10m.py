@@ -31,6 +31,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/graphfraud-bench"))
     ap.add_argument("--workspace", type=Path, default=None, help="an existing ingested workspace to use")
     ap.add_argument("--runs", type=int, default=2, help="detect this many times (the second keeps ids)")
+    ap.add_argument("--truth", type=Path, default=None,
+                    help="the region's truth.json (default: beside the generated data) to check what was found")
     args = ap.parse_args()
 
     tag = f"p{args.patients}-m{args.months}-s{args.seed}"
@@ -62,12 +64,44 @@ def main() -> None:
         result["detect"].append(run)
         print(f"run {i + 1}: {run['seconds']} s, peak {run['peak_rss_gb']} GB, rings {run['rings']}, "
               f"timings {run['timings_s']}", flush=True)
+    truth = args.truth or args.work / f"data-{tag}" / "truth.json"
+    if truth.exists():
+        result["found"] = found(ws, json.loads(truth.read_text(encoding="utf-8")))
+        for kind, f in result["found"].items():
+            print(f"{kind}: planted {f['planted']}, found {f['found']} (Jaccard >= 0.5), rings returned "
+                  f"{f['returned']}, real in top 20 {f['top20_real']}/{f['top20']}")
     print(json.dumps(result, ensure_ascii=False, indent=2))
     best = min(r["seconds"] for r in result["detect"])
     peak = max(r["peak_rss_gb"] for r in result["detect"])
     print(f"\n{result['rows']['claims']:,} claims: detect {best} s (best of {args.runs}), peak {peak} GB "
           f"(targets: < 120 s, < 6 GB)")
     print("saved", save(f"detect_10m-{tag}", result))
+
+
+def found(ws: Path, truth: dict) -> dict:
+    """Planted rings found by the latest run (best same-kind ring with card Jaccard >= 0.5)
+    and the share of its top 20 rings that are mostly one planted ring's cards."""
+    import duckdb
+
+    con = duckdb.connect(str(ws / "graphfraud.duckdb"), read_only=True)
+    run = con.execute("SELECT run_id FROM detect_runs ORDER BY finished_at DESC LIMIT 1").fetchall()[0][0]
+    rings = con.execute("""
+        SELECT r.kind, r.rank, list(m.entity_id) FROM rings r JOIN ring_members m USING (run_id, ring_id)
+        WHERE r.run_id = ? AND m.entity_type = 'card' GROUP BY r.kind, r.rank, r.ring_id ORDER BY r.rank""",
+                        [run]).fetchall()
+    con.close()
+    planted_all = [(r["kind"], {m["entity_id"] for m in r["members"] if m["entity_type"] == "card"})
+                   for r in truth["rings"]]
+    out = {}
+    for kind in sorted({k for k, _ in planted_all} & {k for k, _, _ in rings}):
+        mine = [set(c) for k, _, c in rings if k == kind]
+        planted = [p for k, p in planted_all if k == kind]
+        hit = sum(max((len(c & p) / len(c | p) for c in mine), default=0) >= 0.5 for p in planted)
+        top = mine[:20]
+        real = sum(any(len(c & p) >= 0.5 * len(c) for _, p in planted_all) for c in top)
+        out[kind] = {"planted": len(planted), "found": hit, "returned": len(mine), "top20": len(top),
+                     "top20_real": real}
+    return out
 
 
 if __name__ == "__main__":
