@@ -290,9 +290,13 @@ def print_detect_summary(result, top: int = 10) -> None:
     from graphfraud.detect.model import fmt_money
 
     for kind, stats in result.stats.items():
-        click.echo(t("detect_kind_line", kind=_pad(t("kind." + kind), 10),
-                     rings=sum(r.kind == kind for r in result.rings),
-                     pairs=int(stats.get("significant_pairs", 0)), seconds=result.timings.get(kind, 0.0)))
+        n_rings = sum(r.kind == kind for r in result.rings)
+        if "significant_pairs" in stats:
+            click.echo(t("detect_kind_line", kind=_pad(t("kind." + kind), 10), rings=n_rings,
+                         pairs=int(stats["significant_pairs"]), seconds=result.timings.get(kind, 0.0)))
+        else:
+            click.echo(t("detect_kind_line_plain", kind=_pad(t("kind." + kind), 10), rings=n_rings,
+                         seconds=result.timings.get(kind, 0.0)))
     click.echo(t("detect_changes", **{k: len(v) for k, v in result.changes.items()}))
     shown = result.rings[:top]
     if shown:

@@ -117,6 +117,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "detect_step": {"zh": "检测 {kind}", "en": "detecting {kind}"},
     "detect_kind_line": {"zh": "{kind:<10} 团伙 {rings:>5,}  （显著配对 {pairs:,}，用时 {seconds:.1f} 秒）",
                          "en": "{kind:<18} rings {rings:>5,}  ({pairs:,} significant pairs, {seconds:.1f} s)"},
+    "detect_kind_line_plain": {"zh": "{kind:<10} 团伙 {rings:>5,}  （用时 {seconds:.1f} 秒）",
+                               "en": "{kind:<18} rings {rings:>5,}  ({seconds:.1f} s)"},
     "detect_changes": {
         "zh": "与上次相比：新增 {new}，不变 {same}，扩大 {grown}，缩小 {shrunk}，变化 {changed}，消失 {dissolved}",
         "en": "against the previous run: {new} new, {same} same, {grown} grown, {shrunk} shrunk, {changed} changed, "

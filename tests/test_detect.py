@@ -35,6 +35,7 @@ class Region:
         self.patients: list[dict] = []
         self.cards: list[dict] = []
         self.facilities: list[dict] = []
+        self.items: list[dict] = []
         self._n = 0
 
     def facility(self, fid: str, ftype: str = "pharmacy", region: str = "110101", lat: float = 39.9,
@@ -83,7 +84,7 @@ class Region:
 
 def insert(con, region: Region) -> None:
     for table, rows in (("facilities", region.facilities), ("patients", region.patients), ("cards", region.cards),
-                        ("claims", region.claims)):
+                        ("claims", region.claims), ("items", region.items)):
         if rows:
             columns = sorted({k for row in rows for k in row})  # rows differ: inpatient ones have more
             con.register("_rows", pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows]))
@@ -301,7 +302,7 @@ def test_every_reason_exists_in_both_languages_with_the_same_numbers():
     params = {"n": 8, "facility": "F1", "days": 14, "window": 5, "share": "80%", "terminal": "T1", "observed": "120",
               "expected": "0.4", "age": 60, "km": "35", "regions": 4, "same": 3, "phone": 3, "dx": "J44.9",
               "rounds": 5, "los": "7", "iqr": "1", "doctor": "D1", "claims": 12, "amount": "12,345.60",
-              "fund": "8,000.00", "threshold": "6,000.00"}
+              "fund": "8,000.00", "threshold": "6,000.00", "codes": 9, "dispensed": 31, "cards": 11, "uses": 5}
     for code in REASON_TEXTS:
         r = reason(code, 1, **params)
         assert cjk.search(r.text_zh), code
@@ -393,3 +394,39 @@ def test_three_cards_of_two_people_are_not_a_ring(tmp_path):
     result = detect(ws.path, tmp_path / "out", settings=Settings.from_dict({"min_score": 0}))
     assert rings_of(result, "card_collection") == []
     assert result.stats["card_collection"]["too_few_people"] == 1
+
+
+def test_trace_codes_dispensed_again_make_a_ring_but_a_refund_or_a_double_scan_does_not(tmp_path):
+    region = Region(seed=31)
+    fid = region.facility("F-RECYCLE")
+    region.facility("F-OTHER")
+
+    def sell(card, pharmacy, day, code, amount="88.00", **extra):
+        claim = region.settle(card, pharmacy, region.random_time(day), amount, **extra)
+        region.items.append({"claim_id": claim, "item_no": 1, "item_code": "XC01AA", "item_name": "nm",
+                             "category": "drug", "quantity": Decimal("1"), "unit_price": Decimal(amount),
+                             "amount": Decimal(amount), "trace_code": code})
+        return claim
+
+    cards = [region.person(f"T{i}") for i in range(5)]
+    # three boxes, each sold again and again to different cards
+    for j, code in enumerate(("8600001", "8600002", "8600003")):
+        for k in range(3):
+            sell(cards[(j + k) % 5], fid, 5 + 10 * j + k, code)
+    # a refund, then the same box sold to someone else: legitimate
+    refunded = sell(region.person("U1"), "F-OTHER", 3, "8600009")
+    region.settle("CU1", "F-OTHER", region.random_time(4), "-88.00", reverses_claim_id=refunded)
+    sell(region.person("U2"), "F-OTHER", 6, "8600009")
+    # one double scan at the till: one code on two sales
+    sell(region.person("V1"), "F-OTHER", 8, "8600010")
+    sell(region.person("V2"), "F-OTHER", 8, "8600010")
+    ws = region.save(tmp_path / "ws")
+    result = detect(ws.path, tmp_path / "out")
+    [ring] = rings_of(result, "trace_code_reuse")
+    assert ring.key == frozenset(cards)
+    assert {m.entity_id for m in ring.members if m.entity_type == "facility"} == {"F-RECYCLE"}
+    assert ring.n_claims == 9 and ring.total_amount == Decimal("792.00")
+    assert ring.reasons[0].text_zh == "药店 F-RECYCLE 有 3 个药品追溯码被重复结算（共 9 次），涉及 5 张卡"
+    assert ring.reasons[0].text_en.startswith("pharmacy F-RECYCLE dispensed 3 drug traceability codes more than once")
+    manifest = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert manifest["detectors"]["trace_code_reuse"]["below_min_score"] == {"family": 0, "weak": 1}

@@ -58,6 +58,15 @@ REASON_TEXTS: dict[str, tuple[str, str]] = {
         "{share} 的住院由同一医师 {doctor} 收治",
         "{share} of the admissions were under one doctor, {doctor}",
     ),
+    "tc_reused": (
+        "药店 {facility} 有 {codes} 个药品追溯码被重复结算（共 {dispensed} 次），涉及 {cards} 张卡",
+        "pharmacy {facility} dispensed {codes} drug traceability codes more than once ({dispensed} dispensings), "
+        "on {cards} cards",
+    ),
+    "tc_max_uses": (
+        "同一盒药的追溯码最多被结算 {uses} 次",
+        "one box's traceability code was settled up to {uses} times",
+    ),
     "amount": (
         "涉及结算 {claims} 笔，金额 {amount} 元（统筹基金支付 {fund} 元）",
         "{claims} settlements worth {amount} yuan ({fund} yuan paid by the fund)",

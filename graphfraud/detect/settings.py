@@ -64,6 +64,18 @@ class CohortAdmissionSettings:
 
 
 @dataclass(frozen=True)
+class TraceCodeReuseSettings:
+    """追溯码重复: drug traceability codes dispensed on more than one settlement."""
+
+    enabled: bool = True
+    #: a pharmacy is reported with at least this many codes dispensed again ...
+    min_codes: int = 1
+    #: ... on at least this many cards (a double scan at the till is one code, one or two cards,
+    #: and scores below min_score)
+    min_cards: int = 2
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     """The co-occurrence null model and the community step shared by the detectors."""
 
@@ -96,6 +108,7 @@ class Settings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     card_collection: CardCollectionSettings = field(default_factory=CardCollectionSettings)
     cohort_admission: CohortAdmissionSettings = field(default_factory=CohortAdmissionSettings)
+    trace_code_reuse: TraceCodeReuseSettings = field(default_factory=TraceCodeReuseSettings)
 
     def __post_init__(self) -> None:
         if self.engine.leiden_objective.lower() not in ("cpm", "modularity"):

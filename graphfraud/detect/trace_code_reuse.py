@@ -1,0 +1,79 @@
+"""追溯码重复 trace_code_reuse: one physical box of a drug carries one traceability code
+(药品追溯码) and is scanned once when dispensed. A code on two settlements means the box came
+back and was sold again (resale of drugs obtained on other people's cards, or a substituted
+box). The ring is the pharmacy that dispensed codes again, with the cards whose boxes came
+back; reversed settlements (a refund, then a sale) do not count."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from graphfraud.detect.model import DetectorResult, Member, Ring, final_score, money_reasons, reason, saturate
+from graphfraud.detect.settings import Settings
+
+KIND = "trace_code_reuse"
+
+
+def detect(con, settings: Settings) -> DetectorResult:
+    s = settings.trace_code_reuse
+    t0 = time.perf_counter()
+    # every dispensing of a code that was dispensed on another settlement too
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE tc_uses AS
+        WITH live AS (
+            SELECT c.claim_id, c.card_id, c.facility_id, c.settled_at, c.total_amount, c.fund_amount
+            FROM claims c
+            ANTI JOIN (SELECT DISTINCT reverses_claim_id AS claim_id FROM claims WHERE reverses_claim_id IS NOT NULL) rv
+                USING (claim_id)
+            WHERE c.total_amount > 0 AND c.reverses_claim_id IS NULL),
+        uses AS (
+            SELECT DISTINCT i.trace_code, i.item_code, l.claim_id, l.card_id, l.facility_id, l.settled_at
+            FROM items i JOIN live l USING (claim_id) WHERE i.trace_code IS NOT NULL AND i.trace_code <> '')
+        SELECT u.*, count(*) OVER (PARTITION BY u.trace_code) AS n_uses,
+               row_number() OVER (PARTITION BY u.trace_code ORDER BY u.settled_at, u.claim_id) AS use_no
+        FROM uses u QUALIFY count(*) OVER (PARTITION BY u.trace_code) >= 2""")
+    n_uses = con.execute("SELECT count(*) FROM tc_uses").fetchall()[0][0]
+    # a pharmacy recycles when it dispenses a code that had been dispensed before
+    groups = con.execute("""
+        WITH again AS (SELECT DISTINCT facility_id, trace_code FROM tc_uses WHERE use_no >= 2),
+             involved AS (SELECT u.* FROM tc_uses u JOIN again a USING (facility_id, trace_code))
+        SELECT facility_id, count(DISTINCT trace_code), count(*), max(n_uses), list(DISTINCT card_id ORDER BY card_id),
+               list(DISTINCT claim_id ORDER BY claim_id), list(DISTINCT item_code ORDER BY item_code)
+        FROM involved GROUP BY facility_id ORDER BY facility_id""").fetchall()
+    rings = []
+    for facility, n_codes, n_dispensed, max_uses, cards, claim_ids, drugs in groups:
+        if len(cards) < s.min_cards or n_codes < s.min_codes:
+            continue
+        rings.append(_ring(con, settings, facility, n_codes, n_dispensed, max_uses, cards, claim_ids, drugs))
+    stats = {"timings_s": {"all": round(time.perf_counter() - t0, 3)}, "reused_dispensings": n_uses,
+             "pharmacies": len(groups), "rings": len(rings)}
+    return DetectorResult(KIND, rings, stats)
+
+
+def _ring(con, settings: Settings, facility: str, n_codes: int, n_dispensed: int, max_uses: int, cards: list[str],
+          claim_ids: list[str], drugs: list[str]) -> Ring:
+    total, fund, first, last = con.execute("""
+        SELECT sum(total_amount), sum(coalesce(fund_amount, 0)), min(settled_at)::DATE, max(settled_at)::DATE
+        FROM claims WHERE claim_id IN (SELECT unnest(?))""", [claim_ids]).fetchall()[0]
+    total, fund = Decimal(total), Decimal(fund)
+    per_card = {card: (n, Decimal(amount)) for card, n, amount in con.execute("""
+        SELECT card_id, count(*), sum(total_amount) FROM claims WHERE claim_id IN (SELECT unnest(?))
+        GROUP BY card_id""", [claim_ids]).fetchall()}
+    reasons = [reason("tc_reused", n_codes, facility=facility, codes=n_codes, dispensed=n_dispensed, cards=len(cards)),
+               reason("tc_max_uses", max_uses, uses=max_uses)]
+    # a double scan at the till explains one code on two sales; many codes coming back do not
+    score = 100.0 * (0.5 * saturate(n_codes - 1, 3.0) + 0.3 * saturate(len(cards) - 1, 4.0)
+                     + 0.2 * saturate(n_dispensed - n_codes - 1, 4.0))
+    score = final_score(score, 0.0, False)
+    over, money = money_reasons(total, fund, len(claim_ids), settings.transfer_threshold)
+    reasons += money
+    members = [Member("facility", facility, "recycling pharmacy", len(claim_ids), total)]
+    members += [Member("card", c, "card with a returned box", *per_card.get(c, (0, Decimal("0.00")))) for c in cards]
+    members += [Member("drug", d, "reused drug") for d in drugs]
+    ring = Ring(kind=KIND, key=frozenset(cards), score=round(score, 1), members=members, reasons=reasons,
+                claim_ids=claim_ids, total_amount=total, fund_amount=fund, first_date=first, last_date=last,
+                over_transfer_threshold=over,
+                facts={"codes": n_codes, "dispensed": n_dispensed, "max_uses": max_uses, "people": len(cards),
+                       "family": False})
+    return ring
