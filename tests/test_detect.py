@@ -302,12 +302,13 @@ def test_every_reason_exists_in_both_languages_with_the_same_numbers():
     params = {"n": 8, "facility": "F1", "days": 14, "window": 5, "share": "80%", "terminal": "T1", "observed": "120",
               "expected": "0.4", "age": 60, "km": "35", "regions": 4, "same": 3, "phone": 3, "dx": "J44.9",
               "rounds": 5, "los": "7", "iqr": "1", "doctor": "D1", "claims": 12, "amount": "12,345.60",
-              "fund": "8,000.00", "threshold": "6,000.00", "codes": 9, "dispensed": 31, "cards": 11, "uses": 5}
+              "fund": "8,000.00", "threshold": "6,000.00", "codes": 9, "dispensed": 31, "cards": 11, "uses": 5,
+              "pharmacy": "P1", "n_d": 40, "peer": "9%"}
     for code in REASON_TEXTS:
         r = reason(code, 1, **params)
         assert cjk.search(r.text_zh), code
         assert not cjk.search(r.text_en), code
-        numbers = lambda s: sorted(re.findall(r"\d[\d,.%]*", s))
+        numbers = lambda s: sorted(x.rstrip(",.") for x in re.findall(r"\d[\d,.%]*", s))
         assert numbers(r.text_zh) == numbers(r.text_en), code
 
 
@@ -430,3 +431,27 @@ def test_trace_codes_dispensed_again_make_a_ring_but_a_refund_or_a_double_scan_d
     assert ring.reasons[0].text_en.startswith("pharmacy F-RECYCLE dispensed 3 drug traceability codes more than once")
     manifest = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
     assert manifest["detectors"]["trace_code_reuse"]["below_min_score"] == {"family": 0, "weak": 1}
+
+
+def test_a_steering_doctor_is_found_and_a_busy_doctor_is_not(tmp_path):
+    region = Region(seed=37)
+    region.facility("H1", "hospital")
+    pharmacies = [region.facility(f"P{i}") for i in range(5)]
+    patients = [region.person(f"Q{i:04d}") for i in range(400)]
+    # each patient has a pharmacy they usually use; most doctors' patients fill there
+    usual = {card: region.rng.choice(pharmacies) for card in patients}
+    doctors = {"D-BUSY": 600, "D-STEER": 150, **{f"D{i}": 120 for i in range(5)}}
+    for doctor, n in doctors.items():
+        for _ in range(n):
+            card = region.rng.choice(patients)
+            day = region.rng.randrange(180)
+            region.settle(card, "H1", region.random_time(day), "20.00", claim_type="outpatient", doctor_id=doctor)
+            where = "P3" if doctor == "D-STEER" and region.rng.random() < 0.95 else usual[card]
+            region.settle(card, where, region.random_time(day), "150.00", doctor_id=doctor)
+    ws = region.save(tmp_path / "ws")
+    result = detect(ws.path, tmp_path / "out")
+    [ring] = rings_of(result, "doctor_pharmacy")
+    assert {(m.entity_type, m.entity_id) for m in ring.members if m.entity_type != "card"} == {
+        ("doctor", "D-STEER"), ("facility", "P3")}
+    assert ring.reasons[0].code == "dp_share" and "D-STEER" in ring.reasons[0].text_zh
+    assert ring.n_claims == ring.facts["fills"] and ring.score > 60

@@ -67,6 +67,15 @@ REASON_TEXTS: dict[str, tuple[str, str]] = {
         "同一盒药的追溯码最多被结算 {uses} 次",
         "one box's traceability code was settled up to {uses} times",
     ),
+    "dp_share": (
+        "医师 {doctor} 开出的处方有 {share}（{n}/{n_d} 笔）在药店 {pharmacy} 取药，同机构其他医师仅 {peer}",
+        "{share} of doctor {doctor}'s prescriptions ({n} of {n_d}) were filled at pharmacy {pharmacy}, against "
+        "{peer} for the other doctors of the same facility",
+    ),
+    "dp_vs_peers": (
+        "按同行的取药分布应约有 {expected} 笔，实际 {observed} 笔",
+        "peers' patterns predict about {expected} fills there; there were {observed}",
+    ),
     "amount": (
         "涉及结算 {claims} 笔，金额 {amount} 元（统筹基金支付 {fund} 元）",
         "{claims} settlements worth {amount} yuan ({fund} yuan paid by the fund)",

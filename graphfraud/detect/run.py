@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from graphfraud import __version__
-from graphfraud.detect import card_collection, cohort_admission, trace_code_reuse
+from graphfraud.detect import card_collection, cohort_admission, doctor_pharmacy, trace_code_reuse
 from graphfraud.detect.model import DetectorResult, Lead, Ring
 from graphfraud.detect.settings import Settings
 from graphfraud.errors import GraphfraudError
@@ -28,6 +28,7 @@ DETECTORS = (
     ("card_collection", "card_collection", card_collection),
     ("cohort_admission", "cohort_admission", cohort_admission),
     ("trace_code_reuse", "trace_code_reuse", trace_code_reuse),
+    ("doctor_pharmacy", "doctor_pharmacy", doctor_pharmacy),
 )
 #: ring id prefix per kind
 ID_PREFIX = {"card_collection": "CC", "cohort_admission": "CA", "drug_resale": "DR", "doctor_pharmacy": "DP",

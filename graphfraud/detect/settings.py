@@ -76,6 +76,22 @@ class TraceCodeReuseSettings:
 
 
 @dataclass(frozen=True)
+class DoctorPharmacySettings:
+    """医药串通: one doctor's prescriptions filled at one pharmacy far more than peers' are."""
+
+    enabled: bool = True
+    #: fills of the doctor's prescriptions at the pharmacy
+    min_fills: int = 20
+    #: share of the doctor's fills that went to the pharmacy
+    min_share: float = 0.5
+    #: -log10 p of that many fills given the peers' share
+    min_significance: float = 10.0
+    #: a card is listed in the ring with at least this many such fills, at most max_cards cards
+    min_card_fills: int = 2
+    max_cards: int = 40
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     """The co-occurrence null model and the community step shared by the detectors."""
 
@@ -109,6 +125,7 @@ class Settings:
     card_collection: CardCollectionSettings = field(default_factory=CardCollectionSettings)
     cohort_admission: CohortAdmissionSettings = field(default_factory=CohortAdmissionSettings)
     trace_code_reuse: TraceCodeReuseSettings = field(default_factory=TraceCodeReuseSettings)
+    doctor_pharmacy: DoctorPharmacySettings = field(default_factory=DoctorPharmacySettings)
 
     def __post_init__(self) -> None:
         if self.engine.leiden_objective.lower() not in ("cpm", "modularity"):
