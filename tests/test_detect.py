@@ -303,7 +303,8 @@ def test_every_reason_exists_in_both_languages_with_the_same_numbers():
               "expected": "0.4", "age": 60, "km": "35", "regions": 4, "same": 3, "phone": 3, "dx": "J44.9",
               "rounds": 5, "los": "7", "iqr": "1", "doctor": "D1", "claims": 12, "amount": "12,345.60",
               "fund": "8,000.00", "threshold": "6,000.00", "codes": 9, "dispensed": 31, "cards": 11, "uses": 5,
-              "pharmacy": "P1", "n_d": 40, "peer": "9%"}
+              "pharmacy": "P1", "n_d": 40, "peer": "9%", "people": 12, "buys": 30, "minimum": 100,
+              "refunds": 4}
     for code in REASON_TEXTS:
         r = reason(code, 1, **params)
         assert cjk.search(r.text_zh), code
@@ -455,3 +456,28 @@ def test_a_steering_doctor_is_found_and_a_busy_doctor_is_not(tmp_path):
         ("doctor", "D-STEER"), ("facility", "P3")}
     assert ring.reasons[0].code == "dp_share" and "D-STEER" in ring.reasons[0].text_zh
     assert ring.n_claims == ring.facts["fills"] and ring.score > 60
+
+
+def test_a_phone_hub_cashing_out_is_a_ring_but_a_family_or_a_quiet_care_home_is_not(tmp_path):
+    region = Region(seed=41)
+    fid = region.facility("F1")
+    busy_background(region, fid, shoppers=100, days=60, visits=3)
+    hub = [region.person(f"H{i}", phone="ph_broker", address=f"ad_h{i}") for i in range(8)]
+    for i, card in enumerate(hub):
+        for day in range(2, 60, 9):
+            claim = region.settle(card, fid, region.random_time(day), "500.00")
+            if (day + i) % 4 == 0:
+                region.settle(card, fid, region.random_time(day + 2), "-500.00", reverses_claim_id=claim)
+    family = [region.person(f"FA{i}", phone="ph_family", address="ad_family") for i in range(3)]
+    home = [region.person(f"CH{i:02d}", age=85, phone=f"ph_ch{i}", address="ad_carehome") for i in range(10)]
+    for card in family + home:
+        for day in (5, 20, 40):
+            region.settle(card, fid, region.random_time(day), "36.80")
+    ws = region.save(tmp_path / "ws")
+    result = detect(ws.path, tmp_path / "out")
+    [ring] = rings_of(result, "shared_identity")
+    assert ring.key == frozenset(hub)
+    assert ("phone", "ph_broker") in {(m.entity_type, m.entity_id) for m in ring.members}
+    codes = [x.code for x in ring.reasons]
+    assert codes[:3] == ["si_hub_phone", "si_round", "si_refunds"]
+    assert ring.reasons[0].text_zh == "8 名参保人登记了同一个电话号码，远超一户人家"

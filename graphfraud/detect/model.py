@@ -76,6 +76,30 @@ REASON_TEXTS: dict[str, tuple[str, str]] = {
         "按同行的取药分布应约有 {expected} 笔，实际 {observed} 笔",
         "peers' patterns predict about {expected} fills there; there were {observed}",
     ),
+    "si_hub_phone": (
+        "{people} 名参保人登记了同一个电话号码，远超一户人家",
+        "{people} insured people registered the same phone number, far more than one household",
+    ),
+    "si_hub_address": (
+        "{people} 名参保人登记在同一个地址，远超一户人家",
+        "{people} insured people are registered at the same address, far more than one household",
+    ),
+    "si_round": (
+        "整百元（至少 {minimum} 元）的购药 {buys} 笔",
+        "{buys} purchases of whole hundreds of yuan (at least {minimum} yuan)",
+    ),
+    "si_refunds": (
+        "{refunds} 笔购药事后被冲销退款",
+        "{refunds} purchases were refunded (reversed) afterwards",
+    ),
+    "si_in_rings": (
+        "其中 {n} 张卡也出现在本次检测的其他团伙中",
+        "{n} of their cards also belong to other rings of this run",
+    ),
+    "si_share": (
+        "这些人中 {share} 有上述可疑行为",
+        "{share} of these people show such activity",
+    ),
     "amount": (
         "涉及结算 {claims} 笔，金额 {amount} 元（统筹基金支付 {fund} 元）",
         "{claims} settlements worth {amount} yuan ({fund} yuan paid by the fund)",

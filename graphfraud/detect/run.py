@@ -17,7 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from graphfraud import __version__
-from graphfraud.detect import card_collection, cohort_admission, doctor_pharmacy, trace_code_reuse
+from graphfraud.detect import (card_collection, cohort_admission, doctor_pharmacy, shared_identity,
+                               trace_code_reuse)
 from graphfraud.detect.model import DetectorResult, Lead, Ring
 from graphfraud.detect.settings import Settings
 from graphfraud.errors import GraphfraudError
@@ -29,6 +30,8 @@ DETECTORS = (
     ("cohort_admission", "cohort_admission", cohort_admission),
     ("trace_code_reuse", "trace_code_reuse", trace_code_reuse),
     ("doctor_pharmacy", "doctor_pharmacy", doctor_pharmacy),
+    # last: it reads the rings found before it (members of other rings are suspicious activity)
+    ("shared_identity", "shared_identity", shared_identity),
 )
 #: ring id prefix per kind
 ID_PREFIX = {"card_collection": "CC", "cohort_admission": "CA", "drug_resale": "DR", "doctor_pharmacy": "DP",
@@ -100,7 +103,8 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
             if progress:
                 progress(kind)
             t0 = time.perf_counter()
-            result: DetectorResult = module.detect(con, settings)
+            result: DetectorResult = (module.detect(con, settings, list(rings)) if module is shared_identity
+                                      else module.detect(con, settings))
             timings[kind] = round(time.perf_counter() - t0, 3)
             stats[kind] = result.stats
             for ring in result.rings:

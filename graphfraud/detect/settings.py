@@ -92,6 +92,22 @@ class DoctorPharmacySettings:
 
 
 @dataclass(frozen=True)
+class SharedIdentitySettings:
+    """共用身份: a phone or address shared far beyond a household, by people whose cards do
+    something suspicious."""
+
+    enabled: bool = True
+    #: people registered with one phone or address to make it a hub (a household is smaller)
+    min_people: int = 6
+    #: hub members with suspicious activity needed to report the hub
+    min_suspicious_people: int = 3
+    #: a purchase of a whole number of hundreds of yuan, at least this much, is "round"
+    round_amount_min: int = 100
+    #: round purchases that make a card's activity suspicious (any refund or other ring does)
+    min_round_buys: int = 3
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     """The co-occurrence null model and the community step shared by the detectors."""
 
@@ -126,6 +142,7 @@ class Settings:
     cohort_admission: CohortAdmissionSettings = field(default_factory=CohortAdmissionSettings)
     trace_code_reuse: TraceCodeReuseSettings = field(default_factory=TraceCodeReuseSettings)
     doctor_pharmacy: DoctorPharmacySettings = field(default_factory=DoctorPharmacySettings)
+    shared_identity: SharedIdentitySettings = field(default_factory=SharedIdentitySettings)
 
     def __post_init__(self) -> None:
         if self.engine.leiden_objective.lower() not in ("cpm", "modularity"):

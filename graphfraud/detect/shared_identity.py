@@ -1,0 +1,107 @@
+"""共用身份 shared_identity: people tied by one phone or one address far beyond a household,
+whose cards also do something suspicious: round-amount purchases (cashing out through the
+e-voucher), purchases refunded a few days later, membership in another ring. A family of
+three sharing a phone is not a hub; a care home sharing an address but buying nothing odd is
+not reported. Phones and addresses are pseudonyms: the ring names the pseudonym, never the
+number or the address."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from graphfraud.detect.model import (DetectorResult, Member, Ring, final_score, fmt_share, money_reasons, reason,
+                                     saturate)
+from graphfraud.detect.settings import Settings
+
+KIND = "shared_identity"
+
+
+def detect(con, settings: Settings, other_rings: list[Ring] | None = None) -> DetectorResult:
+    s = settings.shared_identity
+    t0 = time.perf_counter()
+    in_rings = sorted({m.entity_id for r in other_rings or [] for m in r.members if m.entity_type == "card"})
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE si_hub AS
+        SELECT 'phone' AS tie, phone AS hub, patient_id FROM patients WHERE phone IS NOT NULL
+          AND phone IN (SELECT phone FROM patients WHERE phone IS NOT NULL GROUP BY phone HAVING count(*) >= ?)
+        UNION ALL
+        SELECT 'address', address, patient_id FROM patients WHERE address IS NOT NULL
+          AND address IN (SELECT address FROM patients WHERE address IS NOT NULL GROUP BY address
+                          HAVING count(*) >= ?)""", [s.min_people, s.min_people])
+    # what each hub member's cards did: round amounts, refunds, other rings
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE si_card AS
+        WITH cards_of AS (
+            SELECT DISTINCT h.tie, h.hub, h.patient_id, c.card_id FROM si_hub h JOIN claims c USING (patient_id)),
+        refunded AS (SELECT DISTINCT reverses_claim_id AS claim_id FROM claims WHERE reverses_claim_id IS NOT NULL)
+        SELECT co.tie, co.hub, co.patient_id, co.card_id,
+               count(*) FILTER (WHERE c.total_amount >= ? AND c.total_amount % 100 = 0
+                                AND c.reverses_claim_id IS NULL) AS round_buys,
+               count(*) FILTER (WHERE c.claim_id IN (SELECT claim_id FROM refunded)) AS refunded,
+               list(c.claim_id) FILTER (WHERE (c.total_amount >= ? AND c.total_amount % 100 = 0)
+                                        OR c.claim_id IN (SELECT claim_id FROM refunded)
+                                        OR c.reverses_claim_id IS NOT NULL) AS odd_claims,
+               list_contains(?, co.card_id) AS in_ring
+        FROM cards_of co JOIN claims c USING (card_id)
+        GROUP BY co.tie, co.hub, co.patient_id, co.card_id""",
+                [Decimal(s.round_amount_min), Decimal(s.round_amount_min), in_rings])
+    hubs = con.execute("""
+        SELECT tie, hub, count(DISTINCT patient_id) AS people,
+               count(DISTINCT patient_id) FILTER (WHERE round_buys >= ? OR refunded > 0 OR in_ring) AS odd_people,
+               sum(round_buys), sum(refunded), count(DISTINCT patient_id) FILTER (WHERE in_ring)
+        FROM si_card GROUP BY tie, hub ORDER BY tie, hub""", [s.min_round_buys]).fetchall()
+    rings = []
+    for tie, hub, people, odd_people, round_buys, refunded, in_ring in hubs:
+        if odd_people < s.min_suspicious_people:
+            continue
+        rings.append(_ring(con, settings, tie, hub, people, odd_people, int(round_buys), int(refunded), in_ring))
+    stats = {"timings_s": {"all": round(time.perf_counter() - t0, 3)}, "hubs": len(hubs), "rings": len(rings)}
+    return DetectorResult(KIND, rings, stats)
+
+
+def _ring(con, settings: Settings, tie: str, hub: str, people: int, odd_people: int, round_buys: int,
+          refunded: int, in_ring: int) -> Ring:
+    s = settings.shared_identity
+    cards = con.execute("""
+        SELECT card_id, patient_id, round_buys, refunded, in_ring, odd_claims FROM si_card
+        WHERE tie = ? AND hub = ? ORDER BY card_id""", [tie, hub]).fetchall()
+    patients = sorted({pid for _, pid, _, _, _, _ in cards})
+    odd_cards = [c for c, _, rb, rf, ir, _ in cards if rb >= s.min_round_buys or rf > 0 or ir]
+    claim_ids = sorted({cid for *_, odd in cards for cid in (odd or [])})
+    if claim_ids:
+        total, fund, first, last = con.execute("""
+            SELECT sum(total_amount), sum(coalesce(fund_amount, 0)), min(settled_at)::DATE, max(settled_at)::DATE
+            FROM claims WHERE claim_id IN (SELECT unnest(?))""", [claim_ids]).fetchall()[0]
+        per_card = {c: (n, Decimal(a)) for c, n, a in con.execute("""
+            SELECT card_id, count(*), sum(total_amount) FROM claims WHERE claim_id IN (SELECT unnest(?))
+            GROUP BY card_id""", [claim_ids]).fetchall()}
+        pharmacies = con.execute("""
+            SELECT facility_id, count(*), sum(total_amount) FROM claims WHERE claim_id IN (SELECT unnest(?))
+            GROUP BY facility_id ORDER BY 2 DESC, 1""", [claim_ids]).fetchall()
+    else:
+        total, fund, first, last, per_card, pharmacies = Decimal(0), Decimal(0), None, None, {}, []
+    total, fund = Decimal(total).quantize(Decimal("0.01")), Decimal(fund).quantize(Decimal("0.01"))
+    share = odd_people / people
+    reasons = [reason("si_hub_phone" if tie == "phone" else "si_hub_address", people, people=people)]
+    if round_buys:
+        reasons.append(reason("si_round", round_buys, buys=round_buys, minimum=s.round_amount_min))
+    if refunded:
+        reasons.append(reason("si_refunds", refunded, refunds=refunded))
+    if in_ring:
+        reasons.append(reason("si_in_rings", in_ring, n=in_ring))
+    reasons.append(reason("si_share", round(share, 3), share=fmt_share(share)))
+    score = 100.0 * (0.35 * saturate(people - s.min_people + 1, 6.0) + 0.35 * share
+                     + 0.30 * saturate(round_buys + 3 * refunded + 10 * in_ring, 40.0))
+    score = final_score(score, 0.0, False)
+    over, money = money_reasons(total, fund, len(claim_ids), settings.transfer_threshold)
+    reasons += money
+    members = [Member(tie, hub, f"shared {tie}", people)]
+    members += [Member("patient", pid, f"{tie} holder") for pid in patients]
+    members += [Member("card", c, "card", *per_card.get(c, (0, Decimal("0.00")))) for c in odd_cards]
+    members += [Member("facility", f, "pharmacy", n, Decimal(a)) for f, n, a in pharmacies[:5]]
+    return Ring(kind=KIND, key=frozenset(odd_cards) or frozenset({f"{tie}:{hub}"}), score=round(score, 1),
+                members=members, reasons=reasons, claim_ids=claim_ids, total_amount=total, fund_amount=fund,
+                first_date=first, last_date=last, over_transfer_threshold=over,
+                facts={"tie": tie, "people": people, "suspicious_people": odd_people, "round_buys": round_buys,
+                       "refunded": refunded, "in_other_rings": in_ring, "family": False})
