@@ -26,7 +26,10 @@ def leiden(a: np.ndarray, b: np.ndarray, weight: np.ndarray, *, objective: str =
     t0 = time.perf_counter()
     nodes, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
     edges = np.ascontiguousarray(inverse.reshape(2, -1).T)
-    g = ig.Graph(n=len(nodes), edges=edges, directed=False)
+    # add_edges on an empty graph converts the NumPy edge list about twice as fast as passing
+    # it to the constructor (measured on 9M edges: 10 s against 17 s)
+    g = ig.Graph(n=len(nodes), directed=False)
+    g.add_edges(edges)
     t1 = time.perf_counter()
     ig.set_random_number_generator(random.Random(seed))
     try:
