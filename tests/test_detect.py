@@ -304,7 +304,7 @@ def test_every_reason_exists_in_both_languages_with_the_same_numbers():
               "rounds": 5, "los": "7", "iqr": "1", "doctor": "D1", "claims": 12, "amount": "12,345.60",
               "fund": "8,000.00", "threshold": "6,000.00", "codes": 9, "dispensed": 31, "cards": 11, "uses": 5,
               "pharmacy": "P1", "n_d": 40, "peer": "9%", "people": 12, "buys": 30, "minimum": 100,
-              "refunds": 4}
+              "refunds": 4, "hub": "ph_0123abcd"}
     for code in REASON_TEXTS:
         r = reason(code, 1, **params)
         assert cjk.search(r.text_zh), code
@@ -481,3 +481,23 @@ def test_a_phone_hub_cashing_out_is_a_ring_but_a_family_or_a_quiet_care_home_is_
     codes = [x.code for x in ring.reasons]
     assert codes[:3] == ["si_hub_phone", "si_round", "si_refunds"]
     assert ring.reasons[0].text_zh == "8 名参保人登记了同一个电话号码，远超一户人家"
+
+
+def test_a_hub_tie_raises_another_ring_and_is_named_in_its_reasons():
+    from graphfraud.detect.model import Member, Ring
+    from graphfraud.detect.run import link_shared_identity
+
+    def ring(kind, cards, extra=()):
+        return Ring(kind=kind, key=frozenset(cards), score=50.0,
+                    members=[Member("card", c, "card") for c in cards] + list(extra),
+                    reasons=[reason("amount", "1.00", claims=1, amount="1.00", fund="0.00")], claim_ids=[],
+                    total_amount=Decimal("1.00"), fund_amount=Decimal("0.00"), first_date=None, last_date=None,
+                    over_transfer_threshold=False)
+
+    hub = ring("shared_identity", ["C1", "C2", "C3"], [Member("phone", "ph_hub", "shared phone")])
+    cohort = ring("cohort_admission", ["C2", "C3", "C9"])
+    other = ring("card_collection", ["C7", "C8", "C9"])
+    link_shared_identity([hub, cohort, other])
+    assert cohort.score == 55.0 and other.score == 50.0 and hub.score == 50.0
+    assert cohort.reasons[1].code == "si_tie_phone" and "ph_hub" in cohort.reasons[1].text_zh
+    assert ("phone", "ph_hub") in {(m.entity_type, m.entity_id) for m in cohort.members}

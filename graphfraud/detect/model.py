@@ -100,6 +100,14 @@ REASON_TEXTS: dict[str, tuple[str, str]] = {
         "这些人中 {share} 有上述可疑行为",
         "{share} of these people show such activity",
     ),
+    "si_tie_phone": (
+        "{n} 名成员的持卡人与共用电话 {hub} 的人群相关联",
+        "{n} members' holders belong to the group sharing phone {hub}",
+    ),
+    "si_tie_address": (
+        "{n} 名成员的持卡人与共用地址 {hub} 的人群相关联",
+        "{n} members' holders belong to the group sharing address {hub}",
+    ),
     "amount": (
         "涉及结算 {claims} 笔，金额 {amount} 元（统筹基金支付 {fund} 元）",
         "{claims} settlements worth {amount} yuan ({fund} yuan paid by the fund)",

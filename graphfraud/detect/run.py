@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from graphfraud import __version__
 from graphfraud.detect import (card_collection, cohort_admission, doctor_pharmacy, shared_identity,
                                trace_code_reuse)
-from graphfraud.detect.model import DetectorResult, Lead, Ring
+from graphfraud.detect.model import DetectorResult, Lead, Member, Ring, reason
 from graphfraud.detect.settings import Settings
 from graphfraud.errors import GraphfraudError
 from graphfraud.workspace import Workspace, new_run_id
@@ -114,6 +114,7 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
                     why = "family" if ring.facts.get("family") else "weak"
                     below = result.stats.setdefault("below_min_score", {"family": 0, "weak": 0})
                     below[why] += 1
+        link_shared_identity(rings)
         previous_run, previous = _previous_rings(con)
         changes = assign_ids(rings, previous, settings.id_match_jaccard)
         rank(rings)
@@ -134,6 +135,36 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
         con.close()
     return DetectResult(run_id, out_dir, rings, leads, changes, stats, timings, time.perf_counter() - started,
                         manifest_path, [*files, manifest_path])
+
+
+def link_shared_identity(rings: list[Ring], bonus: float = 5.0) -> None:
+    """A ring of another kind whose cards belong to people of a reported phone or address hub
+    is tied to it: the tie is named in its reasons and raises its score."""
+    hubs: dict[str, tuple[str, str, str]] = {}
+    for ring in rings:
+        if ring.kind != "shared_identity":
+            continue
+        tie = next((m for m in ring.members if m.entity_type in ("phone", "address")), None)
+        if tie is None:
+            continue
+        for m in ring.members:
+            if m.entity_type == "card":
+                hubs[m.entity_id] = (tie.entity_type, tie.entity_id, ring.ring_id or "")
+    if not hubs:
+        return
+    for ring in rings:
+        if ring.kind == "shared_identity":
+            continue
+        tied = [hubs[c] for c in ring.key if c in hubs]
+        if not tied:
+            continue
+        tie_type, tie_id, _ = max(set(tied), key=tied.count)
+        n = sum(1 for t in tied if t[1] == tie_id)
+        code = "si_tie_phone" if tie_type == "phone" else "si_tie_address"
+        ring.reasons.insert(1, reason(code, n, n=n, hub=tie_id))
+        ring.score = round(min(100.0, ring.score + bonus), 1)
+        if not any(m.entity_type == tie_type and m.entity_id == tie_id for m in ring.members):
+            ring.members.append(Member(tie_type, tie_id, f"shared {tie_type} (hub)", n))
 
 
 # ------------------------------------------------------------------ stable ids
