@@ -411,7 +411,7 @@ def _pct1(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}%"
 
 
-def _pct1(x: float | None) -> str:
+def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.0f}%"
 
 
@@ -434,9 +434,9 @@ def markdown(rows: list[dict], seeds: list[int], months: int) -> str:
         kind = "both kinds, one ranking" if r["kind"] == "all" else f"`{r['kind']}`"
         lines.append(
             f"| {r['patients']:,} | {kind} | {METHOD_LABEL[r['method']]} | {r['rings_per_region']:,} | "
-            f"{r['planted']} | {r['found']} ({_pct1(r['found_share'])}) | {_num(r['precision'])} | "
+            f"{r['planted']} | {r['found']} ({_pct(r['found_share'])}) | {_num(r['precision'])} | "
             f"{_num(r['recall'])} | "
-            f"{r['top_real']}/{r['top_listed']} ({_pct1(r['top_real_share'])}) | {_decoys(r)} | "
+            f"{r['top_real']}/{r['top_listed']} ({_pct(r['top_real_share'])}) | {_decoys(r)} | "
             f"{r['decoys_above_found']} |")
     lines.append("")
     regions = f"{len(seeds)} region{'s' if len(seeds) > 1 else ''}"
