@@ -290,6 +290,8 @@ def print_detect_summary(result, top: int = 10) -> None:
     from graphfraud.detect.model import fmt_money
 
     for kind, stats in result.stats.items():
+        if kind == "leads":
+            continue
         n_rings = sum(r.kind == kind for r in result.rings)
         if "significant_pairs" in stats:
             click.echo(t("detect_kind_line", kind=_pad(t("kind." + kind), 10), rings=n_rings,
@@ -298,6 +300,16 @@ def print_detect_summary(result, top: int = 10) -> None:
             click.echo(t("detect_kind_line_plain", kind=_pad(t("kind." + kind), 10), rings=n_rings,
                          seconds=result.timings.get(kind, 0.0)))
     click.echo(t("detect_changes", **{k: len(v) for k, v in result.changes.items()}))
+    if "leads" in result.stats:
+        from decimal import Decimal
+
+        from graphfraud.detect.leads import KINDS as LEAD_KINDS
+
+        click.echo(t("detect_leads_header", n=len(result.leads), seconds=result.timings.get("leads", 0.0)))
+        for kind in LEAD_KINDS:
+            mine = [x for x in result.leads if x.kind == kind]
+            click.echo(t("detect_leads_line", kind=_pad(t("lead." + kind), 20), n=len(mine),
+                         amount=fmt_money(sum((x.amount for x in mine), Decimal("0.00")))))
     shown = result.rings[:top]
     if shown:
         click.echo(t("detect_top_header", n=len(shown)))

@@ -139,6 +139,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "detection done: run {run_id}, {rings} rings ({over} over the transfer threshold), {seconds:.1f} s, "
               "results in {out}",
     },
+    "detect_leads_header": {"zh": "线索 {n} 条（用时 {seconds:.1f} 秒）：", "en": "{n} leads ({seconds:.1f} s):"},
+    "detect_leads_line": {"zh": "  {kind} {n:>6,} 条  {amount:>14} 元", "en": "  {kind} {n:>6,}  {amount:>14} yuan"},
+    "lead.after_death": {"zh": "死亡后结算", "en": "settled after death"},
+    "lead.impossible_travel": {"zh": "不可能的行程", "en": "impossible travel"},
+    "lead.used_while_inpatient": {"zh": "住院期间外院结算", "en": "used while inpatient"},
+    "lead.overlapping_supply": {"zh": "重复开药超量", "en": "overlapping supply"},
+    "lead.split_admission": {"zh": "分解住院", "en": "split admission"},
+    "lead.duplicate_claim": {"zh": "重复结算", "en": "duplicate claim"},
+    "lead.demographic_mismatch": {"zh": "性别年龄不符", "en": "demographic mismatch"},
     "yes": {"zh": "是", "en": "yes"},
     "no": {"zh": "否", "en": "no"},
     "demo_detect": {"zh": "检测团伙", "en": "detecting rings"},
@@ -148,6 +157,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "kind.doctor_pharmacy": {"zh": "医药串通", "en": "doctor-pharmacy"},
     "kind.shared_identity": {"zh": "共用身份", "en": "shared identity"},
     "kind.trace_code_reuse": {"zh": "追溯码重复", "en": "trace-code reuse"},
+    "kind.leads": {"zh": "单项线索", "en": "leads"},
     # reject reasons
     "reason.malformed_row": {"zh": "字段数量不对或引号不配对", "en": "wrong number of fields or broken quoting"},
     "reason.bad_encoding": {"zh": "含有不属于该文件编码的字节", "en": "bytes that are not valid text in the file's encoding"},

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from graphfraud import __version__
 from graphfraud.detect import (card_collection, cohort_admission, doctor_pharmacy, shared_identity,
                                trace_code_reuse)
+from graphfraud.detect.leads import detect_leads
 from graphfraud.detect.model import DetectorResult, Lead, Member, Ring, reason
 from graphfraud.detect.settings import Settings
 from graphfraud.errors import GraphfraudError
@@ -119,6 +120,14 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
         changes = assign_ids(rings, previous, settings.id_match_jaccard)
         rank(rings)
         leads: list[Lead] = []
+        if settings.leads.enabled:
+            if progress:
+                progress("leads")
+            t0 = time.perf_counter()
+            lead_timings: dict[str, float] = {}
+            leads = detect_leads(con, settings, lead_timings)
+            timings["leads"] = round(time.perf_counter() - t0, 3)
+            stats["leads"] = {"timings_s": lead_timings, **_leads_by_kind(leads)}
         finished_at = dt.datetime.now()
         manifest = _manifest(con, run_id, ws, out_dir, settings, rings, leads, changes, stats, timings,
                              previous_run, started_at, finished_at, time.perf_counter() - started)
@@ -346,6 +355,9 @@ def _manifest(con, run_id, ws, out_dir, settings, rings, leads, changes, stats, 
     by_kind: dict[str, int] = {}
     for r in rings:
         by_kind[r.kind] = by_kind.get(r.kind, 0) + 1
+    lead_amounts: dict[str, Decimal] = {}
+    for x in leads:
+        lead_amounts[x.kind] = lead_amounts.get(x.kind, Decimal("0.00")) + x.amount
     return {
         "run_id": run_id, "software": {"name": "graphfraud", "version": __version__},
         "started_at": started_at.isoformat(timespec="seconds"), "finished_at": finished_at.isoformat(timespec="seconds"),
@@ -353,10 +365,22 @@ def _manifest(con, run_id, ws, out_dir, settings, rings, leads, changes, stats, 
         "inputs": inputs, "row_counts": counts, "rejected_by_reason": rejected,
         "parameters": settings.to_dict(),
         "results": {"rings": len(rings), "rings_by_kind": by_kind, "leads": len(leads),
+                    "leads_by_kind": _leads_by_kind(leads),
+                    "lead_amount_by_kind": {k: str(v) for k, v in sorted(lead_amounts.items())},
                     "over_transfer_threshold": sum(r.over_transfer_threshold for r in rings)},
         "previous_run": previous_run, "changes": changes,
         "detectors": stats, "timings_s": timings, "seconds": round(seconds, 3),
     }
+
+
+def _leads_by_kind(leads: list[Lead]) -> dict[str, int]:
+    """Leads per kind, every kind listed (0 when none)."""
+    from graphfraud.detect.leads import KINDS
+
+    out = {k: 0 for k in KINDS}
+    for x in leads:
+        out[x.kind] = out.get(x.kind, 0) + 1
+    return out
 
 
 def _store(con, run_id, started_at, finished_at, out_dir, settings, manifest, rings, leads) -> None:

@@ -108,6 +108,46 @@ class SharedIdentitySettings:
 
 
 @dataclass(frozen=True)
+class LeadSettings:
+    """Single-entity leads (线索): one card's settlements that break a rule on their own."""
+
+    enabled: bool = True
+    #: impossible_travel: two consecutive uses of one card imply more than this speed
+    max_speed_kmh: float = 200.0
+    #: ... and the two facilities are at least this far apart (nearby facilities are ignored:
+    #: clocks of different systems disagree by minutes)
+    min_travel_km: float = 100.0
+    #: split_admission: readmitted to the same facility at most this many days after discharge
+    split_max_gap_days: int = 3
+    #: duplicate_claim: the copies are settled within this many minutes of each other (0: any
+    #: time on the same day; two real visits on one day, say two consultations, are common)
+    duplicate_window_minutes: int = 5
+    #: overlapping_supply: days of supply obtained beyond the days elapsed, within one run of
+    #: overlapping refills of one drug on one card, at least this many days ...
+    overlap_min_excess_days: int = 30
+    #: ... and at least this multiple of the days elapsed
+    overlap_min_ratio: float = 1.5
+    #: demographic_mismatch: item code prefixes for men only (prostate drugs, ATC G04C)
+    male_item_prefixes: tuple[str, ...] = ("XG04C",)
+    #: item code prefixes for women only (gynaecological, progestogens, TCM gynaecology)
+    female_item_prefixes: tuple[str, ...] = ("XG01", "XG02", "XG03D", "XZF01")
+    #: item names marking a women-only item (for pregnant women, vaginal forms, gynaecology)
+    female_item_names: tuple[str, ...] = ("孕妇", "阴道", "妇科")
+    #: ICD-10 prefixes for men only (diseases of the male genital organs, their cancers)
+    male_diagnosis_prefixes: tuple[str, ...] = ("N40", "N41", "N42", "N43", "N44", "N45", "N46", "N47", "N48",
+                                                "N49", "N50", "N51", "C60", "C61", "C62", "C63")
+    #: ICD-10 prefixes for women only (pregnancy, female genital organs and their cancers)
+    female_diagnosis_prefixes: tuple[str, ...] = ("O", "Z32", "Z33", "Z34", "Z35", "Z36", "Z37", "Z39", "N7", "N8",
+                                                  "N90", "N91", "N92", "N93", "N94", "N95", "N96", "N97", "N98",
+                                                  "C51", "C52", "C53", "C54", "C55", "C56", "C57", "C58", "D25",
+                                                  "D26", "D27", "D28")
+    #: item names marking a paediatric form (小儿…, …(儿童))
+    paediatric_item_names: tuple[str, ...] = ("小儿", "儿童", "婴幼儿")
+    #: a paediatric item on the card of a holder of this age or more is a mismatch
+    paediatric_min_age: int = 60
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     """The co-occurrence null model and the community step shared by the detectors."""
 
@@ -143,6 +183,7 @@ class Settings:
     trace_code_reuse: TraceCodeReuseSettings = field(default_factory=TraceCodeReuseSettings)
     doctor_pharmacy: DoctorPharmacySettings = field(default_factory=DoctorPharmacySettings)
     shared_identity: SharedIdentitySettings = field(default_factory=SharedIdentitySettings)
+    leads: LeadSettings = field(default_factory=LeadSettings)
 
     def __post_init__(self) -> None:
         if self.engine.leiden_objective.lower() not in ("cpm", "modularity"):

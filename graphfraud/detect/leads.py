@@ -1,0 +1,453 @@
+"""Leads (线索): one entity's settlements that break a rule on their own, each with the claims
+behind it.
+
+* ``after_death``: settled on a day after the holder's death date (a settlement on the day of
+  death is legitimate: a last pharmacy visit, a discharge on dying in hospital).
+* ``impossible_travel``: two consecutive uses of one card at facilities so far apart, so
+  soon after each other, that the trip needs more than ``max_speed_kmh``. Coordinates are
+  the facility's own, or the mean of the facilities of its region code when it has none.
+* ``used_while_inpatient``: the holder's card used at another facility on a day strictly
+  between the admission and discharge days of one of the holder's inpatient stays (not on
+  the admission or discharge day; not a prescription of a doctor of the hospital itself).
+* ``overlapping_supply``: refills of one drug on one card overlap so that the days of supply
+  obtained far exceed the days elapsed.
+* ``split_admission``: readmitted to the same facility within ``split_max_gap_days`` of a
+  discharge (分解住院).
+* ``duplicate_claim``: the same card, facility, day, amount and items settled twice under
+  different claim ids, within ``duplicate_window_minutes`` of each other (0: anywhere in the day). A reversed claim cancels its settlement, so a reversed duplicate is
+  not a lead.
+* ``demographic_mismatch``: diagnoses or items that do not fit the holder's sex or age
+  (pregnancy on a man, prostate drugs for a woman, paediatric forms for the elderly).
+
+Reversal rows and the claims they reverse are left out everywhere. Every lead names a card
+(``entity_type = 'card'``); its amount is the exact sum of its claims' totals; its id is
+stable: the kind's prefix and a digest of the kind, the card and the sorted claim ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+from graphfraud.detect.model import Lead, fmt_money
+from graphfraud.detect.settings import Settings
+
+KINDS = ("after_death", "impossible_travel", "used_while_inpatient", "overlapping_supply", "split_admission",
+         "duplicate_claim", "demographic_mismatch")
+#: lead id prefix per kind
+LEAD_PREFIX = {"after_death": "AD", "impossible_travel": "IT", "used_while_inpatient": "UI",
+               "overlapping_supply": "OS", "split_admission": "SA", "duplicate_claim": "DC",
+               "demographic_mismatch": "DM"}
+
+#: text code -> (zh, en) template
+LEAD_TEXTS: dict[str, tuple[str, str]] = {
+    "after_death": (
+        "卡 {card} 在持卡人死亡（{death}）后 {days} 天内仍结算 {n} 笔，共 {amount} 元",
+        "card {card} settled {n} time(s), {amount} yuan, up to {days} day(s) after the holder's death on {death}",
+    ),
+    "impossible_travel": (
+        "卡 {card} 于 {at} 在 {fa} 结算后 {minutes} 分钟又在相距 {km} 公里的 {fb} 结算，需时速 {speed} 公里"
+        "（共 {pairs} 次，{n} 笔，{amount} 元）",
+        "card {card} settled at {fa} on {at} and {minutes} minute(s) later at {fb}, {km} km away: {speed} km/h "
+        "({pairs} such trip(s), {n} claims, {amount} yuan)",
+    ),
+    "used_while_inpatient": (
+        "持卡人于 {admit} 至 {discharge} 在 {hospital} 住院期间，卡 {card} 在其他机构结算 {n} 笔，共 {out_amount} 元"
+        "（连同住院结算共 {amount} 元）",
+        "card {card} settled {n} time(s), {out_amount} yuan, at other facilities while the holder was an inpatient "
+        "at {hospital} from {admit} to {discharge} ({amount} yuan with the stay)",
+    ),
+    "overlapping_supply": (
+        "卡 {card} 在 {first} 至 {last} 的 {span} 天内 {n} 次购买 {drug}，在下次购买前已取得 {supply} 天用量，"
+        "超出 {excess} 天（{amount} 元）",
+        "card {card} bought {drug} {n} times in the {span} day(s) from {first} to {last}, obtaining {supply} days of "
+        "supply before the last purchase: {excess} days more than elapsed ({amount} yuan)",
+    ),
+    "split_admission": (
+        "持卡人于 {discharge} 从 {facility} 出院后 {gap} 天又在同一机构入院（{admit}），疑似分解住院"
+        "（{stays} 次住院，{amount} 元）",
+        "the holder was discharged from {facility} on {discharge} and readmitted there {gap} day(s) later on "
+        "{admit}: a possible split admission ({stays} stays, {amount} yuan)",
+    ),
+    "duplicate_claim": (
+        "卡 {card} 于 {day} 在 {facility} 以相同金额 {each} 元和相同明细结算 {n} 笔，重复 {extra} 笔（共 {amount} 元）",
+        "card {card} settled {n} times at {facility} on {day} with the same amount, {each} yuan, and the same items: "
+        "{extra} duplicate(s) ({amount} yuan in all)",
+    ),
+    "demographic_mismatch": (
+        "卡 {card}：{details}（{n} 笔，{amount} 元）",
+        "card {card}: {details} ({n} claim(s), {amount} yuan)",
+    ),
+    # parts of a demographic_mismatch text
+    "dm_dx_male": ("男性持卡人的诊断 {code} 只见于女性", "diagnosis {code} for a man is for women only"),
+    "dm_dx_female": ("女性持卡人的诊断 {code} 只见于男性", "diagnosis {code} for a woman is for men only"),
+    "dm_item_male": ("男性持卡人购买女性专用的 {name}", "a man bought {name}, an item for women only"),
+    "dm_item_female": ("女性持卡人购买男性专用的 {name}", "a woman bought {name}, an item for men only"),
+    "dm_item_child": ("{age} 岁持卡人购买儿童用药 {name}", "a holder aged {age} bought {name}, a paediatric form"),
+}
+
+
+def text(template: str, **params: object) -> tuple[str, str]:
+    zh, en = LEAD_TEXTS[template]
+    return zh.format(**params), en.format(**params)
+
+
+def lead_id(kind: str, entity_id: str, claim_ids: list[str]) -> str:
+    key = "\x1f".join([kind, entity_id, *sorted(claim_ids)])
+    return f"L-{LEAD_PREFIX[kind]}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:10].upper()}"
+
+
+def make_lead(kind: str, card: str, claims: dict[str, Decimal], code: str | None = None, **params: object) -> Lead:
+    """A lead on ``card`` from its claims (claim id -> total amount) and its text's parameters."""
+    ids = sorted(claims)
+    amount = sum(claims.values(), Decimal("0.00"))
+    zh, en = text(code or kind, card=card, n=len(ids), amount=fmt_money(amount), **params)
+    return Lead(lead_id(kind, card, ids), kind, "card", card, ids, amount, zh, en)
+
+
+# ------------------------------------------------------------------ the claims considered
+def prepare(con) -> None:
+    """``lead_claims``: unreversed settlements (no reversal rows, no reversed claims) with the
+    holder (the claim's patient, else the card's) and the day of settlement."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE lead_claims AS
+        SELECT c.claim_id, c.card_id, coalesce(c.patient_id, k.patient_id) AS patient_id, c.facility_id,
+               c.doctor_id, c.claim_type, c.settled_at, c.settled_at::DATE AS day, c.admit_date, c.discharge_date,
+               c.diagnosis_code, c.total_amount
+        FROM claims c
+        LEFT JOIN cards k USING (card_id)
+        ANTI JOIN (SELECT DISTINCT reverses_claim_id AS claim_id FROM claims WHERE reverses_claim_id IS NOT NULL) rv
+            USING (claim_id)
+        WHERE c.reverses_claim_id IS NULL AND c.card_id IS NOT NULL AND c.settled_at IS NOT NULL""")
+
+
+def _money(x) -> Decimal:
+    return Decimal(x).quantize(Decimal("0.01")) if x is not None else Decimal("0.00")
+
+
+def _group(rows, key=lambda r: r[0]) -> dict:
+    out: dict = {}
+    for r in rows:
+        out.setdefault(key(r), []).append(r)
+    return out
+
+
+# ------------------------------------------------------------------ the kinds
+def after_death(con, settings: Settings) -> list[Lead]:
+    rows = con.execute("""
+        SELECT l.card_id, l.claim_id, l.total_amount, p.death_date, date_diff('day', p.death_date, l.day)
+        FROM lead_claims l JOIN patients p USING (patient_id)
+        WHERE p.death_date IS NOT NULL AND l.day > p.death_date
+        ORDER BY l.card_id, l.claim_id""").fetchall()
+    leads = []
+    for card, rs in _group(rows).items():
+        leads.append(make_lead("after_death", card, {r[1]: _money(r[2]) for r in rs},
+                               death=min(r[3] for r in rs).isoformat(), days=max(r[4] for r in rs)))
+    return leads
+
+
+def impossible_travel(con, settings: Settings) -> list[Lead]:
+    s = settings.leads
+    rows = con.execute("""
+        WITH centroid AS (
+            SELECT region_code, avg(latitude) AS lat, avg(longitude) AS lon FROM facilities
+            WHERE latitude IS NOT NULL AND longitude IS NOT NULL AND region_code IS NOT NULL GROUP BY region_code),
+        place AS (
+            SELECT f.facility_id, coalesce(f.latitude, c.lat) AS lat, coalesce(f.longitude, c.lon) AS lon
+            FROM facilities f LEFT JOIN centroid c USING (region_code)),
+        uses AS (
+            SELECT l.card_id, l.claim_id, l.facility_id, l.settled_at, l.total_amount, p.lat, p.lon,
+                   lag(l.claim_id) OVER w AS prev_claim, lag(l.facility_id) OVER w AS prev_facility,
+                   lag(l.settled_at) OVER w AS prev_at, lag(l.total_amount) OVER w AS prev_amount,
+                   lag(p.lat) OVER w AS prev_lat, lag(p.lon) OVER w AS prev_lon
+            FROM lead_claims l JOIN place p USING (facility_id)
+            WHERE p.lat IS NOT NULL AND p.lon IS NOT NULL
+            WINDOW w AS (PARTITION BY l.card_id ORDER BY l.settled_at, l.claim_id)),
+        trips AS (
+            SELECT *, 2 * 6371.0 * asin(sqrt(least(1.0,
+                       pow(sin(radians(lat - prev_lat) / 2), 2)
+                       + cos(radians(prev_lat)) * cos(radians(lat)) * pow(sin(radians(lon - prev_lon) / 2), 2))))
+                       AS km,
+                   epoch(settled_at) - epoch(prev_at) AS seconds
+            FROM uses WHERE prev_claim IS NOT NULL AND facility_id <> prev_facility)
+        SELECT card_id, prev_claim, prev_amount, claim_id, total_amount, prev_facility, facility_id, prev_at, km,
+               seconds
+        FROM trips WHERE km >= ? AND km * 3600 > ? * seconds
+        ORDER BY card_id, prev_at, claim_id""", [s.min_travel_km, s.max_speed_kmh]).fetchall()
+    leads = []
+    for card, rs in _group(rows).items():
+        claims = {}
+        for r in rs:
+            claims[r[1]] = _money(r[2])
+            claims[r[3]] = _money(r[4])
+        worst = max(rs, key=lambda r: (r[8] / max(r[9], 1.0), r[1]))
+        speed = worst[8] * 3600 / max(worst[9], 1.0)
+        leads.append(make_lead("impossible_travel", card, claims, at=worst[7].strftime("%Y-%m-%d %H:%M"),
+                               fa=worst[5], fb=worst[6], minutes=f"{worst[9] / 60:.0f}", km=f"{worst[8]:,.0f}",
+                               speed=f"{speed:,.0f}" if math.isfinite(speed) else "∞", pairs=len(rs)))
+    return leads
+
+
+def used_while_inpatient(con, settings: Settings) -> list[Lead]:
+    rows = con.execute("""
+        WITH stays AS (
+            SELECT claim_id, patient_id, facility_id, admit_date, discharge_date, total_amount FROM lead_claims
+            WHERE claim_type = 'inpatient' AND patient_id IS NOT NULL AND admit_date IS NOT NULL
+              AND discharge_date IS NOT NULL AND discharge_date > admit_date + 1)
+        SELECT o.card_id, s.claim_id, s.total_amount, o.claim_id, o.total_amount, s.facility_id, s.admit_date,
+               s.discharge_date
+        FROM stays s JOIN lead_claims o
+          ON o.patient_id = s.patient_id AND o.day > s.admit_date AND o.day < s.discharge_date
+         AND o.facility_id <> s.facility_id AND o.claim_id <> s.claim_id
+        LEFT JOIN doctors d ON d.doctor_id = o.doctor_id
+        WHERE d.facility_id IS DISTINCT FROM s.facility_id  -- not the hospital's own prescription filled outside
+        ORDER BY o.card_id, s.admit_date, o.claim_id""").fetchall()
+    leads = []
+    for card, rs in _group(rows).items():
+        claims = {}
+        out = {}
+        for r in rs:
+            claims[r[1]] = _money(r[2])
+            out[r[3]] = _money(r[4])
+        claims.update(out)
+        first = rs[0]
+        lead = make_lead("used_while_inpatient", card, claims, hospital=first[5], admit=first[6].isoformat(),
+                         discharge=first[7].isoformat(), out_amount=fmt_money(sum(out.values())))
+        # n in the text counts the settlements outside the hospital, not the stays
+        lead.text_zh, lead.text_en = text("used_while_inpatient", card=card, n=len(out),
+                                          amount=fmt_money(lead.amount), hospital=first[5],
+                                          admit=first[6].isoformat(), discharge=first[7].isoformat(),
+                                          out_amount=fmt_money(sum(out.values())))
+        leads.append(lead)
+    return leads
+
+
+def overlapping_supply(con, settings: Settings) -> list[Lead]:
+    s = settings.leads
+    # purchases of one drug on one card per day, then only the (card, drug) pairs where some
+    # purchase comes before the previous one has run out
+    rows = con.execute("""
+        WITH buys AS (
+            SELECT l.card_id, i.item_code, l.day, sum(i.days_supply)::BIGINT AS days, list(DISTINCT l.claim_id) AS ids,
+                   any_value(i.item_name) AS name
+            FROM lead_claims l JOIN items i USING (claim_id)
+            WHERE i.days_supply > 0
+            GROUP BY l.card_id, i.item_code, l.day),
+        flagged AS (
+            SELECT card_id, item_code FROM (
+                SELECT card_id, item_code, day, lag(day) OVER w AS prev_day, lag(days) OVER w AS prev_days
+                FROM buys WINDOW w AS (PARTITION BY card_id, item_code ORDER BY day))
+            WHERE day < prev_day + prev_days::INTEGER
+            GROUP BY card_id, item_code)
+        SELECT b.card_id, b.item_code, b.day, b.days, b.ids, b.name
+        FROM buys b SEMI JOIN flagged f USING (card_id, item_code)
+        ORDER BY b.card_id, b.item_code, b.day""").fetchall()
+    if not rows:
+        return []
+    claim_ids = sorted({c for r in rows for c in r[4]})
+    con.execute("CREATE OR REPLACE TEMP TABLE lead_ids AS SELECT unnest(?::VARCHAR[]) AS claim_id", [claim_ids])
+    amounts = dict(con.execute("SELECT claim_id, total_amount FROM lead_claims SEMI JOIN lead_ids USING (claim_id)")
+                   .fetchall())
+    con.execute("DROP TABLE lead_ids")
+    leads = []
+    for (card, code), rs in _group(rows, key=lambda r: (r[0], r[1])).items():
+        for ep in _episodes([(r[2], int(r[3]), r[4]) for r in rs]):
+            # the supply carries over, so a run can drag on long after the stockpiling: cut it at
+            # the purchase where the supply obtained before it most exceeds the days elapsed
+            best, acc, best_excess = 1, 0, None
+            for j in range(1, len(ep)):
+                acc += ep[j - 1][1]
+                ex = acc - (ep[j][0] - ep[0][0]).days
+                if best_excess is None or ex > best_excess:
+                    best, best_excess = j, ex
+            ep = ep[:best + 1]
+            first, last = ep[0][0], ep[-1][0]
+            span = (last - first).days
+            supply = sum(d for _day, d, _ids in ep[:-1])
+            excess = supply - span
+            if excess < s.overlap_min_excess_days or supply < s.overlap_min_ratio * max(span, 1):
+                continue
+            claims = {c: _money(amounts.get(c)) for _day, _d, ids in ep for c in ids}
+            lead = make_lead("overlapping_supply", card, claims, drug=rs[0][5] or code, first=first.isoformat(),
+                             last=last.isoformat(), span=span, supply=supply, excess=excess)
+            # one card may overlap on two drugs bought in the same claims: the drug is part of the id
+            lead.lead_id = lead_id("overlapping_supply", card, [code, *lead.claim_ids])
+            leads.append(lead)
+    return leads
+
+
+def _episodes(buys: list[tuple[dt.date, int, list[str]]]) -> list[list[tuple[dt.date, int, list[str]]]]:
+    """Runs of purchases (day order) each bought while the supply obtained before it lasts:
+    the supply carries over (``end = max(end, day) + days``)."""
+    out: list[list] = []
+    cur: list = []
+    end: dt.date | None = None
+    for b in buys:
+        day, days, _ids = b
+        if end is not None and day < end:
+            cur.append(b)
+        else:
+            if len(cur) >= 2:
+                out.append(cur)
+            cur = [b]
+        end = max(end, day) if end is not None else day
+        end = end + dt.timedelta(days=days)
+    if len(cur) >= 2:
+        out.append(cur)
+    return out
+
+
+def split_admission(con, settings: Settings) -> list[Lead]:
+    gap = settings.leads.split_max_gap_days
+    rows = con.execute("""
+        WITH stays AS (
+            SELECT claim_id, card_id, patient_id, facility_id, admit_date, discharge_date, total_amount
+            FROM lead_claims
+            WHERE claim_type = 'inpatient' AND admit_date IS NOT NULL AND discharge_date IS NOT NULL)
+        SELECT b.card_id, a.claim_id, a.total_amount, b.claim_id, b.total_amount, a.facility_id, a.discharge_date,
+               b.admit_date, date_diff('day', a.discharge_date, b.admit_date)
+        FROM stays a JOIN stays b
+          ON coalesce(a.patient_id, 'card:' || a.card_id) = coalesce(b.patient_id, 'card:' || b.card_id)
+         AND a.facility_id = b.facility_id AND a.claim_id <> b.claim_id
+         AND b.admit_date >= a.discharge_date AND b.admit_date <= a.discharge_date + ?::INTEGER
+         AND (b.admit_date, b.claim_id) > (a.admit_date, a.claim_id)
+        ORDER BY b.card_id, a.discharge_date, b.claim_id""", [gap]).fetchall()
+    leads = []
+    for card, rs in _group(rows).items():
+        claims = {}
+        for r in rs:
+            claims[r[1]] = _money(r[2])
+            claims[r[3]] = _money(r[4])
+        first = min(rs, key=lambda r: r[8])
+        leads.append(make_lead("split_admission", card, claims, facility=first[5], discharge=first[6].isoformat(),
+                               admit=first[7].isoformat(), gap=first[8], stays=len(claims)))
+    return leads
+
+
+def duplicate_claim(con, settings: Settings) -> list[Lead]:
+    window = settings.leads.duplicate_window_minutes * 60
+    rows = con.execute("""
+        WITH sig AS (
+            SELECT claim_id, string_agg(item_code || '|' || coalesce(quantity::VARCHAR, '') || '|' || amount::VARCHAR,
+                                        ';' ORDER BY item_code, quantity, amount) AS lines
+            FROM items SEMI JOIN lead_claims USING (claim_id) GROUP BY claim_id),
+        keyed AS (
+            SELECT l.card_id, l.facility_id, l.day, l.settled_at, l.total_amount, coalesce(s.lines, '') AS lines, l.claim_id
+            FROM lead_claims l LEFT JOIN sig s USING (claim_id)),
+        dup AS (
+            SELECT card_id, facility_id, day, total_amount, lines FROM keyed
+            GROUP BY ALL HAVING count(*) >= 2),
+        timed AS (
+            SELECT k.*, epoch(k.settled_at) - lag(epoch(k.settled_at)) OVER w AS after_prev,
+                   lead(epoch(k.settled_at)) OVER w - epoch(k.settled_at) AS before_next
+            FROM keyed k SEMI JOIN dup USING (card_id, facility_id, day, total_amount, lines)
+            WINDOW w AS (PARTITION BY card_id, facility_id, day, total_amount, lines ORDER BY settled_at, claim_id))
+        SELECT card_id, claim_id, total_amount, facility_id, day
+        FROM timed
+        WHERE ?::BIGINT = 0 OR after_prev <= ?::BIGINT OR before_next <= ?::BIGINT
+        ORDER BY card_id, day, facility_id, claim_id""", [window, window, window]).fetchall()
+    leads = []
+    for card, rs in _group(rows).items():
+        claims = {r[1]: _money(r[2]) for r in rs}
+        groups = _group(rs, key=lambda r: (r[4], r[3], r[2]))
+        day, fac, each = next(iter(groups))
+        leads.append(make_lead("duplicate_claim", card, claims, day=day.isoformat(), facility=fac,
+                               each=fmt_money(_money(each)), extra=len(rs) - len(groups)))
+    return leads
+
+
+def demographic_mismatch(con, settings: Settings) -> list[Lead]:
+    s = settings.leads
+    params = {"male_dx": list(s.male_diagnosis_prefixes), "female_dx": list(s.female_diagnosis_prefixes),
+              "male_items": list(s.male_item_prefixes), "female_items": list(s.female_item_prefixes),
+              "female_names": list(s.female_item_names), "child_names": list(s.paediatric_item_names),
+              "child_age": s.paediatric_min_age}
+    rows = con.execute("""
+        WITH holders AS (
+            SELECT l.claim_id, l.card_id, l.total_amount, l.diagnosis_code, l.day, p.sex,
+                   CASE WHEN p.birth_date IS NULL THEN NULL
+                        ELSE date_diff('year', p.birth_date, l.day)
+                             - CASE WHEN strftime(l.day, '%m%d') < strftime(p.birth_date, '%m%d') THEN 1 ELSE 0 END
+                   END AS age
+            FROM lead_claims l JOIN patients p USING (patient_id)),
+        dx AS (
+            SELECT card_id, claim_id, total_amount, CASE WHEN sex = 'M' THEN 'dm_dx_male' ELSE 'dm_dx_female' END AS code,
+                   diagnosis_code AS what, age
+            FROM holders
+            WHERE diagnosis_code IS NOT NULL AND (
+                  (sex = 'M' AND len(list_filter($female_dx, lambda x: starts_with(upper(diagnosis_code), x))) > 0)
+               OR (sex = 'F' AND len(list_filter($male_dx, lambda x: starts_with(upper(diagnosis_code), x))) > 0))),
+        lines AS (
+            SELECT h.card_id, h.claim_id, h.total_amount, h.sex, h.age, i.item_code,
+                   coalesce(i.item_name, i.item_code) AS name, coalesce(i.item_name, '') AS item_name
+            FROM holders h JOIN items i USING (claim_id)),
+        it AS (
+            SELECT card_id, claim_id, total_amount,
+                   CASE WHEN sex = 'M' AND (len(list_filter($female_items, lambda x: starts_with(item_code, x))) > 0
+                                            OR len(list_filter($female_names, lambda x: contains(item_name, x))) > 0)
+                          THEN 'dm_item_male'
+                        WHEN sex = 'F' AND len(list_filter($male_items, lambda x: starts_with(item_code, x))) > 0
+                          THEN 'dm_item_female'
+                        WHEN age >= $child_age AND len(list_filter($child_names, lambda x: contains(item_name, x))) > 0
+                          THEN 'dm_item_child'
+                   END AS code, name AS what, age
+            FROM lines)
+        SELECT * FROM dx
+        UNION ALL
+        SELECT * FROM it WHERE code IS NOT NULL
+        ORDER BY card_id, claim_id, code, what""", params).fetchall()
+    leads = []
+    for card, rs in _group(rows).items():
+        claims = {r[1]: _money(r[2]) for r in rs}
+        parts_zh, parts_en = [], []
+        for code, what, age in dict.fromkeys((r[3], r[4], r[5] if r[3] == "dm_item_child" else None) for r in rs):
+            zh, en = text(code, code=what, name=what, age=age)
+            if zh not in parts_zh:
+                parts_zh.append(zh)
+                parts_en.append(en)
+        lead = make_lead("demographic_mismatch", card, claims, details="")
+        amount = fmt_money(lead.amount)
+        lead.text_zh = text("demographic_mismatch", card=card, n=len(claims), amount=amount,
+                            details="；".join(parts_zh[:3]))[0]
+        lead.text_en = text("demographic_mismatch", card=card, n=len(claims), amount=amount,
+                            details="; ".join(parts_en[:3]))[1]
+        leads.append(lead)
+    return leads
+
+
+DETECTORS: dict[str, Callable[[object, Settings], list[Lead]]] = {
+    "after_death": after_death,
+    "impossible_travel": impossible_travel,
+    "used_while_inpatient": used_while_inpatient,
+    "overlapping_supply": overlapping_supply,
+    "split_admission": split_admission,
+    "duplicate_claim": duplicate_claim,
+    "demographic_mismatch": demographic_mismatch,
+}
+
+
+def detect_leads(con, settings: Settings, timings: dict[str, float] | None = None) -> list[Lead]:
+    """Every lead kind, in ``KINDS`` order, each kind's leads by card then id. ``timings``
+    (when given) receives the seconds per kind."""
+    if not settings.leads.enabled:
+        return []
+    t0 = time.perf_counter()
+    prepare(con)
+    if timings is not None:
+        timings["prepare"] = round(time.perf_counter() - t0, 3)
+    leads: list[Lead] = []
+    try:
+        for kind in KINDS:
+            t0 = time.perf_counter()
+            found = DETECTORS[kind](con, settings)
+            found.sort(key=lambda x: (x.entity_id, x.lead_id))
+            leads += found
+            if timings is not None:
+                timings[kind] = round(time.perf_counter() - t0, 3)
+    finally:
+        con.execute("DROP TABLE IF EXISTS lead_claims")
+    return leads
