@@ -231,21 +231,25 @@ def overlapping_supply(con, settings: Settings) -> list[Lead]:
     # purchases of one drug on one card per day, then only the (card, drug) pairs where some
     # purchase comes before the previous one has run out
     rows = con.execute("""
-        WITH buys AS (
-            SELECT l.card_id, i.item_code, l.day, sum(i.days_supply)::BIGINT AS days, list(DISTINCT l.claim_id) AS ids,
-                   any_value(i.item_name) AS name
+        WITH lines AS MATERIALIZED (
+            SELECT l.card_id, i.item_code, l.day, i.days_supply, l.claim_id, i.item_name
             FROM lead_claims l JOIN items i USING (claim_id)
-            WHERE i.days_supply > 0
-            GROUP BY l.card_id, i.item_code, l.day),
+            WHERE i.days_supply > 0),
+        buys AS (
+            SELECT card_id, item_code, day, sum(days_supply)::BIGINT AS days FROM lines
+            GROUP BY card_id, item_code, day),
         flagged AS (
             SELECT card_id, item_code FROM (
                 SELECT card_id, item_code, day, lag(day) OVER w AS prev_day, lag(days) OVER w AS prev_days
                 FROM buys WINDOW w AS (PARTITION BY card_id, item_code ORDER BY day))
             WHERE day < prev_day + prev_days::INTEGER
             GROUP BY card_id, item_code)
-        SELECT b.card_id, b.item_code, b.day, b.days, b.ids, b.name
-        FROM buys b SEMI JOIN flagged f USING (card_id, item_code)
-        ORDER BY b.card_id, b.item_code, b.day""").fetchall()
+        -- claim ids and names only for the (card, drug) pairs that overlap at all
+        SELECT x.card_id, x.item_code, x.day, sum(x.days_supply)::BIGINT, list(DISTINCT x.claim_id),
+               any_value(x.item_name)
+        FROM lines x SEMI JOIN flagged f USING (card_id, item_code)
+        GROUP BY x.card_id, x.item_code, x.day
+        ORDER BY x.card_id, x.item_code, x.day""").fetchall()
     if not rows:
         return []
     claim_ids = sorted({c for r in rows for c in r[4]})
@@ -331,13 +335,18 @@ def split_admission(con, settings: Settings) -> list[Lead]:
 def duplicate_claim(con, settings: Settings) -> list[Lead]:
     window = settings.leads.duplicate_window_minutes * 60
     rows = con.execute("""
-        WITH sig AS (
+        WITH same_day AS (
+            -- copies share card, facility, day and amount: only those claims need their items compared
+            SELECT l.* FROM lead_claims l
+            SEMI JOIN (SELECT card_id, facility_id, day, total_amount FROM lead_claims
+                       GROUP BY ALL HAVING count(*) >= 2) c USING (card_id, facility_id, day, total_amount)),
+        sig AS (
             SELECT claim_id, string_agg(item_code || '|' || coalesce(quantity::VARCHAR, '') || '|' || amount::VARCHAR,
                                         ';' ORDER BY item_code, quantity, amount) AS lines
-            FROM items SEMI JOIN lead_claims USING (claim_id) GROUP BY claim_id),
+            FROM items SEMI JOIN same_day USING (claim_id) GROUP BY claim_id),
         keyed AS (
             SELECT l.card_id, l.facility_id, l.day, l.settled_at, l.total_amount, coalesce(s.lines, '') AS lines, l.claim_id
-            FROM lead_claims l LEFT JOIN sig s USING (claim_id)),
+            FROM same_day l LEFT JOIN sig s USING (claim_id)),
         dup AS (
             SELECT card_id, facility_id, day, total_amount, lines FROM keyed
             GROUP BY ALL HAVING count(*) >= 2),

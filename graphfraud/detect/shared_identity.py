@@ -29,6 +29,8 @@ def detect(con, settings: Settings, other_rings: list[Ring] | None = None) -> De
         SELECT 'address', address, patient_id FROM patients WHERE address IS NOT NULL
           AND address IN (SELECT address FROM patients WHERE address IS NOT NULL GROUP BY address
                           HAVING count(*) >= ?)""", [s.min_people, s.min_people])
+    con.execute("CREATE OR REPLACE TEMP TABLE si_ring_cards AS SELECT DISTINCT unnest(?::VARCHAR[]) AS card_id",
+                [in_rings])
     # what each hub member's cards did: round amounts, refunds, other rings
     con.execute("""
         CREATE OR REPLACE TEMP TABLE si_card AS
@@ -42,10 +44,10 @@ def detect(con, settings: Settings, other_rings: list[Ring] | None = None) -> De
                list(c.claim_id) FILTER (WHERE (c.total_amount >= ? AND c.total_amount % 100 = 0)
                                         OR c.claim_id IN (SELECT claim_id FROM refunded)
                                         OR c.reverses_claim_id IS NOT NULL) AS odd_claims,
-               list_contains(?, co.card_id) AS in_ring
-        FROM cards_of co JOIN claims c USING (card_id)
+               bool_or(rc.card_id IS NOT NULL) AS in_ring
+        FROM cards_of co JOIN claims c USING (card_id) LEFT JOIN si_ring_cards rc ON rc.card_id = co.card_id
         GROUP BY co.tie, co.hub, co.patient_id, co.card_id""",
-                [Decimal(s.round_amount_min), Decimal(s.round_amount_min), in_rings])
+                [Decimal(s.round_amount_min), Decimal(s.round_amount_min)])
     hubs = con.execute("""
         SELECT tie, hub, count(DISTINCT patient_id) AS people,
                count(DISTINCT patient_id) FILTER (WHERE round_buys >= ? OR refunded > 0 OR in_ring) AS odd_people,

@@ -27,9 +27,14 @@ def detect(con, settings: Settings) -> DetectorResult:
             ANTI JOIN (SELECT DISTINCT reverses_claim_id AS claim_id FROM claims WHERE reverses_claim_id IS NOT NULL) rv
                 USING (claim_id)
             WHERE c.total_amount > 0 AND c.reverses_claim_id IS NULL),
+        -- codes on two claims or more (reversed ones included here, excluded below): a small set,
+        -- so the join with the claims and the window only see them
+        twice AS (
+            SELECT trace_code FROM items WHERE trace_code IS NOT NULL AND trace_code <> ''
+            GROUP BY trace_code HAVING min(claim_id) <> max(claim_id)),
         uses AS (
             SELECT DISTINCT i.trace_code, i.item_code, l.claim_id, l.card_id, l.facility_id, l.settled_at
-            FROM items i JOIN live l USING (claim_id) WHERE i.trace_code IS NOT NULL AND i.trace_code <> '')
+            FROM items i SEMI JOIN twice USING (trace_code) JOIN live l USING (claim_id))
         SELECT u.*, count(*) OVER (PARTITION BY u.trace_code) AS n_uses,
                row_number() OVER (PARTITION BY u.trace_code ORDER BY u.settled_at, u.claim_id) AS use_no
         FROM uses u QUALIFY count(*) OVER (PARTITION BY u.trace_code) >= 2""")
