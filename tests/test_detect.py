@@ -501,3 +501,20 @@ def test_a_hub_tie_raises_another_ring_and_is_named_in_its_reasons():
     assert cohort.score == 55.0 and other.score == 50.0 and hub.score == 50.0
     assert cohort.reasons[1].code == "si_tie_phone" and "ph_hub" in cohort.reasons[1].text_zh
     assert ("phone", "ph_hub") in {(m.entity_type, m.entity_id) for m in cohort.members}
+
+
+def test_a_ring_without_cards_keeps_its_id_and_status(tmp_path):
+    from graphfraud.detect.model import Member, Ring
+    from graphfraud.detect.run import assign_ids
+
+    def doctor_ring():
+        return Ring(kind="doctor_pharmacy", key=frozenset({"doctor:D9"}), score=70.0,
+                    members=[Member("doctor", "D9", "prescribing doctor")], reasons=[], claim_ids=[],
+                    total_amount=Decimal("0.00"), fund_amount=Decimal("0.00"), first_date=None, last_date=None,
+                    over_transfer_threshold=False)
+
+    first = doctor_ring()
+    assign_ids([first], {}, 0.5)
+    again = doctor_ring()
+    changes = assign_ids([again], {first.ring_id: ("doctor_pharmacy", first.key)}, 0.5)
+    assert again.ring_id == first.ring_id and again.status == "same" and changes["same"] == [first.ring_id]

@@ -66,16 +66,39 @@ def detect(con, settings: Settings) -> DetectorResult:
         WHERE n::DOUBLE / n_d >= ?
         ORDER BY doctor_id, pharmacy""", [s.min_fills, s.min_share]).fetchall()
     rings = []
+    explained = 0
     for doctor, pharmacy, home, n, n_d, amount, peer_share, lam, nlp in rows:
         if nlp < s.min_significance:
             continue
-        rings.append(_ring(con, settings, doctor, pharmacy, home, n, n_d, peer_share, lam, nlp))
-    stats = {"timings_s": {"all": round(time.perf_counter() - t0, 3)}, "pairs_tested": len(rows), "rings": len(rings)}
+        habit = _habit(con, doctor, pharmacy)
+        if habit >= s.max_habit_share:
+            explained += 1  # the patients shop there anyway: where they live, not where they are sent
+            continue
+        rings.append(_ring(con, settings, doctor, pharmacy, home, n, n_d, peer_share, lam, nlp, habit))
+    stats = {"timings_s": {"all": round(time.perf_counter() - t0, 3)}, "pairs_tested": len(rows), "rings": len(rings),
+             "explained_by_habit": explained}
     return DetectorResult(KIND, rings, stats)
 
 
+def _habit(con, doctor: str, pharmacy: str) -> float:
+    """Share of the doctor's fills at the pharmacy made by patients who use that pharmacy for
+    most of their other purchases too (other doctors' prescriptions, walk-ins); patients with
+    fewer than two other purchases count as not habitual."""
+    rows = con.execute("""
+        WITH mine AS (SELECT card_id, count(*) AS n FROM dp_fills WHERE doctor_id = ? AND pharmacy = ? GROUP BY card_id),
+             other AS (
+                SELECT c.card_id, count(*) AS n_other, count(*) FILTER (WHERE c.facility_id = ?) AS n_here
+                FROM claims c SEMI JOIN mine USING (card_id)
+                WHERE c.claim_type = 'pharmacy' AND c.doctor_id IS DISTINCT FROM ? AND c.total_amount > 0
+                GROUP BY c.card_id)
+        SELECT sum(m.n) FILTER (WHERE o.n_other >= 2 AND o.n_here >= 0.5 * o.n_other), sum(m.n)
+        FROM mine m LEFT JOIN other o USING (card_id)""", [doctor, pharmacy, pharmacy, doctor]).fetchall()[0]
+    habitual, total = rows
+    return float(habitual or 0) / float(total or 1)
+
+
 def _ring(con, settings: Settings, doctor: str, pharmacy: str, home: str | None, n: int, n_d: int,
-          peer_share: float, lam: float, nlp: float) -> Ring:
+          peer_share: float, lam: float, nlp: float, habit: float) -> Ring:
     s = settings.doctor_pharmacy
     cards = con.execute("""
         SELECT card_id, count(*) AS k, sum(total_amount) FROM dp_fills WHERE doctor_id = ? AND pharmacy = ?
@@ -103,6 +126,6 @@ def _ring(con, settings: Settings, doctor: str, pharmacy: str, home: str | None,
     return Ring(kind=KIND, key=frozenset(c for c, _, _ in cards) or frozenset({f"doctor:{doctor}"}),
                 score=round(score, 1), members=members, reasons=reasons, claim_ids=claim_ids, total_amount=total,
                 fund_amount=fund, first_date=first, last_date=last, over_transfer_threshold=over,
-                facts={"share": round(share, 3), "peer_share": round(peer_share, 4), "fills": n, "doctor_fills": n_d,
+                facts={"share": round(share, 3), "peer_share": round(peer_share, 4), "fills": n, "doctor_fills": n_d, "habit_share": round(habit, 3),
                        "significance": round(nlp, 1), "doctor_facility": home, "people": len(cards),
                        "family": False})

@@ -60,6 +60,8 @@ STORE_DDL = (
     """CREATE TABLE IF NOT EXISTS reasons (
         run_id VARCHAR, ring_id VARCHAR, code VARCHAR, value VARCHAR, text_zh VARCHAR, text_en VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS ring_claims (run_id VARCHAR, ring_id VARCHAR, claim_id VARCHAR)""",
+    # the entities that identify each ring across runs (its cards; a doctor when it has none)
+    """CREATE TABLE IF NOT EXISTS ring_keys (run_id VARCHAR, ring_id VARCHAR, kind VARCHAR, entity VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS leads (
         run_id VARCHAR, lead_id VARCHAR, kind VARCHAR, entity_type VARCHAR, entity_id VARCHAR, claim_ids VARCHAR,
         amount DECIMAL(18,2), text_zh VARCHAR, text_en VARCHAR)""",
@@ -249,11 +251,16 @@ def _previous_rings(con) -> tuple[str | None, dict[str, tuple[str, frozenset[str
         return None, {}
     run_id = rows[0][0]
     previous: dict[str, tuple[str, frozenset[str]]] = {}
+    for ring_id, kind, key in con.execute("""
+            SELECT ring_id, any_value(kind), list(entity) FROM ring_keys WHERE run_id = ? GROUP BY ring_id""",
+                                          [run_id]).fetchall():
+        previous[ring_id] = (kind, frozenset(key))
+    # runs stored before ring_keys existed: the ring's cards
     for ring_id, kind, cards in con.execute("""
             SELECT r.ring_id, any_value(r.kind), list(m.entity_id)
             FROM rings r JOIN ring_members m ON m.run_id = r.run_id AND m.ring_id = r.ring_id AND m.entity_type = 'card'
             WHERE r.run_id = ? GROUP BY r.ring_id""", [run_id]).fetchall():
-        previous[ring_id] = (kind, frozenset(cards))
+        previous.setdefault(ring_id, (kind, frozenset(cards)))
     return run_id, previous
 
 
@@ -406,6 +413,13 @@ def _store(con, run_id, started_at, finished_at, out_dir, settings, manifest, ri
         con.register("_detect_claims", claims)
         con.execute("INSERT INTO ring_claims SELECT * FROM _detect_claims")
         con.unregister("_detect_claims")
+        keys = [(r.ring_id, r.kind, e) for r in rings for e in sorted(r.key)]
+        con.register("_detect_keys", pa.table({"run_id": pa.array([run_id] * len(keys), pa.string()),
+                                               "ring_id": pa.array([k[0] for k in keys], pa.string()),
+                                               "kind": pa.array([k[1] for k in keys], pa.string()),
+                                               "entity": pa.array([k[2] for k in keys], pa.string())}))
+        con.execute("INSERT INTO ring_keys SELECT * FROM _detect_keys")
+        con.unregister("_detect_keys")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -89,6 +89,9 @@ class DoctorPharmacySettings:
     #: a card is listed in the ring with at least this many such fills, at most max_cards cards
     min_card_fills: int = 2
     max_cards: int = 40
+    #: not reported when this share of the fills comes from patients who buy most of everything
+    #: else at that pharmacy too (they live there; nobody steered them)
+    max_habit_share: float = 0.5
 
 
 @dataclass(frozen=True)
