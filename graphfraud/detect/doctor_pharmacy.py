@@ -65,12 +65,12 @@ def detect(con, settings: Settings) -> DetectorResult:
         FROM scored
         WHERE n::DOUBLE / n_d >= ?
         ORDER BY doctor_id, pharmacy""", [s.min_fills, s.min_share]).fetchall()
+    rows = [r for r in rows if r[8] >= s.min_significance]
+    habits = _habits(con, [(r[0], r[1]) for r in rows])
     rings = []
     explained = 0
     for doctor, pharmacy, home, n, n_d, amount, peer_share, lam, nlp in rows:
-        if nlp < s.min_significance:
-            continue
-        habit = _habit(con, doctor, pharmacy)
+        habit = habits.get((doctor, pharmacy), 0.0)
         if habit >= s.max_habit_share:
             explained += 1  # the patients shop there anyway: where they live, not where they are sent
             continue
@@ -80,21 +80,30 @@ def detect(con, settings: Settings) -> DetectorResult:
     return DetectorResult(KIND, rings, stats)
 
 
-def _habit(con, doctor: str, pharmacy: str) -> float:
-    """Share of the doctor's fills at the pharmacy made by patients who use that pharmacy for
-    most of their other purchases too (other doctors' prescriptions, walk-ins); patients with
-    fewer than two other purchases count as not habitual."""
+def _habits(con, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    """Per (doctor, pharmacy): the share of the doctor's fills there made by patients who use
+    that pharmacy for most of their other purchases too (other doctors' prescriptions,
+    walk-ins); patients with fewer than two other purchases count as not habitual."""
+    if not pairs:
+        return {}
+    con.execute("CREATE OR REPLACE TEMP TABLE dp_pairs AS SELECT unnest(?::VARCHAR[]) AS doctor_id, "
+                "unnest(?::VARCHAR[]) AS pharmacy", [[d for d, _ in pairs], [p for _, p in pairs]])
     rows = con.execute("""
-        WITH mine AS (SELECT card_id, count(*) AS n FROM dp_fills WHERE doctor_id = ? AND pharmacy = ? GROUP BY card_id),
-             other AS (
-                SELECT c.card_id, count(*) AS n_other, count(*) FILTER (WHERE c.facility_id = ?) AS n_here
-                FROM claims c SEMI JOIN mine USING (card_id)
-                WHERE c.claim_type = 'pharmacy' AND c.doctor_id IS DISTINCT FROM ? AND c.total_amount > 0
-                GROUP BY c.card_id)
-        SELECT sum(m.n) FILTER (WHERE o.n_other >= 2 AND o.n_here >= 0.5 * o.n_other), sum(m.n)
-        FROM mine m LEFT JOIN other o USING (card_id)""", [doctor, pharmacy, pharmacy, doctor]).fetchall()[0]
-    habitual, total = rows
-    return float(habitual or 0) / float(total or 1)
+        WITH mine AS (
+            SELECT f.doctor_id, f.pharmacy, f.card_id, count(*) AS n
+            FROM dp_fills f SEMI JOIN dp_pairs USING (doctor_id, pharmacy) GROUP BY ALL),
+        other AS (
+            SELECT m.doctor_id, m.pharmacy, m.card_id, count(*) AS n_other,
+                   count(*) FILTER (WHERE c.facility_id = m.pharmacy) AS n_here
+            FROM mine m JOIN claims c ON c.card_id = m.card_id
+            WHERE c.claim_type = 'pharmacy' AND c.doctor_id IS DISTINCT FROM m.doctor_id AND c.total_amount > 0
+            GROUP BY ALL)
+        SELECT m.doctor_id, m.pharmacy,
+               coalesce(sum(m.n) FILTER (WHERE o.n_other >= 2 AND o.n_here >= 0.5 * o.n_other), 0)::DOUBLE
+                   / sum(m.n)
+        FROM mine m LEFT JOIN other o USING (doctor_id, pharmacy, card_id)
+        GROUP BY m.doctor_id, m.pharmacy""").fetchall()
+    return {(d, p): float(h) for d, p, h in rows}
 
 
 def _ring(con, settings: Settings, doctor: str, pharmacy: str, home: str | None, n: int, n_d: int,
