@@ -250,13 +250,16 @@ def demo(ctx, out_dir: Path, patients: int, months: int, seed: int):
 @click.pass_context
 @friendly_errors
 def detect(ctx, workspace: Path, out_dir: Path, config: Path | None, top: int, memory_limit: str | None):
-    """检测团伙，写出评分与理由 / run the detectors and write rings with scores and reasons.
+    """检测团伙与单项线索，写出评分与理由 / find rings and leads, with scores and reasons.
 
-    Runs every enabled detector on the workspace (co-occurrence with a significance model,
-    Leiden communities), gives each ring a 0-100 score, reasons in Chinese and English and an
-    id that stays stable from run to run, writes rings, ring_members, reasons and leads as
-    CSV (UTF-8 with BOM) and Parquet plus run.json into OUT, and keeps the run in the
-    workspace.
+    Runs every enabled detector on the workspace: card collection and cohort admissions
+    (co-occurrence with a significance model, Leiden communities), trace-code reuse,
+    doctor-pharmacy steering, shared phones and addresses, and seven single-card leads
+    (after death, impossible travel, used while inpatient, overlapping supply, split
+    admission, duplicate claim, demographic mismatch). Each ring gets a 0-100 score, reasons
+    in Chinese and English and an id that stays stable from run to run. Writes rings,
+    ring_members, reasons and leads as CSV (UTF-8 with BOM) and Parquet plus run.json into
+    OUT, and keeps the run in the workspace.
 
     \b
     Example / 示例:
