@@ -518,3 +518,17 @@ def test_a_ring_without_cards_keeps_its_id_and_status(tmp_path):
     again = doctor_ring()
     changes = assign_ids([again], {first.ring_id: ("doctor_pharmacy", first.key)}, 0.5)
     assert again.ring_id == first.ring_id and again.status == "same" and changes["same"] == [first.ring_id]
+
+
+def test_claims_alone_are_enough(tmp_path):
+    """Only the claims table is required by the contract: no patients, cards or facilities."""
+    region = Region(seed=43)
+    busy_background(region, "F1", shoppers=100, days=30, visits=3)
+    ring = collection_ring(region, "F1", 5, days=[1, 4, 8, 12, 20, 26])
+    region.patients, region.cards, region.facilities = [], [], []
+    for claim in region.claims:
+        claim.pop("patient_id", None)
+    ws = region.save(tmp_path / "ws")
+    result = detect(ws.path, tmp_path / "out")
+    [found] = rings_of(result, "card_collection")
+    assert found.key == frozenset(ring) and found.reasons[0].code == "cc_repeat"

@@ -204,9 +204,9 @@ def _holder_facts(con, p: str, facts: dict[int, RingFacts], elderly_age: int) ->
         facts[r].holders = {
             "n": n, "with_age": n_age, "elderly": elderly, "regions": regions, "km": km, "outside": outside,
             "top_address": top_addr, "same_address": same_addr, "top_phone": top_phone, "same_phone": same_phone,
-            "phone_holders": sorted({pid for pid in distinct if holder_phone.get(pid) == top_phone})
+            "phone_holders": sorted({pid for pid in distinct or [] if holder_phone.get(pid) == top_phone})
             if same_phone >= 2 else [],
-            "patients": len(distinct), "people": n,
+            "patients": len(distinct or []), "people": n,
         }
 
 
