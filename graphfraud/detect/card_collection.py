@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+from graphfraud.detect.claims import live_claims
 from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within
 from graphfraud.detect.model import (
     DetectorResult,
@@ -33,15 +34,13 @@ def events(con, settings: Settings) -> int:
     """``cc_events``: one event per positive, unreversed settlement at a pharmacy, in the
     pharmacy's context and, for terminals seen at two facilities or more, the terminal's."""
     s = settings.card_collection
+    live_claims(con)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE cc_base AS
         SELECT c.claim_id, c.card_id, c.facility_id, c.terminal_id, epoch(c.settled_at)::BIGINT AS t
-        FROM claims c
+        FROM live_claims c
         LEFT JOIN facilities f USING (facility_id)
-        ANTI JOIN (SELECT DISTINCT reverses_claim_id AS claim_id FROM claims WHERE reverses_claim_id IS NOT NULL) rv
-            USING (claim_id)
         WHERE c.total_amount > 0 AND c.card_id IS NOT NULL AND c.settled_at IS NOT NULL
-          AND c.reverses_claim_id IS NULL
           AND (list_contains(?, f.facility_type) OR (f.facility_type IS NULL AND list_contains(?, c.claim_type)))""",
                 [list(s.facility_types), list(s.claim_types)])
     con.execute("""

@@ -9,6 +9,7 @@ import statistics
 import time
 from decimal import Decimal
 
+from graphfraud.detect.claims import live_claims
 from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within
 from graphfraud.detect.model import (
     DetectorResult,
@@ -35,16 +36,15 @@ def events(con) -> int:
     """``ca_events``: one event per positive, unreversed inpatient settlement with an
     admission date; the context is (facility, diagnosis), the clock is the admission day and
     the attribute is the length of stay."""
+    live_claims(con)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE ca_events AS
         SELECT c.card_id AS entity, c.facility_id || '|' || c.diagnosis_code AS context,
                date_diff('day', DATE '1970-01-01', c.admit_date)::BIGINT AS t, c.claim_id,
                date_diff('day', c.admit_date, coalesce(c.discharge_date, c.settled_at::DATE))::DOUBLE AS attr
-        FROM claims c
-        ANTI JOIN (SELECT DISTINCT reverses_claim_id AS claim_id FROM claims WHERE reverses_claim_id IS NOT NULL) rv
-            USING (claim_id)
+        FROM live_claims c
         WHERE c.claim_type = 'inpatient' AND c.admit_date IS NOT NULL AND c.total_amount > 0
-          AND c.card_id IS NOT NULL AND c.diagnosis_code IS NOT NULL AND c.reverses_claim_id IS NULL""")
+          AND c.card_id IS NOT NULL AND c.diagnosis_code IS NOT NULL""")
     return con.execute("SELECT count(*) FROM ca_events").fetchall()[0][0]
 
 

@@ -230,11 +230,7 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str) -> PairResul
                 JOIN {p}_pattr pa ON pa.c = cand.c
                 GROUP BY cand.a, cand.b, cand.c)
         SELECT cand.a, cand.b, cand.c, cand.k, lam.lam, lam.co_units, cand.first_day, cand.last_day,
-               CASE WHEN lam.lam <= 0 THEN {float(spec.max_weight)}
-                    WHEN lam.lam >= cand.k THEN 0.0
-                    ELSE greatest(0.0, (lam.lam - cand.k * ln(lam.lam) + lgamma(cand.k + 1)) / ln(10)
-                                       + log10(1 - lam.lam / (cand.k + 1)))
-               END AS nlp
+               {nlp_sql("cand.k", "lam.lam", spec.max_weight)} AS nlp
         FROM {p}_cand cand JOIN lam USING (a, b, c)""")
     con.execute(f"DELETE FROM {p}_sig WHERE nlp < {float(spec.min_significance)}")
     n_sig = con.execute(f"SELECT count(*) FROM {p}_sig").fetchall()[0][0]
@@ -249,6 +245,14 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str) -> PairResul
     for name in ("pe", "cand", "gprof", "cprof"):
         con.execute(f"DROP TABLE IF EXISTS {p}_{name}")
     return PairResult(p, n_events, n_meetings, n_candidates, n_sig, timings)
+
+
+def nlp_sql(k: str, lam: str, no_chance: float) -> str:
+    """``poisson_nlp`` as a SQL expression over two column expressions (written by code, never
+    from data); ``no_chance`` is the value when chance predicts nothing (lam <= 0)."""
+    return (f"CASE WHEN {lam} <= 0 THEN {float(no_chance)} WHEN {lam} >= {k} THEN 0.0 "
+            f"ELSE greatest(0.0, ({lam} - {k} * ln({lam}) + lgamma({k} + 1)) / ln(10) "
+            f"+ log10(1 - {lam} / ({k} + 1))) END")
 
 
 def poisson_nlp(k: float, lam: float) -> float:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+from graphfraud.detect.claims import live_claims
+from graphfraud.detect.cooccur import nlp_sql
 from graphfraud.detect.model import (DetectorResult, Member, Ring, final_score, fmt_num, fmt_share, money_reasons,
                                      reason, saturate)
 from graphfraud.detect.settings import Settings
@@ -26,15 +28,14 @@ PEER_SHRINKAGE = 50.0
 def detect(con, settings: Settings) -> DetectorResult:
     s = settings.doctor_pharmacy
     t0 = time.perf_counter()
+    live_claims(con)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE dp_fills AS
         SELECT c.claim_id, c.card_id, c.doctor_id, c.facility_id AS pharmacy, c.total_amount, c.fund_amount,
                c.settled_at
-        FROM claims c
+        FROM live_claims c
         LEFT JOIN facilities f USING (facility_id)
-        ANTI JOIN (SELECT DISTINCT reverses_claim_id AS claim_id FROM claims WHERE reverses_claim_id IS NOT NULL) rv
-            USING (claim_id)
-        WHERE c.doctor_id IS NOT NULL AND c.total_amount > 0 AND c.reverses_claim_id IS NULL
+        WHERE c.doctor_id IS NOT NULL AND c.total_amount > 0
           AND (f.facility_type = 'pharmacy' OR (f.facility_type IS NULL AND c.claim_type = 'pharmacy'))""")
     # a doctor's facility: the doctors table, else where the doctor sees patients most
     rows = con.execute(f"""
@@ -58,10 +59,7 @@ def detect(con, settings: Settings) -> DetectorResult:
             JOIN h ON h.home = dp.home JOIN g ON g.pharmacy = dp.pharmacy
             WHERE dp.n >= ?)
         SELECT doctor_id, pharmacy, home, n, n_d, amount, peer_share, n_d * peer_share AS lam,
-               CASE WHEN n_d * peer_share >= n THEN 0.0
-                    ELSE greatest(0.0, (n_d * peer_share - n * ln(n_d * peer_share) + lgamma(n + 1)) / ln(10)
-                                       + log10(1 - n_d * peer_share / (n + 1)))
-               END AS nlp
+               {nlp_sql("n", "(n_d * peer_share)", 100.0)} AS nlp
         FROM scored
         WHERE n::DOUBLE / n_d >= ?
         ORDER BY doctor_id, pharmacy""", [s.min_fills, s.min_share]).fetchall()

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
+from graphfraud.detect.claims import live_claims
 from graphfraud.detect.model import Lead, fmt_money
 from graphfraud.detect.settings import Settings
 
@@ -113,20 +114,29 @@ def make_lead(kind: str, card: str, claims: dict[str, Decimal], code: str | None
 def prepare(con) -> None:
     """``lead_claims``: unreversed settlements (no reversal rows, no reversed claims) with the
     holder (the claim's patient, else the card's) and the day of settlement."""
+    live_claims(con)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE lead_claims AS
         SELECT c.claim_id, c.card_id, coalesce(c.patient_id, k.patient_id) AS patient_id, c.facility_id,
                c.doctor_id, c.claim_type, c.settled_at, c.settled_at::DATE AS day, c.admit_date, c.discharge_date,
                c.diagnosis_code, c.total_amount
-        FROM claims c
+        FROM live_claims c
         LEFT JOIN cards k USING (card_id)
-        ANTI JOIN (SELECT DISTINCT reverses_claim_id AS claim_id FROM claims WHERE reverses_claim_id IS NOT NULL) rv
-            USING (claim_id)
-        WHERE c.reverses_claim_id IS NULL AND c.card_id IS NOT NULL AND c.settled_at IS NOT NULL""")
+        WHERE c.card_id IS NOT NULL AND c.settled_at IS NOT NULL""")
 
 
 def _money(x) -> Decimal:
     return Decimal(x).quantize(Decimal("0.01")) if x is not None else Decimal("0.00")
+
+
+def _pair_claims(rows) -> dict[str, Decimal]:
+    """Claim id -> amount from rows holding two claims each as (.., id, amount, id, amount, ..)
+    in columns 1-4."""
+    claims: dict[str, Decimal] = {}
+    for r in rows:
+        claims[r[1]] = _money(r[2])
+        claims[r[3]] = _money(r[4])
+    return claims
 
 
 def _group(rows, key=lambda r: r[0]) -> dict:
@@ -180,10 +190,7 @@ def impossible_travel(con, settings: Settings) -> list[Lead]:
         ORDER BY card_id, prev_at, claim_id""", [s.min_travel_km, s.max_speed_kmh]).fetchall()
     leads = []
     for card, rs in _group(rows).items():
-        claims = {}
-        for r in rs:
-            claims[r[1]] = _money(r[2])
-            claims[r[3]] = _money(r[4])
+        claims = _pair_claims(rs)
         worst = max(rs, key=lambda r: (r[8] / max(r[9], 1.0), r[1]))
         speed = worst[8] * 3600 / max(worst[9], 1.0)
         leads.append(make_lead("impossible_travel", card, claims, at=worst[7].strftime("%Y-%m-%d %H:%M"),
@@ -322,10 +329,7 @@ def split_admission(con, settings: Settings) -> list[Lead]:
         ORDER BY b.card_id, a.discharge_date, b.claim_id""", [gap]).fetchall()
     leads = []
     for card, rs in _group(rows).items():
-        claims = {}
-        for r in rs:
-            claims[r[1]] = _money(r[2])
-            claims[r[3]] = _money(r[4])
+        claims = _pair_claims(rs)
         first = min(rs, key=lambda r: r[8])
         leads.append(make_lead("split_admission", card, claims, facility=first[5], discharge=first[6].isoformat(),
                                admit=first[7].isoformat(), gap=first[8], stays=len(claims)))

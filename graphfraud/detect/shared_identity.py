@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+from graphfraud.detect.claims import live_claims
 from graphfraud.detect.model import (DetectorResult, Member, Ring, final_score, fmt_share, money_reasons, reason,
                                      saturate)
 from graphfraud.detect.settings import Settings
@@ -29,20 +30,20 @@ def detect(con, settings: Settings, other_rings: list[Ring] | None = None) -> De
         SELECT 'address', address, patient_id FROM patients WHERE address IS NOT NULL
           AND address IN (SELECT address FROM patients WHERE address IS NOT NULL GROUP BY address
                           HAVING count(*) >= ?)""", [s.min_people, s.min_people])
+    live_claims(con)  # for reversed_claims
     con.execute("CREATE OR REPLACE TEMP TABLE si_ring_cards AS SELECT DISTINCT unnest(?::VARCHAR[]) AS card_id",
                 [in_rings])
     # what each hub member's cards did: round amounts, refunds, other rings
     con.execute("""
         CREATE OR REPLACE TEMP TABLE si_card AS
         WITH cards_of AS (
-            SELECT DISTINCT h.tie, h.hub, h.patient_id, c.card_id FROM si_hub h JOIN claims c USING (patient_id)),
-        refunded AS (SELECT DISTINCT reverses_claim_id AS claim_id FROM claims WHERE reverses_claim_id IS NOT NULL)
+            SELECT DISTINCT h.tie, h.hub, h.patient_id, c.card_id FROM si_hub h JOIN claims c USING (patient_id))
         SELECT co.tie, co.hub, co.patient_id, co.card_id,
                count(*) FILTER (WHERE c.total_amount >= ? AND c.total_amount % 100 = 0
                                 AND c.reverses_claim_id IS NULL) AS round_buys,
-               count(*) FILTER (WHERE c.claim_id IN (SELECT claim_id FROM refunded)) AS refunded,
+               count(*) FILTER (WHERE c.claim_id IN (SELECT claim_id FROM reversed_claims)) AS refunded,
                list(c.claim_id) FILTER (WHERE (c.total_amount >= ? AND c.total_amount % 100 = 0)
-                                        OR c.claim_id IN (SELECT claim_id FROM refunded)
+                                        OR c.claim_id IN (SELECT claim_id FROM reversed_claims)
                                         OR c.reverses_claim_id IS NOT NULL) AS odd_claims,
                bool_or(rc.card_id IS NOT NULL) AS in_ring
         FROM cards_of co JOIN claims c USING (card_id) LEFT JOIN si_ring_cards rc ON rc.card_id = co.card_id

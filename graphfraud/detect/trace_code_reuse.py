@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+from graphfraud.detect.claims import live_claims
 from graphfraud.detect.model import DetectorResult, Member, Ring, final_score, money_reasons, reason, saturate
 from graphfraud.detect.settings import Settings
 
@@ -18,15 +19,14 @@ KIND = "trace_code_reuse"
 def detect(con, settings: Settings) -> DetectorResult:
     s = settings.trace_code_reuse
     t0 = time.perf_counter()
+    live_claims(con)
     # every dispensing of a code that was dispensed on another settlement too
     con.execute("""
         CREATE OR REPLACE TEMP TABLE tc_uses AS
         WITH live AS (
             SELECT c.claim_id, c.card_id, c.facility_id, c.settled_at, c.total_amount, c.fund_amount
-            FROM claims c
-            ANTI JOIN (SELECT DISTINCT reverses_claim_id AS claim_id FROM claims WHERE reverses_claim_id IS NOT NULL) rv
-                USING (claim_id)
-            WHERE c.total_amount > 0 AND c.reverses_claim_id IS NULL),
+            FROM live_claims c
+            WHERE c.total_amount > 0),
         -- codes on two claims or more (reversed ones included here, excluded below): a small set,
         -- so the join with the claims and the window only see them
         twice AS (
