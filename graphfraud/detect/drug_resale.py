@@ -32,7 +32,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from graphfraud.detect.claims import live_claims
+from graphfraud.detect.claims import drug_buys, live_claims
 from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within
 from graphfraud.detect.model import (DetectorResult, Member, Ring, final_score, fmt_num, fmt_share, looks_like_family,
                                      money_reasons, reason, saturate)
@@ -106,22 +106,19 @@ def _excess(con, settings: Settings) -> int:
     con.execute("CREATE OR REPLACE TEMP TABLE dr_keys AS SELECT unnest(?::VARCHAR[]) AS prefix", [list(s.key_drugs)])
     key_filter = ("AND EXISTS (SELECT 1 FROM dr_keys k WHERE starts_with(i.item_code, k.prefix))" if s.key_drugs
                   else "")
+    drug_buys(con)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE dr_excess AS
-        WITH buys AS (
-            SELECT c.card_id, i.item_code, c.settled_at::DATE AS day, sum(i.days_supply)::BIGINT AS days
-            FROM live_claims c JOIN items i USING (claim_id)
-            WHERE i.days_supply > 0 AND c.total_amount > 0 AND c.card_id IS NOT NULL {key_filter}
-            GROUP BY ALL),
-        per AS (
+        WITH per AS (
             SELECT card_id, item_code, count(*) AS buys, sum(days) AS supply, arg_max(days, day) AS last_days,
                    min(day) AS first_day, max(day) AS last_day
-            FROM buys GROUP BY ALL)
+            FROM drug_buys i WHERE true {key_filter}
+            GROUP BY ALL HAVING count(*) >= 3)
         SELECT card_id, item_code, buys, supply - last_days AS supply_before_last, first_day, last_day,
                date_diff('day', first_day, last_day) AS span,
                supply - last_days - date_diff('day', first_day, last_day) AS excess
         FROM per
-        WHERE buys >= 3 AND supply - last_days - date_diff('day', first_day, last_day) >= ?
+        WHERE supply - last_days - date_diff('day', first_day, last_day) >= ?
           AND supply - last_days >= ? * greatest(date_diff('day', first_day, last_day), 1)""",
                 [s.min_excess_days, s.min_ratio])
     n = con.execute("SELECT count(*) FROM dr_excess").fetchall()[0][0]
@@ -133,9 +130,13 @@ def _excess(con, settings: Settings) -> int:
         FROM live_claims c JOIN items i USING (claim_id)
         JOIN dr_excess e ON e.card_id = c.card_id AND e.item_code = i.item_code
         LEFT JOIN cards cd ON cd.card_id = c.card_id
-        WHERE i.days_supply > 0 AND c.total_amount > 0 {key_filter}
+        WHERE i.days_supply > 0 AND c.total_amount > 0 AND c.card_id IN (SELECT card_id FROM dr_excess)
         GROUP BY c.claim_id, c.card_id, coalesce(c.patient_id, cd.patient_id), i.item_code, c.settled_at,
                  c.doctor_id, c.facility_id""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE dr_holders AS
+        SELECT DISTINCT l.card_id, l.patient_id, p.phone, p.address
+        FROM (SELECT DISTINCT card_id, patient_id FROM dr_lines) l LEFT JOIN patients p USING (patient_id)""")
     return n
 
 
@@ -358,10 +359,8 @@ def _ring(con, settings: Settings, block: list[str], density: float,
     doctor_share = sum(by_doctor[d] for d in doctors) / n_lines if n_lines else 0.0
     pharmacy_share = sum(by_pharmacy[p] for p in pharmacies) / n_lines if n_lines else 0.0
     # holders and what ties them
-    holders = con.execute("""
-        SELECT DISTINCT l.card_id, l.patient_id, p.phone, p.address
-        FROM dr_lines l LEFT JOIN patients p USING (patient_id)
-        WHERE l.card_id IN (SELECT unnest(?::VARCHAR[]))""", [cards]).fetchall()
+    holders = con.execute("SELECT card_id, patient_id, phone, address FROM dr_holders "
+                          "WHERE card_id IN (SELECT unnest(?::VARCHAR[]))", [cards]).fetchall()
     people = len({h[1] or h[0] for h in holders})
     phones = Counter(phone for _, phone in {(h[1], h[2]) for h in holders if h[2]})
     addresses = Counter(address for _, address in {(h[1], h[3]) for h in holders if h[3]})
