@@ -12,8 +12,8 @@ Ring kinds scored: every kind of the contract (``card_collection``, ``cohort_adm
 ``drug_resale``, ``trace_code_reuse``, ``doctor_pharmacy``, ``shared_identity``); the
 baselines run for the first three (the others are rules whose definition is the detector).
 Rings are compared on their card sets (truth members with ``entity_type == 'card'``; detected
-rings' cards), except doctor_pharmacy rings, compared on their doctor and partner pharmacy
-(``match_set``).
+rings' cards), except doctor_pharmacy rings, compared on their doctor and partner pharmacy,
+and shared_identity rings, compared on the people holding the phone or address (``match_set``).
 
 * **found**: a planted ring is found when the best-matching detected ring *of the same kind*
   has a card-set Jaccard >= 0.5 with it.
@@ -207,13 +207,17 @@ class Truth:
 def match_set(kind: str, members) -> frozenset[str]:
     """What a ring is compared on: its cards; for doctor_pharmacy its doctor and partner
     pharmacy (the generator reroutes the doctor's other patients to the pharmacy too, so the
-    cards behind a steering ring are more than the planted ones, and all of them are steered)."""
+    cards behind a steering ring are more than the planted ones, and all of them are steered);
+    for shared_identity the people holding the phone or address (a hub ties people; the truth
+    file lists the cards of the people planted afresh, not of those reused from other rings)."""
     def get(m, key):
         return m[key] if isinstance(m, dict) else getattr(m, key)
     if kind == "doctor_pharmacy":
         return frozenset(f"{get(m, 'entity_type')}:{get(m, 'entity_id')}" for m in members
                          if get(m, "entity_type") == "doctor"
                          or (get(m, "entity_type") == "facility" and "pharmacy" in get(m, "role")))
+    if kind == "shared_identity":
+        return frozenset(f"patient:{get(m, 'entity_id')}" for m in members if get(m, "entity_type") == "patient")
     return frozenset(get(m, "entity_id") for m in members if get(m, "entity_type") == "card")
 
 
