@@ -187,6 +187,25 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "统筹、个人账户与现金支付之和不等于总额",
         "en": "fund, account and self parts do not add up to the total",
     },
+    # views
+    "no_detect_run": {"zh": "工作区中还没有检测结果；先运行 graphfraud detect",
+                      "en": "the workspace holds no detection run yet; run graphfraud detect first"},
+    "case_not_found": {"zh": "检测运行 {run} 中没有团伙或线索 {case}；用 graphfraud report 或 detect 的结果查看编号",
+                       "en": "run {run} has no ring or lead {case}; see the ids in graphfraud report or detect's results"},
+    "entity_not_found": {"zh": "找不到{type} {entity}（没有相关结算）", "en": "no {type} {entity} (no claims mention it)"},
+    "case_title_ring": {"zh": "团伙 {case}（{kind}）", "en": "Ring {case} ({kind})"},
+    "case_title_lead": {"zh": "线索 {case}（{kind}）", "en": "Lead {case} ({kind})"},
+    "case_title_explore": {"zh": "{type} {entity} 的 {hops} 度关系网", "en": "{hops}-hop neighbourhood of {type} {entity}"},
+    "node.patient": {"zh": "参保人", "en": "patient"},
+    "node.card": {"zh": "医保卡", "en": "card"},
+    "node.doctor": {"zh": "医保医师", "en": "doctor"},
+    "node.facility": {"zh": "定点医药机构", "en": "facility"},
+    "node.pharmacy": {"zh": "定点零售药店", "en": "pharmacy"},
+    "node.terminal": {"zh": "终端", "en": "terminal"},
+    "node.drug": {"zh": "药品", "en": "drug"},
+    "node.phone": {"zh": "电话", "en": "phone"},
+    "node.address": {"zh": "住址", "en": "address"},
+    "node.trace_code": {"zh": "追溯码", "en": "trace code"},
 }
 
 
