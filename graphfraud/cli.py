@@ -420,13 +420,16 @@ def rejects(ctx, workspace: Path, table_name: str | None, reason: str | None, li
 
 # ------------------------------------------------------------------ views
 def _view_lang(lang: str | None) -> str:
-    """A view command's --lang, else the global one."""
-    return lang or get_lang()
+    """A view command's --lang (pages and messages), else the global one."""
+    if lang:
+        set_lang(lang)
+    return get_lang()
 
 
 def lang_option(func):
     return click.option("--lang", "page_lang", type=click.Choice(["zh", "en"]), default=None,
-                        help="页面语言（默认同全局 --lang，即中文）/ language of the page (default: the global --lang, zh)")(func)
+                        help="页面与提示的语言（默认同全局 --lang，即中文）/ language of the pages and messages "
+                             "(default: the global --lang, zh)")(func)
 
 
 def run_option(func):
