@@ -33,3 +33,28 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: st
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(csv_text(header, rows).encode(encoding))
     return path
+
+
+@pytest.fixture(scope="session")
+def detected_region(tmp_path_factory):
+    """A small generated region, ingested and detected once per session: (data, workspace,
+    results, DetectResult). Tests must not write to it."""
+    import os
+
+    from graphfraud.detect.run import detect
+    from graphfraud.generate import generate_region
+    from graphfraud.ingest import ingest
+
+    base = tmp_path_factory.mktemp("detected")
+    old = os.environ.get("GRAPHFRAUD_KEY")
+    os.environ["GRAPHFRAUD_KEY"] = TEST_KEY
+    try:
+        generate_region(base / "data", patients=4000, months=3, seed=3)
+        ingest(base / "data", base / "ws")
+        result = detect(base / "ws", base / "results")
+    finally:
+        if old is None:
+            os.environ.pop("GRAPHFRAUD_KEY", None)
+        else:
+            os.environ["GRAPHFRAUD_KEY"] = old
+    return base / "data", base / "ws", base / "results", result
