@@ -7,15 +7,15 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test setup setup-dev bench bench-accuracy clean
+.PHONY: demo test setup setup-dev browser bench bench-accuracy bench-case-page clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# reinstall when the package metadata changes
+# reinstall when the package metadata changes; the demo detects (igraph) and draws (pyvis)
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[graph,viz]"
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
@@ -28,7 +28,17 @@ setup-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	$(BIN)/graphfraud demo
 
-test: $(VENV)/.installed-dev
+# The browser tests run the pages in Debian's Chromium with Chinese fonts; installed once
+# (as root, or with sudo), skipped when already there. Playwright drives it; it never
+# downloads a browser of its own.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x "$(CHROMIUM)" ] && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then :; else \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk; \
+	fi
+
+test: $(VENV)/.installed-dev browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
@@ -36,6 +46,9 @@ bench: $(VENV)/.installed-dev
 
 bench-accuracy: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/accuracy.py $(ACCURACY_ARGS)
+
+bench-case-page: $(VENV)/.installed-dev browser
+	$(BIN)/python benchmarks/case_page.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .hypothesis

@@ -1,6 +1,6 @@
 """``graphfraud demo``: the main job end to end on a small synthetic region.
 
-Later stages (detection, report) join here as they land, so the demo always shows the whole
+Generate, ingest, detect, then the report site: the demo always shows the whole
 product on the embedded default (DuckDB, no server)."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ class DemoResult:
     ingest: object  # graphfraud.ingest.IngestResult
     detect: object  # graphfraud.detect.run.DetectResult
     results: Path
+    report: object = None  # graphfraud.report.ReportResult
 
 
 def run_demo(out_dir: Path, *, patients: int = 20000, months: int = 3, seed: int = 7,
@@ -39,4 +40,9 @@ def run_demo(out_dir: Path, *, patients: int = 20000, months: int = 3, seed: int
     say(t("demo_step", step=t("demo_detect")))
     results = out_dir / "results"
     found = detect(workspace, results)
-    return DemoResult(dataset, workspace, result, found, results)
+    say(t("demo_step", step=t("demo_report")))
+    from graphfraud.i18n import get_lang
+    from graphfraud.report import report
+
+    site = report(workspace, out_dir / "report", lang=get_lang())
+    return DemoResult(dataset, workspace, result, found, results, site)

@@ -99,7 +99,7 @@ def _timeline_svg(claims: list[dict], member_cards: list[str]) -> str:
 
     top = max(per_day.values()) or Decimal(1)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {TL_W} {height}" width="100%">']
-    out.append(f'<text x="4" y="14" font-size="10">{escape(_both("page.daily_amount"))}</text>')
+    out.append(f'<text x="4" y="14" font-size="10">{escape(_both("evidence.page.daily_amount"))}</text>')
     bar_w = max(1.5, plot_w / (span + 1) * 0.8)
     for d, amount in sorted(per_day.items()):
         # pixel height from the exact amount: an integer number of tenths of a pixel
@@ -133,20 +133,20 @@ def render(graph, summary: dict, nodes: list[dict], claims: list[dict], position
     """The whole page as one string."""
     s = summary
     facts = [
-        (_both("page.case"), f"{graph.case_id} ({s['kind_zh']} / {s['kind_en']})"),
-        (_both("page.run"), s["run_id"]),
-        (_both("page.total"), f"{s['total_amount']} CNY"),
-        (_both("page.fund"), f"{s['fund_amount']} CNY"),
-        (_both("page.dates"), f"{s['first_date'] or '-'} ~ {s['last_date'] or '-'}"),
-        (_both("page.counts"), f"{s['counts']['people']} / {s['counts']['cards']} / {s['counts']['facilities']}"),
-        (_both("page.threshold"), f"{s['transfer_threshold']} CNY: "
+        (_both("evidence.page.case"), f"{graph.case_id} ({s['kind_zh']} / {s['kind_en']})"),
+        (_both("evidence.page.run"), s["run_id"]),
+        (_both("evidence.page.total"), f"{s['total_amount']} CNY"),
+        (_both("evidence.page.fund"), f"{s['fund_amount']} CNY"),
+        (_both("evidence.page.dates"), f"{s['first_date'] or '-'} ~ {s['last_date'] or '-'}"),
+        (_both("evidence.page.counts"), f"{s['counts']['people']} / {s['counts']['cards']} / {s['counts']['facilities']}"),
+        (_both("evidence.page.threshold"), f"{s['transfer_threshold']} CNY: "
                                   f"{_both('yes') if s['over_transfer_threshold'] else _both('no')}"),
-        (_both("page.reward"), f"{s['whistleblower_reward']} CNY"),
-        (_both("page.revealed"), _both("yes") if s["identities_revealed"] else _both("no")),
-        (_both("page.exported"), f"{exported_at} · {operator}"),
+        (_both("evidence.page.reward"), f"{s['whistleblower_reward']} CNY"),
+        (_both("evidence.page.revealed"), _both("yes") if s["identities_revealed"] else _both("no")),
+        (_both("evidence.page.exported"), f"{exported_at} · {operator}"),
     ]
     if graph.hidden_nodes:
-        facts.append((_both("page.hidden"), str(graph.hidden_nodes)))
+        facts.append((_both("evidence.page.hidden"), str(graph.hidden_nodes)))
     facts_html = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in facts)
     reasons = "".join(f"<li>{escape(r['text_zh'] or '')}<br><span class=en>{escape(r['text_en'] or '')}</span></li>"
                       for r in s["reasons"])
@@ -176,18 +176,18 @@ figure {{ margin: 0; page-break-inside: avoid; }}
 </style></head><body>
 <h1>{escape(graph.title_zh)}<br><span class=en>{escape(graph.title_en)}</span></h1>
 <table>{facts_html}</table>
-<h2>{escape(_both("page.summary"))}</h2>
+<h2>{escape(_both("evidence.page.summary"))}</h2>
 <p>{"<br>".join(escape(x) for x in s["zh"][:6])}</p><p class=en>{"<br>".join(escape(x) for x in s["en"][:6])}</p>
-<h2>{escape(_both("page.reasons"))}</h2><ul>{reasons}</ul>
-<h2>{escape(_both("page.graph"))}</h2>
+<h2>{escape(_both("evidence.page.reasons"))}</h2><ul>{reasons}</ul>
+<h2>{escape(_both("evidence.page.graph"))}</h2>
 <figure>{_graph_svg(graph, nodes, positions)}<figcaption>{legend}</figcaption></figure>
-<h2>{escape(_both("page.timeline"))}</h2>
+<h2>{escape(_both("evidence.page.timeline"))}</h2>
 <figure>{_timeline_svg(claims, member_cards)}</figure>
-<h2>{escape(_both("page.members"))}</h2>
+<h2>{escape(_both("evidence.page.members"))}</h2>
 {_table(["key", "role", "claims", "amount", "first", "last", *ident], member_rows)}
-<h2>{escape(_both("page.edges"))}</h2>
+<h2>{escape(_both("evidence.page.edges"))}</h2>
 {_table(["type", "source", "target", "claims", "amount", "fund", "days", "first", "last"], edge_rows)}
-<h2>{escape(_both("page.claims"))}</h2>
+<h2>{escape(_both("evidence.page.claims"))}</h2>
 {_table(["claim_id", "settled_at", "card", "facility", "doctor", "type", "total", "fund"], claim_rows)}
 </body></html>
 """

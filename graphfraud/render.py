@@ -1,0 +1,472 @@
+"""Case pages: a ``CaseGraph`` drawn with pyvis (vis-network) in the styles of ``viz/``,
+with its summary, reasons, a timeline of its claims and its claims table.
+
+Pages never reach the network: vis-network's script and style come from the copy pyvis
+ships in its package (``pyvis/lib``), inlined into a single page or written beside the pages
+of a report site; pyvis's own template (which pulls bootstrap and vis-network from CDNs) is
+not used. Every page is written as UTF-8 explicitly. Texts come from ``graphfraud.i18n`` in
+the chosen language; money is formatted from exact ``Decimal`` values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+import json
+import math
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from graphfraud import __version__
+from graphfraud.casegraph import CaseEdge, CaseGraph, CaseNode
+from graphfraud.errors import GraphfraudError
+from graphfraud.i18n import t
+from graphfraud.resources import asset_dir, asset_path
+
+VIS_VERSION = "9.1.2"
+
+
+# ------------------------------------------------------------------ assets
+def _require_pyvis():
+    try:
+        import jinja2  # noqa: F401  (pyvis depends on it)
+        import pyvis  # noqa: F401
+    except ImportError:
+        raise GraphfraudError("viz_extra_missing") from None
+    return pyvis
+
+
+def vis_files() -> dict[str, Path]:
+    """vis-network's script and style as shipped inside the pyvis package."""
+    pyvis = _require_pyvis()
+    lib = Path(pyvis.__file__).resolve().parent / "lib" / f"vis-{VIS_VERSION}"
+    files = {"vis-network.min.js": lib / "vis-network.min.js", "vis-network.css": lib / "vis-network.css"}
+    for path in files.values():
+        if not path.is_file():
+            raise GraphfraudError("viz_extra_missing")
+    return files
+
+
+#: our own scripts and style, in viz/
+OWN_ASSETS = ("page.css", "case.js", "table.js")
+
+
+def write_assets(folder: Path) -> list[Path]:
+    """Copy every script and style the pages need into ``folder`` (a site's ``assets/``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, src in vis_files().items():
+        target = folder / name
+        target.write_bytes(src.read_bytes())
+        out.append(target)
+    for name in OWN_ASSETS:
+        target = folder / name
+        target.write_text(asset_path("viz", name).read_text(encoding="utf-8"), encoding="utf-8")
+        out.append(target)
+    notice = folder / "vis-network.LICENSE.txt"
+    notice.write_text(asset_path("viz", "vis-network.LICENSE.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    out.append(notice)
+    return out
+
+
+@dataclass
+class Assets:
+    """How a page gets its scripts and styles: inlined (``base=None``) or from a folder
+    beside it (``base="../assets"``)."""
+
+    base: str | None = None
+
+    def css(self) -> str:
+        if self.base is None:
+            return "".join(f"<style>\n{_read(n)}\n</style>\n" for n in ("vis-network.css", "page.css"))
+        return "".join(f'<link rel="stylesheet" href="{html.escape(self.base)}/{n}">\n'
+                       for n in ("vis-network.css", "page.css"))
+
+    def js(self, *names: str) -> str:
+        if self.base is None:
+            return "".join(f"<script>\n{_script(_read(n))}\n</script>\n" for n in names)
+        return "".join(f'<script src="{html.escape(self.base)}/{n}"></script>\n' for n in names)
+
+
+def _read(name: str) -> str:
+    if name.startswith("vis-network"):
+        return vis_files()[name].read_text(encoding="utf-8")
+    return asset_path("viz", name).read_text(encoding="utf-8")
+
+
+def _script(text: str) -> str:
+    """Text safe inside a <script> element."""
+    return text.replace("</script", "<\\/script")
+
+
+@functools.lru_cache(maxsize=1)
+def _env():
+    _require_pyvis()
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(asset_dir("viz"))),
+                             autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    env.filters["money"] = fmt_money
+    return env
+
+
+@functools.lru_cache(maxsize=1)
+def _styles() -> dict:
+    with asset_path("viz", "styles.toml").open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def load_styles() -> dict:
+    """The node and edge styles of ``viz/styles.toml`` (a fresh copy, free to change)."""
+    import copy
+
+    return copy.deepcopy(_styles())
+
+
+
+# ------------------------------------------------------------------ formatting
+def fmt_money(v) -> str:
+    if v is None:
+        return ""
+    return f"{Decimal(v):,.2f}"
+
+
+def fmt_date(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S")
+    return v.isoformat() if isinstance(v, dt.date) else str(v)
+
+
+def _json_for_script(data) -> str:
+    return json.dumps(data, ensure_ascii=False, default=str).replace("</", "<\\/")
+
+
+def style_key(node: CaseNode) -> str:
+    if node.type == "facility" and node.attrs.get("facility_type") == "pharmacy":
+        return "pharmacy"
+    return node.type
+
+
+def type_label(key: str, lang: str, styles: dict) -> str:
+    return styles["node"].get(key, {}).get(f"label_{lang}", key)
+
+
+def edge_label(etype: str, lang: str, styles: dict) -> str:
+    return styles["edge"].get(etype, {}).get(f"label_{lang}", etype)
+
+
+_VALUE_KEYS = {"sex": "sex.", "facility_type": "ftype.", "insurance_type": "itype.", "card_type": "ctype.",
+               "claim_type": "claim_type."}
+_ATTR_ORDER = ("name", "facility_type", "level", "region_code", "sex", "age", "birth_date", "death_date",
+               "insured_region", "insurance_type", "card_type", "issued_at", "patient_id", "department",
+               "facility_id", "facilities")
+
+
+def attr_value(key: str, value, lang: str) -> str:
+    if key in _VALUE_KEYS:
+        from graphfraud.i18n import MESSAGES
+
+        msg = _VALUE_KEYS[key] + str(value)
+        if msg in MESSAGES:
+            return t(msg, lang=lang)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value[:8]) + (" …" if len(value) > 8 else "")
+    if isinstance(value, (dt.date, dt.datetime)):
+        return fmt_date(value)
+    return str(value)
+
+
+def role_text(role: str | None, lang: str) -> str:
+    """A member's role: the detectors' role text, or the words for our own roles."""
+    from graphfraud.i18n import MESSAGES
+
+    if not role:
+        return ""
+    return t("role." + role, lang=lang) if "role." + role in MESSAGES else role
+
+
+def node_tooltip(node: CaseNode, lang: str, styles: dict) -> str:
+    lines = [f"{type_label(style_key(node), lang, styles)} {node.entity_id}"]
+    if node.member:
+        lines.append(t("tip.member", lang=lang, role=role_text(node.role, lang) or "-"))
+    lines.append(t("tip.claims", lang=lang, n=node.n_claims, amount=fmt_money(node.amount)))
+    if node.first_date:
+        lines.append(t("tip.range", lang=lang, first=fmt_date(node.first_date), last=fmt_date(node.last_date)))
+    for key in _ATTR_ORDER:
+        if key in node.attrs:
+            lines.append(f"{t('attr.' + key, lang=lang)}: {attr_value(key, node.attrs[key], lang)}")
+    return "\n".join(lines)
+
+
+def edge_tooltip(edge: CaseEdge, lang: str, styles: dict) -> str:
+    lines = [f"{edge_label(edge.type, lang, styles)}: {edge.source} → {edge.target}",
+             t("tip.claims", lang=lang, n=edge.n_claims, amount=fmt_money(edge.amount)),
+             t("tip.fund", lang=lang, fund=fmt_money(edge.fund_amount))]
+    if edge.first_date:
+        lines.append(t("tip.days", lang=lang, n=edge.n_days, first=fmt_date(edge.first_date),
+                       last=fmt_date(edge.last_date)))
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ the network
+def layout(graph: CaseGraph, *, seed: int = 1) -> dict[str, tuple[float, float]]:
+    """Node positions from igraph (Fruchterman-Reingold, seeded), scaled for vis-network."""
+    import random
+
+    import igraph as ig
+
+    index = {n.key: i for i, n in enumerate(graph.nodes)}
+    g = ig.Graph(n=len(graph.nodes), edges=[(index[e.source], index[e.target]) for e in graph.edges])
+    random.seed(seed)
+    coords = g.layout_fruchterman_reingold(niter=500, seed=None)
+    scale = 110.0 * math.sqrt(max(len(graph.nodes), 1))
+    xs = [c[0] for c in coords] or [0.0]
+    ys = [c[1] for c in coords] or [0.0]
+    span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
+    return {n.key: ((coords[i][0] - min(xs)) / span * scale, (coords[i][1] - min(ys)) / span * scale)
+            for n, i in ((n, index[n.key]) for n in graph.nodes)}
+
+
+def network_data(graph: CaseGraph, lang: str, styles: dict | None = None) -> dict:
+    """Nodes, edges and options for vis-network, built with pyvis."""
+    _require_pyvis()
+    from pyvis.network import Network
+
+    styles = styles or load_styles()
+    size, member = styles["size"], styles["member"]
+    edge_style = styles["edge"]
+    big = len(graph.nodes) > styles["layout"]["igraph_above"]
+    positions = layout(graph) if big and graph.nodes else {}
+    max_amount = max((abs(n.amount) for n in graph.nodes), default=Decimal(0)) or Decimal(1)
+    max_claims = max((e.n_claims for e in graph.edges), default=1) or 1
+    net = Network(height="100%", width="100%", directed=True, cdn_resources="in_line")
+    for n in graph.nodes:
+        st = styles["node"].get(style_key(n), styles["node"]["card"])
+        share = math.sqrt(float(abs(n.amount) / max_amount)) if max_amount else 0.0
+        opts = {"shape": st["shape"], "title": node_tooltip(n, lang, styles),
+                "borderWidth": member["border_width"] if n.member else 1,
+                "color": {"background": st["color"], "border": member["border_color"] if n.member else st["color"],
+                          "highlight": {"background": st["color"], "border": "#000000"}},
+                "size": round(size["min"] + (size["max"] - size["min"]) * share, 1),
+                "font": {"size": round(size["font_min"] + (size["font_max"] - size["font_min"]) * share, 1)
+                         if st["shape"] in ("box", "ellipse", "database") else 14,
+                         "face": "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, sans-serif"}}
+        if n.key in positions:
+            opts["x"], opts["y"] = positions[n.key]
+        net.add_node(n.key, label=n.label, **opts)
+    for e in graph.edges:
+        share = math.sqrt(e.n_claims / max_claims) if e.n_claims else 0.0
+        width = edge_style["width_min"] + (edge_style["width_max"] - edge_style["width_min"]) * share
+        net.add_edge(e.source, e.target, title=edge_tooltip(e, lang, styles), width=round(width, 2),
+                     color={"color": edge_style.get(e.type, {}).get("color", "#999999"), "opacity": 0.75},
+                     arrows={"to": {"enabled": True, "scaleFactor": 0.4}})
+    options = {
+        "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False, "keyboard": False},
+        "edges": {"smooth": False if big else {"type": "continuous"}},
+        "nodes": {"font": {"strokeWidth": 3, "strokeColor": "#ffffff"}},
+        "layout": {"improvedLayout": not big, "randomSeed": 1},
+        "physics": ({"enabled": False} if big else
+                    {"enabled": True, "solver": "barnesHut",
+                     "barnesHut": {"gravitationalConstant": -6000, "springLength": 120, "avoidOverlap": 0.2},
+                     "stabilization": {"enabled": True, "iterations": styles["layout"]["stabilization_iterations"],
+                                       "fit": True}}),
+    }
+    net.set_options(json.dumps(options))
+    nodes, edges, *_ = net.get_network_data()
+    return {"nodes": nodes, "edges": edges, "options": options}
+
+
+def legend(graph: CaseGraph, lang: str, styles: dict) -> list[dict]:
+    """The node types present, with an SVG icon of their shape and colour."""
+    present = []
+    for n in graph.nodes:
+        k = style_key(n)
+        if k not in present:
+            present.append(k)
+    order = list(styles["node"])
+    present.sort(key=lambda k: order.index(k) if k in order else 99)
+    counts: dict[str, int] = defaultdict(int)
+    for n in graph.nodes:
+        counts[style_key(n)] += 1
+    return [{"key": k, "label": type_label(k, lang, styles), "n": counts[k],
+             "icon": shape_icon(styles["node"][k]["shape"], styles["node"][k]["color"])} for k in present]
+
+
+def shape_icon(shape: str, color: str, size: int = 16) -> str:
+    s, h = size, size / 2
+    c = html.escape(color)
+    body = {
+        "dot": f'<circle cx="{h}" cy="{h}" r="{h - 1}"/>',
+        "square": f'<rect x="1" y="1" width="{s - 2}" height="{s - 2}"/>',
+        "triangle": f'<polygon points="{h},1 {s - 1},{s - 1} 1,{s - 1}"/>',
+        "triangleDown": f'<polygon points="1,1 {s - 1},1 {h},{s - 1}"/>',
+        "diamond": f'<polygon points="{h},1 {s - 1},{h} {h},{s - 1} 1,{h}"/>',
+        "hexagon": f'<polygon points="4,1 {s - 4},1 {s - 1},{h} {s - 4},{s - 1} 4,{s - 1} 1,{h}"/>',
+        "star": f'<polygon points="{h},0 {h + 2},{h - 2} {s},{h - 2} {h + 3},{h + 2} {h + 5},{s} {h},{h + 4} '
+                f'{h - 5},{s} {h - 3},{h + 2} 0,{h - 2} {h - 2},{h - 2}"/>',
+        "ellipse": f'<ellipse cx="{h}" cy="{h}" rx="{h - 1}" ry="{h / 1.6:.1f}"/>',
+        "box": f'<rect x="1" y="3" width="{s - 2}" height="{s - 6}" rx="3"/>',
+        "database": f'<rect x="2" y="3" width="{s - 4}" height="{s - 5}" rx="2"/>'
+                    f'<ellipse cx="{h}" cy="3" rx="{h - 2}" ry="2"/>',
+    }.get(shape, f'<circle cx="{h}" cy="{h}" r="{h - 1}"/>')
+    return (f'<svg class="icon" width="{s}" height="{s}" viewBox="0 0 {s} {s}" aria-hidden="true" '
+            f'fill="{c}" stroke="#333" stroke-width="0.6">{body}</svg>')
+
+
+# ------------------------------------------------------------------ timeline
+def timeline_svg(claims: list[dict], lang: str, width: int = 960, height: int = 180) -> str:
+    """An inline SVG bar chart of the claims' amount per day (per week beyond a year), with a
+    tooltip per bar; negative amounts (refunds) are drawn below the axis."""
+    if not claims:
+        return ""
+    by_day: dict[dt.date, list] = defaultdict(lambda: [0, Decimal("0.00")])
+    for c in claims:
+        d = c["settled_at"].date() if isinstance(c["settled_at"], dt.datetime) else c["settled_at"]
+        by_day[d][0] += 1
+        by_day[d][1] += c["total_amount"]
+    first, last = min(by_day), max(by_day)
+    span = (last - first).days + 1
+    step = 7 if span > 400 else 1
+    bins: dict[int, list] = defaultdict(lambda: [0, Decimal("0.00"), None])
+    for d, (n, amount) in by_day.items():
+        b = (d - first).days // step
+        bins[b][0] += n
+        bins[b][1] += amount
+        bins[b][2] = first + dt.timedelta(days=b * step)
+    n_bins = (span - 1) // step + 1
+    left, right, top, bottom = 70, 10, 10, 28
+    plot_w, plot_h = width - left - right, height - top - bottom
+    pos = max((b[1] for b in bins.values() if b[1] > 0), default=Decimal(0))
+    neg = max((-b[1] for b in bins.values() if b[1] < 0), default=Decimal(0))
+    total = pos + neg or Decimal(1)
+    zero_y = top + plot_h * float(pos / total)
+    bar_w = plot_w / n_bins
+    parts = [f'<svg class="timeline" role="img" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+             f'height="{height}" viewBox="0 0 {width} {height}" '
+             f'aria-label="{html.escape(t("page.timeline", lang=lang))}">']
+    parts.append(f'<line x1="{left}" y1="{zero_y:.1f}" x2="{width - right}" y2="{zero_y:.1f}" stroke="#888"/>')
+    parts.append(f'<text x="{left - 6}" y="{top + 10}" text-anchor="end" class="axis">{fmt_money(pos)}</text>')
+    if neg:
+        parts.append(f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" class="axis">-{fmt_money(neg)}</text>')
+    parts.append(f'<text x="{left - 6}" y="{zero_y + 4:.1f}" text-anchor="end" class="axis">0</text>')
+    for b, (n, amount, start) in sorted(bins.items()):
+        x = left + b * bar_w
+        h = plot_h * float(abs(amount) / total)
+        y = zero_y - h if amount >= 0 else zero_y
+        label = t("page.bar" if step == 1 else "page.bar_week", lang=lang, day=start.isoformat(), n=n,
+                  amount=fmt_money(amount))
+        parts.append(f'<rect class="{"bar" if amount >= 0 else "bar neg"}" x="{x + 0.5:.1f}" y="{y:.1f}" '
+                     f'width="{max(bar_w - 1, 1):.1f}" height="{max(h, 1):.1f}" data-day="{start.isoformat()}" '
+                     f'data-claims="{n}" data-amount="{amount}"><title>{html.escape(label)}</title></rect>')
+    # month ticks
+    d = dt.date(first.year, first.month, 1)
+    while d <= last:
+        if d >= first:
+            x = left + (d - first).days / step * bar_w
+            parts.append(f'<line x1="{x:.1f}" y1="{top + plot_h}" x2="{x:.1f}" y2="{top + plot_h + 4}" stroke="#888"/>')
+            parts.append(f'<text x="{x + 2:.1f}" y="{height - 8}" class="axis">{d:%Y-%m}</text>')
+        d = dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+    if first.day != 1:
+        parts.append(f'<text x="{left:.1f}" y="{height - 8}" class="axis">{first.isoformat()}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ------------------------------------------------------------------ pages
+def case_claims(con, claim_ids: list[str]) -> list[dict]:
+    """The case's claims for the claims table and the timeline, in time order."""
+    if not claim_ids:
+        return []
+    cur = con.execute("""
+        SELECT claim_id, settled_at, card_id, facility_id, doctor_id, terminal_id, claim_type, diagnosis_code,
+               total_amount, fund_amount, reverses_claim_id
+        FROM claims WHERE claim_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY settled_at, claim_id""", [claim_ids])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def case_html(con, graph: CaseGraph, *, lang: str = "zh", assets: Assets | None = None,
+              back: str | None = None, cap: int | None = None, extra: dict | None = None) -> str:
+    """The page of one case as HTML text."""
+    assets = assets or Assets()
+    styles = load_styles()
+    claims = case_claims(con, graph.claim_ids)
+    total = sum((c["total_amount"] for c in claims), Decimal("0.00"))
+    fund = sum((c["fund_amount"] or Decimal("0.00") for c in claims), Decimal("0.00"))
+    data = network_data(graph, lang, styles)
+    s = graph.summary
+    facts = []
+    if graph.case_type == "ring":
+        facts = [(t("page.col.kind", lang=lang), t("kind." + graph.kind, lang=lang)),
+                 (t("page.col.score", lang=lang), f"{s.get('score', 0):.1f}"),
+                 (t("page.col.rank", lang=lang), str(s.get("rank", ""))),
+                 (t("page.col.members", lang=lang), str(s.get("n_members", ""))),
+                 (t("page.col.status", lang=lang), t("status." + str(s.get("status")), lang=lang)
+                  if s.get("status") in ("new", "same", "grown", "shrunk", "changed") else str(s.get("status", "")))]
+    elif graph.case_type == "lead":
+        facts = [(t("page.col.kind", lang=lang), t("lead." + graph.kind, lang=lang)),
+                 (t("page.col.entity", lang=lang), f"{type_label(s['entity_type'], lang, styles)} {s['entity_id']}")]
+    elif graph.case_type == "neighbourhood":
+        centre = graph.members[0] if graph.members else None
+        key = style_key(centre) if centre else s["entity_type"]
+        facts = [(t("page.col.entity", lang=lang), f"{type_label(key, lang, styles)} {s['entity_id']}"),
+                 (t("page.col.hops", lang=lang), str(s.get("hops")))]
+    else:
+        facts = [(t("page.col.seeds", lang=lang), str(len(s.get("seeds", []))))]
+    facts += [(t("page.col.claims", lang=lang), f"{len(claims):,}"),
+              (t("page.col.amount", lang=lang), fmt_money(total)),
+              (t("page.col.fund", lang=lang), fmt_money(fund)),
+              (t("page.col.dates", lang=lang), f"{fmt_date(s.get('first_date'))} ~ {fmt_date(s.get('last_date'))}")]
+    if "over_transfer_threshold" in s:
+        facts.append((t("page.col.over", lang=lang), t("yes" if s["over_transfer_threshold"] else "no", lang=lang)))
+    if graph.case_type == "ring" and s.get("total_amount") is not None:
+        facts.append((t("page.col.reward", lang=lang), fmt_money(reward(total))))
+    members = [{"type": type_label(style_key(n), lang, styles), "id": n.entity_id, "label": n.label,
+                "role": role_text(n.role, lang), "n_claims": n.n_claims, "amount": n.amount} for n in graph.members]
+    ctx = {
+        "lang": lang, "t": lambda key, **kw: t(key, lang=lang, **kw),
+        "title": graph.title_zh if lang == "zh" else graph.title_en,
+        "graph": graph, "facts": facts, "members": members,
+        "reasons": [r["text_zh"] if lang == "zh" else r["text_en"] for r in graph.reasons],
+        "legend": legend(graph, lang, styles), "edge_legend": [
+            {"label": edge_label(k, lang, styles), "color": v["color"]} for k, v in styles["edge"].items()
+            if isinstance(v, dict) and any(e.type == k for e in graph.edges)],
+        "member_border": styles["member"]["border_color"],
+        "graph_json": _json_for_script(data), "timeline": timeline_svg(claims, lang),
+        "claims": claims, "total": total, "fund": fund, "n_claims": len(claims),
+        "hidden": graph.hidden_nodes, "cap": cap, "n_nodes": len(graph.nodes), "n_edges": len(graph.edges),
+        "css": assets.css(), "js": assets.js("vis-network.min.js", "case.js", "table.js"),
+        "back": back, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "version": __version__,
+        "run_id": s.get("run_id", ""), "fmt_date": fmt_date, "money": fmt_money,
+        "extra": extra or {},
+    }
+    return _env().get_template("case.html").render(**ctx)
+
+
+def write_case_page(con, graph: CaseGraph, path: str | Path, *, lang: str = "zh", cap: int | None = None) -> Path:
+    """One self-contained page (scripts and styles inlined) for ``graphfraud case`` and
+    ``graphfraud explore``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(case_html(con, graph, lang=lang, cap=cap), encoding="utf-8")
+    return path
+
+
+def reward(amount: Decimal) -> Decimal:
+    """The whistle-blower reward the amount implies (Yunnan schedule): below 10,000 yuan 500;
+    10,000-20,000 1,000; 20,000-40,000 1,500; above 40,000 5 % capped at 10,000."""
+    if amount <= 0:
+        return Decimal("0.00")
+    if amount < 10000:
+        return Decimal("500.00")
+    if amount < 20000:
+        return Decimal("1000.00")
+    if amount <= 40000:
+        return Decimal("1500.00")
+    return min((amount * Decimal("0.05")).quantize(Decimal("0.01")), Decimal("10000.00"))

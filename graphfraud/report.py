@@ -1,0 +1,103 @@
+"""``graphfraud report``: an offline site of one detection run.
+
+``SITE/index.html`` holds a sortable, filterable table of the rings (score, kind, members,
+amount, dates, over-threshold, reasons) and a table of the leads; ``SITE/rings/<id>.html``
+is one page per ring (the rendered subgraph, a timeline of its claims, its reasons, members,
+claims and totals), ``SITE/leads/<id>.html`` one per lead (the ``lead_pages`` largest by
+amount). Scripts and styles are in ``SITE/assets/``, copied from this install: the site
+makes no network request and can be zipped, copied or opened from a USB stick.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from graphfraud import __version__
+from graphfraud.casegraph import latest_run, lead_graph, ring_graph
+from graphfraud.i18n import t
+from graphfraud.render import Assets, _env, case_html, fmt_date, fmt_money, write_assets
+from graphfraud.workspace import Workspace
+
+
+@dataclass
+class ReportResult:
+    out_dir: Path
+    index: Path
+    run_id: str
+    ring_pages: list[Path] = field(default_factory=list)
+    lead_pages: list[Path] = field(default_factory=list)
+    n_leads: int = 0
+    seconds: float = 0.0
+
+
+def page_name(case_id: str) -> str:
+    """A file name for a case id (ids are ``CC-…``/``L-…``; anything else is replaced)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", case_id) + ".html"
+
+
+def report(workspace: str | Path, out_dir: str | Path, *, lang: str = "zh", run_id: str | None = None,
+           cap: int = 500, lead_pages: int = 200, progress=None) -> ReportResult:
+    """Write the site of run ``run_id`` (default: the latest) into ``out_dir``."""
+    started = time.perf_counter()
+    out = Path(out_dir)
+    ws = Workspace.open(workspace)
+    con = ws.connect(read_only=True)
+    try:
+        run_id = run_id or latest_run(con)
+        finished = con.execute("SELECT finished_at FROM detect_runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
+        cur = con.execute("SELECT * FROM rings WHERE run_id = ? ORDER BY rank, ring_id", [run_id])
+        cols = [d[0] for d in cur.description]
+        rings = [dict(zip(cols, r)) for r in cur.fetchall()]
+        cur = con.execute("SELECT * FROM leads WHERE run_id = ? ORDER BY amount DESC, lead_id", [run_id])
+        cols = [d[0] for d in cur.description]
+        leads = [dict(zip(cols, r)) for r in cur.fetchall()]
+        out.mkdir(parents=True, exist_ok=True)
+        write_assets(out / "assets")
+        result = ReportResult(out, out / "index.html", run_id, n_leads=len(leads))
+        (out / "rings").mkdir(exist_ok=True)
+        (out / "leads").mkdir(exist_ok=True)
+        assets = Assets("../assets")
+        for r in rings:
+            graph = ring_graph(con, r["ring_id"], run_id=run_id, cap=cap)
+            page = out / "rings" / page_name(r["ring_id"])
+            page.write_text(case_html(con, graph, lang=lang, assets=assets, back="../index.html", cap=cap),
+                            encoding="utf-8")
+            r["page"] = f"rings/{page.name}"
+            r["members_text"] = " ".join(n.entity_id for n in graph.members)
+            result.ring_pages.append(page)
+            if progress:
+                progress(r["ring_id"])
+        for x in leads[:lead_pages]:
+            graph = lead_graph(con, x["lead_id"], run_id=run_id, cap=cap)
+            page = out / "leads" / page_name(x["lead_id"])
+            page.write_text(case_html(con, graph, lang=lang, assets=assets, back="../index.html", cap=cap),
+                            encoding="utf-8")
+            x["page"] = f"leads/{page.name}"
+            result.lead_pages.append(page)
+        kinds = sorted({r["kind"] for r in rings})
+        ctx = {
+            "lang": lang, "t": lambda key, **kw: t(key, lang=lang, **kw), "rings": rings, "leads": leads,
+            "kinds": [(k, t("kind." + k, lang=lang)) for k in kinds],
+            "lead_kinds": sorted({x["kind"] for x in leads}),
+            "money": fmt_money, "fmt_date": fmt_date, "run_id": run_id,
+            "finished": fmt_date(finished.replace(microsecond=0) if isinstance(finished, dt.datetime) else finished),
+            "n_over": sum(bool(r["over_transfer_threshold"]) for r in rings),
+            "ring_amount": sum((Decimal(r["total_amount"]) for r in rings), Decimal("0.00")),
+            "lead_amount": sum((Decimal(x["amount"]) for x in leads), Decimal("0.00")),
+            "css": assets_for_index().css(), "js": assets_for_index().js("table.js"),
+            "version": __version__, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        }
+        result.index.write_text(_env().get_template("index.html").render(**ctx), encoding="utf-8")
+    finally:
+        con.close()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def assets_for_index() -> Assets:
+    return Assets("assets")

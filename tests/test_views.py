@@ -1,0 +1,104 @@
+"""The view commands end to end on a detected region: case, explore, expand, report, and
+the pages' content (members, totals, language) without a browser."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from graphfraud.cli import main
+from graphfraud.expand import expand, read_seeds
+
+
+@pytest.fixture(scope="module")
+def region(detected_region):
+    data, ws, _, result = detected_region
+    return data, ws, result
+
+
+def test_case_command_for_a_ring_and_a_lead_in_both_languages(region, tmp_path):
+    _, ws, result = region
+    ring = result.rings[0]
+    runner = CliRunner()
+    out = tmp_path / "case.html"
+    r = runner.invoke(main, ["case", ring.ring_id, "-w", str(ws), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert f"{ring.total_amount:,.2f}" in r.output and "已写出" in r.output
+    text = out.read_text(encoding="utf-8")
+    assert f'data-total="{ring.total_amount}"' in text and "<html lang=\"zh-CN\">" in text
+    assert "团伙" in text and "vis.Network" in text  # inlined vis-network
+    r = runner.invoke(main, ["--lang", "en", "case", ring.ring_id, "-w", str(ws), "-o", str(tmp_path / "en.html")])
+    assert r.exit_code == 0 and "wrote" in r.output
+    en = (tmp_path / "en.html").read_text(encoding="utf-8")
+    assert "<html lang=\"en\">" in en and "Why it is suspicious" in en
+    lead = result.leads[0]
+    r = runner.invoke(main, ["case", lead.lead_id, "-w", str(ws), "-o", str(tmp_path / "lead.html"), "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    assert f'data-total="{lead.amount}"' in (tmp_path / "lead.html").read_text(encoding="utf-8")
+    r = runner.invoke(main, ["--lang", "en", "case", "CC-NOSUCH", "-w", str(ws)])
+    assert r.exit_code == 2 and "has no ring or lead CC-NOSUCH" in r.output
+
+
+def test_explore_caps_the_neighbourhood(region, tmp_path):
+    _, ws, result = region
+    ring = next(r for r in result.rings if r.kind == "card_collection")
+    pharmacy = next(m.entity_id for m in ring.members if m.entity_type == "facility")
+    out = tmp_path / "x.html"
+    r = CliRunner().invoke(main, ["explore", pharmacy, "--type", "facility", "--cap", "40", "-w", str(ws),
+                                  "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    import re
+
+    nodes = int(re.search(r"(\d+) 个节点", r.output).group(1))
+    assert 10 <= nodes <= 40 and "未显示" in r.output
+    assert 'data-hidden="' in out.read_text(encoding="utf-8")
+
+
+def test_expand_finds_the_rest_of_a_ring_from_some_of_its_cards(region, tmp_path):
+    _, ws, result = region
+    ring = max((r for r in result.rings if r.kind == "card_collection"), key=lambda r: r.n_members)
+    cards = sorted(m.entity_id for m in ring.members if m.entity_type == "card")
+    seeds, rest = cards[:3], set(cards[3:])
+    con = duckdb.connect(str(ws / "graphfraud.duckdb"), read_only=True)
+    try:
+        found = expand(con, seeds, top=len(rest))
+    finally:
+        con.close()
+    top = {c.card_id for c in found.candidates}
+    assert len(top & rest) >= 0.8 * len(rest)
+    best = found.candidates[0]
+    assert best.seed in seeds and best.days >= best.place_days >= 2 and best.significance > 3
+    assert best.expected < best.days
+
+    seed_file = tmp_path / "seeds.txt"
+    seed_file.write_text("card_id\n" + "\n".join(seeds) + "\n# checked on site\nNO-SUCH-CARD\n", encoding="utf-8")
+    assert read_seeds(seed_file) == [*seeds, "NO-SUCH-CARD"]
+    out_csv, out_html = tmp_path / "related.csv", tmp_path / "related.html"
+    r = CliRunner().invoke(main, ["expand", "--seed", str(seed_file), "-w", str(ws), "--csv", str(out_csv),
+                                  "-o", str(out_html), "--top", "10"])
+    assert r.exit_code == 0, r.output
+    assert "NO-SUCH-CARD" in r.output and "种子卡" in r.output
+    rows = list(csv.DictReader(out_csv.open(encoding="utf-8-sig")))
+    assert rows and rows[0]["path_seed"] in seeds and Decimal(rows[0]["amount"]) > 0
+    page = out_html.read_text(encoding="utf-8")
+    assert 'id="expand-table"' in page and rows[0]["card_id"] in page
+
+
+def test_report_site_and_demo_wiring(region, tmp_path):
+    _, ws, result = region
+    r = CliRunner().invoke(main, ["report", "-w", str(ws), "--out", str(tmp_path / "site"), "--lead-pages", "3",
+                                  "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    assert "Open" in r.output and str((tmp_path / "site" / "index.html").resolve()) in r.output
+    index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    for ring in result.rings:
+        assert f'href="rings/{ring.ring_id}.html"' in index
+        assert (tmp_path / "site" / "rings" / f"{ring.ring_id}.html").is_file()
+    assert len(list((tmp_path / "site" / "leads").glob("*.html"))) == 3
+    assert (tmp_path / "site" / "assets" / "vis-network.min.js").is_file()
+    assert (tmp_path / "site" / "assets" / "vis-network.LICENSE.txt").is_file()
+    assert "Medical-insurance fraud rings and leads" in index
