@@ -163,6 +163,28 @@ def test_whistleblower_reward_follows_the_schedule(amount, reward):
     assert str(whistleblower_reward(Decimal(amount))) == reward
 
 
+def test_the_case_page_and_the_package_state_the_same_reward():
+    from graphfraud.render import reward
+
+    # 5 % of 40000.10 is 2000.005: rounded half up (四舍五入) in both places
+    for amount in ("9999.99", "20000.00", "40000.10", "123456.78", "999999.99"):
+        assert reward(Decimal(amount)) == whistleblower_reward(Decimal(amount))
+    assert whistleblower_reward(Decimal("40000.10")) == Decimal("2000.01")
+
+
+def test_no_message_key_is_defined_twice():
+    """MESSAGES is one dict literal: a key written twice (two branches adding the same key)
+    would silently keep only the later text."""
+    import collections
+
+    import graphfraud.i18n as i18n
+
+    source = Path(i18n.__file__).read_text(encoding="utf-8")
+    keys = re.findall(r'^ {4}"([^"]+)": *\{', source, re.M)
+    assert len(keys) == len(i18n.MESSAGES)
+    assert [k for k, n in collections.Counter(keys).items() if n > 1] == []
+
+
 def test_money_never_passes_through_float():
     from graphfraud.evidence.summary import money
 
