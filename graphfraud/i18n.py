@@ -403,7 +403,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                         "en": "{claims} claims, {total} yuan in total, of which the fund paid {fund} yuan."},
     "summary.dates": {"zh": "时间范围：{first} 至 {last}。", "en": "From {first} to {last}."},
     "summary.counts": {"zh": "涉及参保人 {people} 人、医保卡 {cards} 张、定点医药机构 {facilities} 家。",
-                       "en": "{people} insured people, {cards} cards and {facilities} facilities are involved."},
+                       "en": "Involved: insured people {people}, cards {cards}, facilities {facilities}."},
     "summary.over": {"zh": "金额达到移送公安标准（{threshold} 元）。",
                      "en": "The amount reaches the threshold for transfer to the police ({threshold} yuan)."},
     "summary.under": {"zh": "金额未达到移送公安标准（{threshold} 元）。",

@@ -22,10 +22,10 @@ from graphfraud.casegraph import lead_graph, ring_graph
 from graphfraud.cli import main
 from graphfraud.errors import GraphfraudError
 from graphfraud.evidence.formats import day_runs
-from graphfraud.evidence.package import PACKAGE_FILES, export_case
+from graphfraud.evidence.package import NETWORK_PAGE, PACKAGE_FILES, export_case
 from graphfraud.evidence.summary import whistleblower_reward
 
-ALL_FILES = {*PACKAGE_FILES, "manifest.json"}
+ALL_FILES = {*PACKAGE_FILES, NETWORK_PAGE, "manifest.json"}  # the dev extra brings pyvis
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_package_holds_every_file_and_the_manifest_says_where_it_came_from(ring_
         for name in ALL_FILES:
             assert zf.read(name) == (out / name).read_bytes()
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert set(manifest["files"]) == set(PACKAGE_FILES)
+    assert set(manifest["files"]) == {*PACKAGE_FILES, NETWORK_PAGE} and manifest["interactive_page"] == NETWORK_PAGE
     import hashlib
 
     for name, meta in manifest["files"].items():
@@ -662,3 +662,29 @@ def test_export_refuses_an_unknown_case_and_a_used_folder(region, tmp_path):
     (used / "keep.txt").write_text("x", encoding="utf-8")
     r = CliRunner().invoke(main, ["export", result.rings[0].ring_id, "-w", str(ws), "--out", str(used)])
     assert r.exit_code == 2 and "不覆盖" in r.output and (used / "keep.txt").read_text(encoding="utf-8") == "x"
+
+
+def test_the_pages_open_offline_in_chromium_and_case_html_prints(ring_pkg, graph_of):
+    """Real headless Chromium with the network refused (``tests/browser.py``)."""
+    from browser import chromium
+
+    ring, out, _ = ring_pkg
+    g = graph_of(ring.ring_id)
+    with chromium() as session:
+        page = session.open(out / "case.html")
+        assert page.locator("svg").count() == 2
+        drawn = page.evaluate("""() => [...document.querySelectorAll('svg')].map(s => {
+            const b = s.getBoundingClientRect();
+            return {w: b.width, h: b.height, circles: s.querySelectorAll('circle').length,
+                    painted: [...s.querySelectorAll('circle')].filter(c => c.getBBox().width > 0).length};
+        })""")
+        graph_svg, timeline_svg = drawn
+        assert graph_svg["w"] > 500 and graph_svg["h"] > 300
+        assert graph_svg["circles"] == graph_svg["painted"] == len(g.nodes)
+        assert timeline_svg["w"] > 500 and timeline_svg["circles"] > 0
+        assert ring.ring_id in page.inner_text("h1")
+        pdf = page.pdf(format="A4", print_background=True)
+        assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 2
+        net = session.open(out / NETWORK_PAGE)
+        net.wait_for_selector("#network canvas", timeout=30000)
+        assert session.external == [] and session.errors == [], (session.external, session.errors)

@@ -22,6 +22,8 @@ from graphfraud.workspace import Workspace
 #: every file of a package besides manifest.json, in the order they are written
 PACKAGE_FILES = ("nodes.csv", "edges.csv", "case.graphml", "case.gexf", "case.anx", "claims.csv", "items.csv",
                  "summary.json", "case.html")
+#: the interactive page of ``graphfraud case`` (pyvis, scripts inlined), when the viz extra is there
+NETWORK_PAGE = "case_network.html"
 FORMAT = "graphfraud-evidence/1"
 #: no folding: a package holds every entity and tie of the case
 NO_CAP = 10**9
@@ -96,6 +98,9 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
         (out / "case.html").write_text(render(graph, summary, nodes, claims, positions, exported_at=exported_at,
                                               operator=operator), encoding="utf-8")
         files = [out / name for name in PACKAGE_FILES]
+        network_page = _network_page(con, graph, out / NETWORK_PAGE)
+        if network_page is not None:
+            files.append(network_page)
         manifest = {
             "format": FORMAT, "case_id": case_id, "case_type": case_type, "kind": graph.kind,
             "run_id": run_id, "exported_at": exported_at, "operator": operator,
@@ -105,6 +110,7 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
             "inputs": run_manifest.get("inputs", []),
             "parameters": run_settings or Settings().to_dict(),
             "identities_revealed": reveal, "revealed_count": len(revealed),
+            "interactive_page": NETWORK_PAGE if network_page else None,
             "totals": {"claims": len(claims), "items": len(items), "total_amount": summary["total_amount"],
                        "fund_amount": summary["fund_amount"]},
             "files": {p.name: {"sha256": sha256_file(p), "size": p.stat().st_size} for p in files},
@@ -206,6 +212,22 @@ def _reveal(con, ws: Workspace, graph, key_file) -> tuple[dict[str, dict], list[
                     identities.setdefault(key, {kind: people[pid][kind]})
     revealed = sorted(k for k in identities if k.split(":", 1)[0] in ("patient", "doctor"))
     return identities, revealed
+
+
+def _network_page(con, graph, path: Path) -> Path | None:
+    """The interactive case page of the investigator views (pseudonyms only, like every page
+    of the views), or nothing when pyvis is not installed: the printable case.html is the
+    package's page either way."""
+    from graphfraud.render import case_html
+
+    try:
+        text = case_html(con, graph, lang="zh")
+    except GraphfraudError as exc:
+        if exc.key == "viz_extra_missing":
+            return None
+        raise
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def _zip(path: Path, files: list[Path], exported_at: str) -> None:
