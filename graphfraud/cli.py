@@ -683,7 +683,8 @@ def export_cmd(ctx, case_id: str, workspace: Path, out_dir: Path, make_zip: bool
         return
     s = r.summary
     kind = s["kind_zh"] if get_lang() == "zh" else s["kind_en"]
-    click.echo(t("export.done", case=r.case_id, kind=kind, out=r.out_dir, files=len(r.files), claims=s["counts"]["claims"],
+    click.echo(t("export.done", case=r.case_id, kind=kind, out=r.out_dir, files=len(r.files),
+                 claims=s["counts"]["claims"],
                  total=fmt_money(Decimal(s["total_amount"])),
                  fund=fmt_money(Decimal(s["fund_amount"])), first=s["first_date"] or "-",
                  last=s["last_date"] or "-", over=t("yes") if s["over_transfer_threshold"] else t("no"),

@@ -330,10 +330,11 @@ def write_anx(path: Path, graph, nodes: list[dict], edges: list[dict], positions
         if r["first_date"] is not None:
             ci.update({"DateSet": "true", "DateTime": _anx_time(r["first_date"])})
         item = ET.SubElement(items, "ChartItem", ci)
-        link = ET.SubElement(item, "Link", {"End1Id": str(entity_id[r["source"]]), "End2Id": str(entity_id[r["target"]])})
+        link = ET.SubElement(item, "Link", {"End1Id": str(entity_id[r["source"]]),
+                                            "End2Id": str(entity_id[r["target"]])})
+        width = 1 + min(4, int(math.log2(max(r["n_claims"], 1))))  # thicker for more claims
         ET.SubElement(link, "LinkStyle", {"Strength": "Default", "Type": lt_name, "LinkTypeReference": lt_id,
-                                          "ArrowStyle": "ArrowOnHead", "LineWidth": str(1 + min(4, int(math.log2(
-                                              max(r["n_claims"], 1)))))})
+                                          "ArrowStyle": "ArrowOnHead", "LineWidth": str(width)})
         attributes(item, r, edge_attrs)
     _write_xml(path, root)
 

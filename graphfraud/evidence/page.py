@@ -138,7 +138,8 @@ def render(graph, summary: dict, nodes: list[dict], claims: list[dict], position
         (_both("evidence.page.total"), f"{s['total_amount']} CNY"),
         (_both("evidence.page.fund"), f"{s['fund_amount']} CNY"),
         (_both("evidence.page.dates"), f"{s['first_date'] or '-'} ~ {s['last_date'] or '-'}"),
-        (_both("evidence.page.counts"), f"{s['counts']['people']} / {s['counts']['cards']} / {s['counts']['facilities']}"),
+        (_both("evidence.page.counts"),
+         f"{s['counts']['people']} / {s['counts']['cards']} / {s['counts']['facilities']}"),
         (_both("evidence.page.threshold"), f"{s['transfer_threshold']} CNY: "
                                   f"{_both('yes') if s['over_transfer_threshold'] else _both('no')}"),
         (_both("evidence.page.reward"), f"{s['whistleblower_reward']} CNY"),
