@@ -194,13 +194,16 @@ def neighbourhood(con, entity_type: str, entity_id: str, *, hops: int = 2, cap: 
             SELECT p.patient_id, count(c.claim_id) AS n FROM patients p LEFT JOIN live_claims c USING (patient_id)
             WHERE p.{entity_type} = ? GROUP BY p.patient_id ORDER BY n DESC, p.patient_id""",
                              [entity_id]).fetchall()
-        room = max(cap - len(kept), 0)
+        room = max(2 * cap - len(kept), 0)
         frontier = [("patient", p) for p, _ in people[:room]]
         hidden += max(len(people) - room, 0)
         kept.update(frontier)
         hop = 1
+    # entities are chosen up to twice the cap: some have no claim drawn between kept ones
+    # (a doctor seen only with cards left out), and the graph is folded to the cap at the end
+    budget = 2 * cap
     while hop < hops and frontier:
-        room = cap - len(kept)
+        room = budget - len(kept)
         ranked = _neighbours(con, frontier)
         new = [e for e in ranked if e not in kept]
         chosen = new[:max(room, 0)]

@@ -441,7 +441,7 @@ def case_html(con, graph: CaseGraph, *, lang: str = "zh", assets: Assets | None 
         "graph_json": _json_for_script(data), "timeline": timeline_svg(claims, lang),
         "claims": claims, "total": total, "fund": fund, "n_claims": len(claims),
         "hidden": graph.hidden_nodes, "cap": cap, "n_nodes": len(graph.nodes), "n_edges": len(graph.edges),
-        "css": assets.css(), "js": assets.js("vis-network.min.js", "case.js", "table.js"),
+        "css": assets.css(), "js": assets.js("vis-network.min.js", "case.js"), "js_tables": assets.js("table.js"),
         "back": back, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "version": __version__,
         "run_id": s.get("run_id", ""), "fmt_date": fmt_date, "money": fmt_money,
         "extra": extra or {},
