@@ -172,9 +172,14 @@ def test_ring_page_draws_the_graph_offline_with_exactly_its_members_and_totals(s
             assert Decimal(page.get_attribute("#totals", "data-total")) == total
             rows = page.locator("#claims-table tbody tr td:nth-child(9)").evaluate_all(
                 "cells => cells.map(c => c.dataset.sort)")
-            ids = page.locator("#claims-table tbody tr td:nth-child(1)").all_inner_texts()
+            # (textContent: the table is laid out only when scrolled to)
+            ids = page.locator("#claims-table tbody tr td:nth-child(1)").evaluate_all(
+                "cells => cells.map(c => c.textContent.trim())")
             assert sorted(ids) == sorted(claims) and sum(map(Decimal, rows)) == total
             assert f"{total:,.2f}" in page.inner_text("#totals")
+            page.locator("#claims-table").scroll_into_view_if_needed()  # laid out once scrolled to
+            page.wait_for_function("document.querySelector('#claims-table tfoot').innerText.length > 0")
+            assert page.locator("#claims-table tfoot").inner_text().split()[-2] == f"{total:,.2f}"
             # the timeline is a chart whose bars add up to the same total
             bars = page.locator("#timeline svg rect.bar").evaluate_all("rs => rs.map(r => r.dataset.amount)")
             assert len(bars) > 1 and sum(map(Decimal, bars)) == total
