@@ -504,7 +504,10 @@ def test_audit_log_detects_edited_removed_and_reordered_entries(region, tmp_path
     assert runner.invoke(main, ["audit", "verify", "-w", str(ws)]).exit_code == 0
     log.write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
     with pytest.raises(GraphfraudError, match="audit"):
-        export_case(ws, rings[0].ring_id, tmp_path / "again")
+        export_case(ws, rings[0].ring_id, tmp_path / "again", make_zip=True)
+    # nothing was written that the log could not record, not even half a package
+    assert not (tmp_path / "again").exists() and not (tmp_path / "again.zip").exists()
+    assert not list(tmp_path.glob(".again*"))
 
 
 # ------------------------------------------------------------------ personal data

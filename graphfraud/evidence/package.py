@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
+import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,8 +64,15 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
     if zip_path is not None and zip_path.exists():
         raise GraphfraudError("evidence.out_exists", path=str(zip_path))
     operator = operator or _operator()
+    # written into a hidden folder beside the target and moved into place when complete, so a
+    # failure never leaves half a package behind
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     con = ws.connect()
     try:
+        report = audit.verify(ws.path, con)
+        if not report.ok:  # refuse before writing anything: the export could not be recorded
+            raise GraphfraudError("audit.broken", path=str(report.path), problem=report.problems[0].text())
         run_id, run_settings, run_manifest = _run(con, run_id)
         case_type = _case_type(con, case_id, run_id)
         graph = (ring_graph if case_type == "ring" else lead_graph)(con, case_id, run_id=run_id, cap=NO_CAP)
@@ -87,18 +96,18 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
         positions = layout(graph, seed=settings.seed)
         exported_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
-        out.mkdir(parents=True, exist_ok=True)
-        write_nodes_edges(out, nodes, edges)
-        write_graphml(out / "case.graphml", graph, nodes, edges)
-        write_gexf(out / "case.gexf", graph, nodes, edges, positions)
-        write_anx(out / "case.anx", graph, nodes, edges, positions)
-        write_csv(out / "claims.csv", claims_cols, claims)
-        write_csv(out / "items.csv", items_cols, items)
-        (out / "summary.json").write_text(to_json(summary) + "\n", encoding="utf-8")
-        (out / "case.html").write_text(render(graph, summary, nodes, claims, positions, exported_at=exported_at,
-                                              operator=operator), encoding="utf-8")
-        files = [out / name for name in PACKAGE_FILES]
-        network_page = _network_page(con, graph, out / NETWORK_PAGE)
+        stage.mkdir()
+        write_nodes_edges(stage, nodes, edges)
+        write_graphml(stage / "case.graphml", graph, nodes, edges)
+        write_gexf(stage / "case.gexf", graph, nodes, edges, positions)
+        write_anx(stage / "case.anx", graph, nodes, edges, positions)
+        write_csv(stage / "claims.csv", claims_cols, claims)
+        write_csv(stage / "items.csv", items_cols, items)
+        (stage / "summary.json").write_text(to_json(summary) + "\n", encoding="utf-8")
+        (stage / "case.html").write_text(render(graph, summary, nodes, claims, positions, exported_at=exported_at,
+                                                operator=operator), encoding="utf-8")
+        files = [stage / name for name in PACKAGE_FILES]
+        network_page = _network_page(con, graph, stage / NETWORK_PAGE)
         if network_page is not None:
             files.append(network_page)
         manifest = {
@@ -116,12 +125,16 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
             "files": {p.name: {"sha256": sha256_file(p), "size": p.stat().st_size} for p in files},
         }
         manifest_bytes = (to_json(manifest) + "\n").encode("utf-8")
-        (out / MANIFEST).write_bytes(manifest_bytes)
-        files.append(out / MANIFEST)
+        (stage / MANIFEST).write_bytes(manifest_bytes)
+        files.append(stage / MANIFEST)
         zip_sha = None
         if zip_path is not None:
             _zip(zip_path, files, exported_at)
             zip_sha = sha256_file(zip_path)
+        if out.exists():
+            out.rmdir()  # checked empty above
+        stage.replace(out)
+        files = [out / f.name for f in files]
         entry = audit.append(ws.path, con, {
             "action": "export", "operator": operator, "case_id": case_id, "case_type": case_type, "run_id": run_id,
             "revealed": reveal, "revealed_count": len(revealed), "revealed_identities": revealed,
@@ -129,6 +142,8 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
             "zip": str(zip_path.resolve()) if zip_path else None, "zip_sha256": zip_sha})
     finally:
         con.close()
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
     return ExportResult(case_id, case_type, run_id, out, zip_path, files, sha256_bytes(manifest_bytes), summary,
                         revealed, entry)
 
