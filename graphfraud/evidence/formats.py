@@ -269,11 +269,12 @@ def write_anx(path: Path, graph, nodes: list[dict], edges: list[dict], positions
         classes[name] = f"AC{len(classes) + 1}"
         ET.SubElement(acc, "AttributeClass", {"Id": classes[name], "Name": name, "Type": kind, "IsUser": "true",
                                               "UserCanAdd": "true", "UserCanRemove": "true", "ShowValue": "true"})
-    types_used = [t for t in NODE_STYLE if any(r["type"] == t for r in nodes)]
+    present = {r["type"] for r in nodes}
+    types_used = [t for t in NODE_STYLE if t in present] + sorted(present - set(NODE_STYLE))
     etc = ET.SubElement(root, "EntityTypeCollection")
     entity_types: dict[str, tuple[str, str]] = {}
     for i, t in enumerate(types_used, 1):
-        icon, zh, en, colour = NODE_STYLE[t]
+        icon, zh, en, _ = NODE_STYLE.get(t, ("general", t, t, ""))  # a type added later: i2's generic icon
         name = f"{zh} {en}"
         entity_types[t] = (f"ET{i}", name)
         ET.SubElement(etc, "EntityType", {"Id": f"ET{i}", "Name": name, "IconFile": icon,
