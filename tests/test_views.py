@@ -102,3 +102,24 @@ def test_report_site_and_demo_wiring(region, tmp_path):
     assert (tmp_path / "site" / "assets" / "vis-network.min.js").is_file()
     assert (tmp_path / "site" / "assets" / "vis-network.LICENSE.txt").is_file()
     assert "Medical-insurance fraud rings and leads" in index
+
+
+def test_demo_ends_with_the_report_and_the_path_to_open(tmp_path):
+    out = tmp_path / "demo"
+    r = CliRunner().invoke(main, ["--lang", "en", "demo", "--out", str(out), "--patients", "1500", "--months", "1"])
+    assert r.exit_code == 0, r.output
+    index = (out / "report" / "index.html").resolve()
+    assert r.output.strip().splitlines()[-1] == f"open the report in a browser: {index}"
+    assert index.is_file() and (out / "report" / "assets" / "vis-network.min.js").is_file()
+    assert "Medical-insurance fraud rings and leads" in index.read_text(encoding="utf-8")
+
+
+def test_views_on_a_workspace_without_detection_say_what_to_do(tmp_path):
+    from graphfraud.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    ws.connect().close()
+    runner = CliRunner()
+    for args in (["report", "--out", str(tmp_path / "site")], ["case", "CC-1"]):
+        r = runner.invoke(main, ["--lang", "en", *args, "-w", str(ws.path)])
+        assert r.exit_code == 2 and "run graphfraud detect first" in r.output, r.output
