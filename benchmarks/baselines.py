@@ -326,3 +326,29 @@ def cohort_baselines(con, *, window_days: int = 1, min_days: int = 2, min_member
         FROM bl_ca_ev GROUP BY e, c, month ORDER BY e, c, month""", max_blocks=max_blocks, min_members=min_members)
     t_fr = time.perf_counter() - t0
     return {"cooccur_cc": (cc, t_ev + t_cc), "fraudar": (fr, t_ev + t_fr)}
+
+
+def drug_resale_baselines(con, *, window_days: int = 3, min_days: int = 3, min_members: int = 3,
+                          max_blocks: int = 20) -> dict[str, tuple[list[BaselineRing], float]]:
+    """Both baselines for drug resale: method -> (rings, seconds). The raw co-occurrence pairs
+    cards that got the same drug from the same doctor within ``window_days``; plain FRAUDAR
+    peels the card x (doctor, pharmacy, drug) graph of every purchase of a drug with a
+    days-of-supply, with no excess-supply step."""
+    t0 = time.perf_counter()
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE bl_dr_ev AS
+        SELECT DISTINCT c.card_id AS e, c.doctor_id || '|' || i.item_code AS c,
+               date_diff('day', DATE '1970-01-01', c.settled_at::DATE)::BIGINT AS t, c.facility_id AS fac
+        FROM claims c JOIN items i USING (claim_id)
+        WHERE i.days_supply > 0 AND c.doctor_id IS NOT NULL AND {_CLEAN}""")
+    t_ev = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cc = cooccur_components(con, "drug_resale", "bl_dr_ev", window=window_days, day=1, min_days=min_days,
+                            min_members=min_members)
+    t_cc = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fr = fraudar_rings(con, "drug_resale", """
+        SELECT e AS card, c || '|' || fac AS col, fac, count(*)::DOUBLE AS n
+        FROM bl_dr_ev GROUP BY e, c, fac ORDER BY e, c, fac""", max_blocks=max_blocks, min_members=min_members)
+    t_fr = time.perf_counter() - t0
+    return {"cooccur_cc": (cc, t_ev + t_cc), "fraudar": (fr, t_ev + t_fr)}

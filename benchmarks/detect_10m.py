@@ -79,28 +79,37 @@ def main() -> None:
 
 
 def found(ws: Path, truth: dict) -> dict:
-    """Planted rings found by the latest run (best same-kind ring with card Jaccard >= 0.5)
-    and the share of its top 20 rings that are mostly one planted ring's cards."""
+    """Planted rings found by the latest run (best same-kind ring with Jaccard >= 0.5 on what
+    ``accuracy.match_set`` compares: cards; doctor and pharmacy; people of a hub) and the share
+    of its top 20 rings, per kind and overall, that are mostly one planted ring."""
     import duckdb
+    from accuracy import match_set
 
     con = duckdb.connect(str(ws / "graphfraud.duckdb"), read_only=True)
     run = con.execute("SELECT run_id FROM detect_runs ORDER BY finished_at DESC LIMIT 1").fetchall()[0][0]
-    rings = con.execute("""
-        SELECT r.kind, r.rank, list(m.entity_id) FROM rings r JOIN ring_members m USING (run_id, ring_id)
-        WHERE r.run_id = ? AND m.entity_type = 'card' GROUP BY r.kind, r.rank, r.ring_id ORDER BY r.rank""",
-                        [run]).fetchall()
+    rows = con.execute("""
+        SELECT r.kind, r.rank, r.ring_id, list({'entity_type': m.entity_type, 'entity_id': m.entity_id,
+                                                'role': m.role})
+        FROM rings r JOIN ring_members m USING (run_id, ring_id)
+        WHERE r.run_id = ? GROUP BY r.kind, r.rank, r.ring_id ORDER BY r.rank""", [run]).fetchall()
     con.close()
-    planted_all = [(r["kind"], {m["entity_id"] for m in r["members"] if m["entity_type"] == "card"})
-                   for r in truth["rings"]]
+    rings = [(kind, match_set(kind, members)) for kind, _, _, members in rows]
+    planted_all = [(r["kind"], match_set(r["kind"], r["members"])) for r in truth["rings"]]
+
+    def real(c: frozenset) -> bool:
+        return any(len(c & p) >= 0.5 * len(c) for _, p in planted_all)
+
     out = {}
-    for kind in sorted({k for k, _ in planted_all} & {k for k, _, _ in rings}):
-        mine = [set(c) for k, _, c in rings if k == kind]
+    for kind in sorted({k for k, _ in planted_all} & {k for k, _ in rings}):
+        mine = [c for k, c in rings if k == kind]
         planted = [p for k, p in planted_all if k == kind]
         hit = sum(max((len(c & p) / len(c | p) for c in mine), default=0) >= 0.5 for p in planted)
         top = mine[:20]
-        real = sum(any(len(c & p) >= 0.5 * len(c) for _, p in planted_all) for c in top)
         out[kind] = {"planted": len(planted), "found": hit, "returned": len(mine), "top20": len(top),
-                     "top20_real": real}
+                     "top20_real": sum(real(c) for c in top)}
+    top = [c for _, c in rings[:20]]
+    out["all"] = {"planted": len(planted_all), "found": sum(v["found"] for v in out.values()),
+                  "returned": len(rings), "top20": len(top), "top20_real": sum(real(c) for c in top)}
     return out
 
 

@@ -257,8 +257,8 @@ def detect(ctx, workspace: Path, out_dir: Path, config: Path | None, top: int, m
     """检测团伙与单项线索，写出评分与理由 / find rings and leads, with scores and reasons.
 
     Runs every enabled detector on the workspace: card collection and cohort admissions
-    (co-occurrence with a significance model, Leiden communities), trace-code reuse,
-    doctor-pharmacy steering, shared phones and addresses, and seven single-card leads
+    (co-occurrence with a significance model, Leiden communities), drug resale (excess
+    supply, dense blocks by greedy peeling), trace-code reuse, doctor-pharmacy steering, shared phones and addresses, and seven single-card leads
     (after death, impossible travel, used while inpatient, overlapping supply, split
     admission, duplicate claim, demographic mismatch). Each ring gets a 0-100 score, reasons
     in Chinese and English and an id that stays stable from run to run. Writes rings,

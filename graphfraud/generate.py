@@ -1112,6 +1112,13 @@ class _Planter:
         self.taken_doctors.add(doc)
         return doc
 
+    def after_travel(self, t: int, fa: int, fb: int, lo: int, hi: int) -> int:
+        """A time ``lo``..``hi`` seconds after ``t`` at facility ``fa``, plus the time to travel
+        to ``fb`` at 40 km/h, so a planted visit and fill are never an impossible trip."""
+        w = self.w
+        km = float(_haversine_km(w.eff_lat[fa], w.eff_lon[fa], w.eff_lat[fb], w.eff_lon[fb])) if fa != fb else 0.0
+        return t + int(self.rng.integers(lo, hi)) + int(km / 40.0 * HOUR)
+
     def ts(self, day: int, hour: tuple[int, int] = (8, 20)) -> int:
         return int(day) * DAY + int(self.rng.integers(hour[0] * HOUR, hour[1] * HOUR))
 
@@ -1270,7 +1277,8 @@ class _Planter:
                     self.claim(pat=p, card=c, fac=fdoc, ctype=OUTPATIENT, ts=t, tag=tag, doc=d, dx=dx,
                                items=[self.line(int(cat.idx(kind="consult")[0]), 1)])
                 ph = pharmacies[int(rng.integers(0, len(pharmacies)))]
-                self.claim(pat=p, card=c, fac=ph, ctype=PHARMACY, ts=t + int(rng.integers(20 * MINUTE, 3 * HOUR)),
+                ft = self.after_travel(t, fdoc, ph, 20 * MINUTE, 3 * HOUR)
+                self.claim(pat=p, card=c, fac=ph, ctype=PHARMACY, ts=ft,
                            tag=tag, doc=d, dx=dx, items=[self.line(key, int(rng.integers(1, 4)))])
                 day += int(rng.integers(6, 13))
         members = [self.member("card", w.cid(c), "recruited card") for c in cards]
@@ -1350,7 +1358,7 @@ class _Planter:
                 lines = [self.line(int(it), int(rng.integers(1, 3)))
                          for it in rng.choice(short, size=int(rng.integers(1, 3)), replace=False)]
                 fday = day + int(rng.choice([0, 0, 1, 2]))
-                ft = t + int(rng.integers(20 * MINUTE, 2 * HOUR)) if fday == day else self.ts(fday, (9, 20))
+                ft = self.after_travel(t, f, ph, 20 * MINUTE, 2 * HOUR) if fday == day else self.ts(fday, (9, 20))
                 self.claim(pat=p, card=c, fac=ph, ctype=PHARMACY, ts=ft, tag=tag, doc=doc, dx=dxc, items=lines)
                 day += int(rng.integers(15, 40))
         self.reroute.append((doc, ph, tag))

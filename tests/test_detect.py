@@ -304,7 +304,9 @@ def test_every_reason_exists_in_both_languages_with_the_same_numbers():
               "rounds": 5, "los": "7", "iqr": "1", "doctor": "D1", "claims": 12, "amount": "12,345.60",
               "fund": "8,000.00", "threshold": "6,000.00", "codes": 9, "dispensed": 31, "cards": 11, "uses": 5,
               "pharmacy": "P1", "n_d": 40, "peer": "9%", "people": 12, "buys": 30, "minimum": 100,
-              "refunds": 4, "hub": "ph_0123abcd"}
+              "refunds": 4, "hub": "ph_0123abcd", "drug": "甘精胰岛素（XA10AE）", "drug_en": "XA10AE", "excess": "1,200",
+              "per": "400", "ratio": "3.5", "k": 2, "doctors": "D1、D2", "doctors_en": "D1, D2",
+              "pharmacies": "P1", "pharmacies_en": "P1"}
     for code in REASON_TEXTS:
         r = reason(code, 1, **params)
         assert cjk.search(r.text_zh), code
@@ -532,3 +534,66 @@ def test_claims_alone_are_enough(tmp_path):
     result = detect(ws.path, tmp_path / "out")
     [found] = rings_of(result, "card_collection")
     assert found.key == frozenset(ring) and found.reasons[0].code == "cc_repeat"
+
+
+def test_drug_resale_finds_the_stockpiling_group_not_regulars_or_lone_stockpilers(tmp_path):
+    region = Region(seed=41)
+    region.facility("H1", "hospital")
+    busy, quiet = region.facility("P-BUSY"), region.facility("P-RING")
+
+    def buy(card, pharmacy, day, doctor, days_supply=30, code="XA10AEA001", amount="178.00"):
+        claim = region.settle(card, pharmacy, region.random_time(day), amount, doctor_id=doctor)
+        region.items.append({"claim_id": claim, "item_no": 1, "item_code": code, "item_name": "甘精胰岛素注射液",
+                             "category": "drug", "quantity": Decimal("1"), "unit_price": Decimal(amount),
+                             "amount": Decimal(amount), "days_supply": days_supply})
+        return claim
+
+    # regulars: a month of supply every month from one busy doctor
+    for i in range(60):
+        card = region.person(f"G{i:03d}")
+        start = region.rng.randrange(10)
+        for day in range(start, 150, 30):
+            buy(card, busy, day, "D-BUSY")
+    # the ring: five recruited cards, a month of supply every week, two doctors, one pharmacy,
+    # a recruiter's phone on three of them
+    ring = [region.person(f"R{i}", phone="ph_recruiter" if i < 3 else None) for i in range(5)]
+    ring_claims = []
+    for card in ring:
+        for day in range(region.rng.randrange(5), 150, 7):
+            ring_claims.append(buy(card, quiet, day, region.rng.choice(["D-R1", "D-R2"])))
+    # three lone stockpilers who share nothing but the busy pharmacy
+    for i in range(3):
+        card = region.person(f"L{i}")
+        for day in range(0, 150, 7):
+            buy(card, busy, day, f"D-L{i}")
+    ws = region.save(tmp_path / "ws")
+    result = detect(ws.path, tmp_path / "out")
+    [found] = rings_of(result, "drug_resale")
+    assert found.key == frozenset(ring)
+    others = {(m.entity_type, m.entity_id) for m in found.members if m.entity_type != "card"}
+    assert {("doctor", "D-R1"), ("doctor", "D-R2"), ("facility", "P-RING"), ("drug", "XA10AEA001"),
+            ("phone", "ph_recruiter")} == others
+    assert sorted(found.claim_ids) == sorted(ring_claims)
+    assert found.total_amount == Decimal("178.00") * len(ring_claims)
+    assert found.reasons[0].code == "dr_excess" and "甘精胰岛素注射液" in found.reasons[0].text_zh
+    assert found.reasons[1].code == "dr_doctors" and "D-R1" in found.reasons[1].text_en
+    assert any(r.code == "shared_phone" and r.value == 3 for r in found.reasons)
+    # every card of the ring, and each lone stockpiler, is an overlapping-supply lead of its own
+    stockpilers = {lead.entity_id for lead in result.leads if lead.kind == "overlapping_supply"}
+    assert stockpilers == set(ring) | {f"CL{i}" for i in range(3)}
+
+
+def test_densest_block_peels_to_the_dense_core():
+    import numpy as np
+
+    from graphfraud.detect.drug_resale import densest_block, peel_blocks
+
+    # a 4-clique (0-3) with a pendant path 3-4-5, and a separate triangle (6-8) of lighter edges
+    edges = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3), (3, 4), (4, 5), (6, 7), (7, 8), (6, 8)]
+    u = np.array([a for a, _ in edges])
+    v = np.array([b for _, b in edges])
+    w = np.array([1.0] * 8 + [0.5] * 3)
+    mask, rho = densest_block(9, u, v, w, np.ones(9, dtype=bool), epsilon=0.0)
+    assert np.flatnonzero(mask).tolist() == [0, 1, 2, 3] and rho == 1.5
+    blocks = peel_blocks(9, u, v, w, is_row=np.ones(9, dtype=bool), min_rows=3, min_density=0.4, epsilon=0.0)
+    assert [b for b, _ in blocks] == [[0, 1, 2, 3], [6, 7, 8]]

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
-from graphfraud.detect.claims import live_claims
+from graphfraud.detect.claims import drug_buys, live_claims
 from graphfraud.detect.model import Lead, fmt_money
 from graphfraud.detect.settings import Settings
 
@@ -237,20 +237,20 @@ def overlapping_supply(con, settings: Settings) -> list[Lead]:
     s = settings.leads
     # purchases of one drug on one card per day, then only the (card, drug) pairs where some
     # purchase comes before the previous one has run out
+    drug_buys(con)
     rows = con.execute("""
-        WITH lines AS MATERIALIZED (
-            SELECT l.card_id, i.item_code, l.day, i.days_supply, l.claim_id, i.item_name
-            FROM lead_claims l JOIN items i USING (claim_id)
-            WHERE i.days_supply > 0),
-        buys AS (
-            SELECT card_id, item_code, day, sum(days_supply)::BIGINT AS days FROM lines
-            GROUP BY card_id, item_code, day),
+        WITH multi AS (SELECT card_id, item_code FROM drug_buys GROUP BY ALL HAVING count(*) >= 2),
         flagged AS (
             SELECT card_id, item_code FROM (
                 SELECT card_id, item_code, day, lag(day) OVER w AS prev_day, lag(days) OVER w AS prev_days
-                FROM buys WINDOW w AS (PARTITION BY card_id, item_code ORDER BY day))
+                FROM drug_buys SEMI JOIN multi USING (card_id, item_code)
+                WINDOW w AS (PARTITION BY card_id, item_code ORDER BY day))
             WHERE day < prev_day + prev_days::INTEGER
-            GROUP BY card_id, item_code)
+            GROUP BY card_id, item_code),
+        lines AS (
+            SELECT l.card_id, i.item_code, l.day, i.days_supply, l.claim_id, i.item_name
+            FROM lead_claims l JOIN items i USING (claim_id)
+            WHERE i.days_supply > 0 AND l.card_id IN (SELECT card_id FROM flagged))
         -- claim ids and names only for the (card, drug) pairs that overlap at all
         SELECT x.card_id, x.item_code, x.day, sum(x.days_supply)::BIGINT, list(DISTINCT x.claim_id),
                any_value(x.item_name)

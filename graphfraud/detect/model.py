@@ -58,6 +58,34 @@ REASON_TEXTS: dict[str, tuple[str, str]] = {
         "{share} 的住院由同一医师 {doctor} 收治",
         "{share} of the admissions were under one doctor, {doctor}",
     ),
+    "dr_excess": (
+        "{n} 张卡超量购买{drug}：购药前已取得的用量比实际经过的天数共多出 {excess} 天（每张卡中位 {per} 天，"
+        "取得用量为经过天数的 {ratio} 倍）",
+        "{n} cards obtained {drug_en} far beyond need: {excess} days of supply more than the days elapsed "
+        "(median {per} days per card; {ratio} times the days elapsed)",
+    ),
+    "dr_doctors": (
+        "{share} 的超量购药处方出自 {k} 名医师：{doctors}",
+        "{share} of the excess purchases were prescribed by {k} doctor(s): {doctors_en}",
+    ),
+    "dr_pharmacies": (
+        "{share} 在 {k} 家药店取药：{pharmacies}",
+        "{share} were dispensed by {k} pharmacy(ies): {pharmacies_en}",
+    ),
+    "dr_shared_address": (
+        "{same} 名持卡人登记在同一地址",
+        "{same} card holders are registered at one address",
+    ),
+    "dr_family": (
+        "{n} 名持卡人中 {same} 人共用同一地址，可能是一家人：亲属关系不计入评分，但解释不了每人的超量用药",
+        "{same} of the {n} holders share one address, likely a family: the tie does not count in the score, but it "
+        "does not explain each member's excess supply",
+    ),
+    "dr_cooccur": (
+        "成员两两在 {window} 天内由同一医师开出同一药品共 {observed} 次，按各自购药频率偶然只应有 {expected} 次",
+        "member pairs got the same drug from the same doctor within {window} day(s) {observed} times where their "
+        "own purchases predict {expected}",
+    ),
     "tc_reused": (
         "药店 {facility} 有 {codes} 个药品追溯码被重复结算（共 {dispensed} 次），涉及 {cards} 张卡",
         "pharmacy {facility} dispensed {codes} drug traceability codes more than once ({dispensed} dispensings), "

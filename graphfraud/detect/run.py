@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from graphfraud import __version__
-from graphfraud.detect import (card_collection, cohort_admission, doctor_pharmacy, shared_identity,
+from graphfraud.detect import (card_collection, cohort_admission, doctor_pharmacy, drug_resale, shared_identity,
                                trace_code_reuse)
 from graphfraud.detect.leads import detect_leads
 from graphfraud.detect.model import DetectorResult, Lead, Member, Ring, reason
@@ -29,6 +29,7 @@ from graphfraud.workspace import Workspace, new_run_id
 DETECTORS = (
     ("card_collection", "card_collection", card_collection),
     ("cohort_admission", "cohort_admission", cohort_admission),
+    ("drug_resale", "drug_resale", drug_resale),
     ("trace_code_reuse", "trace_code_reuse", trace_code_reuse),
     ("doctor_pharmacy", "doctor_pharmacy", doctor_pharmacy),
     # last: it reads the rings found before it (members of other rings are suspicious activity)

@@ -64,6 +64,39 @@ class CohortAdmissionSettings:
 
 
 @dataclass(frozen=True)
+class DrugResaleSettings:
+    """药品倒卖: cards obtaining a drug far beyond its days of supply, tied together by the
+    doctors who prescribed it, the pharmacies that dispensed it, phones and addresses."""
+
+    enabled: bool = True
+    #: NHSA drug-code prefixes of the key drugs watched (重点药品); empty: every drug with a
+    #: days-of-supply
+    key_drugs: tuple[str, ...] = ()
+    #: a card has excess supply of a drug when the days of supply obtained before its last
+    #: purchase exceed the days elapsed by at least this many days ...
+    min_excess_days: int = 30
+    #: ... and are at least this multiple of the days elapsed
+    min_ratio: float = 1.5
+    #: the co-occurrence engine links two such cards that got the same drug from the same
+    #: doctor within this many days of each other on at least ``min_days`` distinct days
+    window_days: int = 3
+    min_days: int = 3
+    min_significance: float = 2.0
+    #: a dense block is a ring with at least this many cards ...
+    min_cards: int = 3
+    #: ... and a density (edge weight per node) of at least this much
+    min_density: float = 0.8
+    #: each peeling round removes every node whose weighted degree is within this factor of the
+    #: block's average (a vectorised greedy peeling; 0 would peel one node at a time)
+    peel_epsilon: float = 0.05
+    #: a card not kept by the peeling joins the block when at least this share of its tie weight
+    #: goes to the block's ties, through two ties or more
+    absorb_share: float = 0.5
+    #: the number of blocks taken out of one connected part of the graph at most
+    max_blocks: int = 50
+
+
+@dataclass(frozen=True)
 class TraceCodeReuseSettings:
     """追溯码重复: drug traceability codes dispensed on more than one settlement."""
 
@@ -183,6 +216,7 @@ class Settings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     card_collection: CardCollectionSettings = field(default_factory=CardCollectionSettings)
     cohort_admission: CohortAdmissionSettings = field(default_factory=CohortAdmissionSettings)
+    drug_resale: DrugResaleSettings = field(default_factory=DrugResaleSettings)
     trace_code_reuse: TraceCodeReuseSettings = field(default_factory=TraceCodeReuseSettings)
     doctor_pharmacy: DoctorPharmacySettings = field(default_factory=DoctorPharmacySettings)
     shared_identity: SharedIdentitySettings = field(default_factory=SharedIdentitySettings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from graphfraud.detect.claims import live_claims
+from graphfraud.detect.claims import ClaimFacts, claim_facts, live_claims
 from graphfraud.detect.model import (DetectorResult, Member, Ring, final_score, fmt_share, money_reasons, reason,
                                      saturate)
 from graphfraud.detect.settings import Settings
@@ -55,36 +55,31 @@ def detect(con, settings: Settings, other_rings: list[Ring] | None = None) -> De
                sum(round_buys), sum(refunded), count(DISTINCT patient_id) FILTER (WHERE in_ring)
         FROM si_card GROUP BY tie, hub ORDER BY tie, hub""", [s.min_round_buys]).fetchall()
     rings = []
+    chosen = []
     for tie, hub, people, odd_people, round_buys, refunded, in_ring in hubs:
         if odd_people < s.min_suspicious_people:
             continue
-        rings.append(_ring(con, settings, tie, hub, people, odd_people, int(round_buys), int(refunded), in_ring))
+        chosen.append((tie, hub, people, odd_people, int(round_buys), int(refunded), in_ring))
+    cards = {}
+    for tie, hub, *_ in chosen:
+        cards[(tie, hub)] = con.execute("""
+            SELECT card_id, patient_id, round_buys, refunded, in_ring, odd_claims FROM si_card
+            WHERE tie = ? AND hub = ? ORDER BY card_id""", [tie, hub]).fetchall()
+    facts = claim_facts(con, {k: sorted({cid for *_, odd in rows for cid in (odd or [])}) for k, rows in cards.items()})
+    for tie, hub, *rest in chosen:
+        rings.append(_ring(settings, tie, hub, *rest, cards=cards[(tie, hub)], facts=facts[(tie, hub)]))
     stats = {"timings_s": {"all": round(time.perf_counter() - t0, 3)}, "hubs": len(hubs), "rings": len(rings)}
     return DetectorResult(KIND, rings, stats)
 
 
-def _ring(con, settings: Settings, tie: str, hub: str, people: int, odd_people: int, round_buys: int,
-          refunded: int, in_ring: int) -> Ring:
+def _ring(settings: Settings, tie: str, hub: str, people: int, odd_people: int, round_buys: int,
+          refunded: int, in_ring: int, *, cards: list[tuple], facts: ClaimFacts) -> Ring:
     s = settings.shared_identity
-    cards = con.execute("""
-        SELECT card_id, patient_id, round_buys, refunded, in_ring, odd_claims FROM si_card
-        WHERE tie = ? AND hub = ? ORDER BY card_id""", [tie, hub]).fetchall()
     patients = sorted({pid for _, pid, _, _, _, _ in cards})
     odd_cards = [c for c, _, rb, rf, ir, _ in cards if rb >= s.min_round_buys or rf > 0 or ir]
     claim_ids = sorted({cid for *_, odd in cards for cid in (odd or [])})
-    if claim_ids:
-        total, fund, first, last = con.execute("""
-            SELECT sum(total_amount), sum(coalesce(fund_amount, 0)), min(settled_at)::DATE, max(settled_at)::DATE
-            FROM claims WHERE claim_id IN (SELECT unnest(?))""", [claim_ids]).fetchall()[0]
-        per_card = {c: (n, Decimal(a)) for c, n, a in con.execute("""
-            SELECT card_id, count(*), sum(total_amount) FROM claims WHERE claim_id IN (SELECT unnest(?))
-            GROUP BY card_id""", [claim_ids]).fetchall()}
-        pharmacies = con.execute("""
-            SELECT facility_id, count(*), sum(total_amount) FROM claims WHERE claim_id IN (SELECT unnest(?))
-            GROUP BY facility_id ORDER BY 2 DESC, 1""", [claim_ids]).fetchall()
-    else:
-        total, fund, first, last, per_card, pharmacies = Decimal(0), Decimal(0), None, None, {}, []
-    total, fund = Decimal(total).quantize(Decimal("0.01")), Decimal(fund).quantize(Decimal("0.01"))
+    total, fund, first, last = facts.total, facts.fund, facts.first, facts.last
+    per_card, pharmacies = facts.by_card, facts.by_facility
     share = odd_people / people
     reasons = [reason("si_hub_phone" if tie == "phone" else "si_hub_address", people, people=people)]
     if round_buys:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from graphfraud.detect.claims import live_claims
+from graphfraud.detect.claims import ClaimFacts, claim_facts, live_claims
 from graphfraud.detect.model import DetectorResult, Member, Ring, final_score, money_reasons, reason, saturate
 from graphfraud.detect.settings import Settings
 
@@ -46,25 +46,18 @@ def detect(con, settings: Settings) -> DetectorResult:
         SELECT facility_id, count(DISTINCT trace_code), count(*), max(n_uses), list(DISTINCT card_id ORDER BY card_id),
                list(DISTINCT claim_id ORDER BY claim_id), list(DISTINCT item_code ORDER BY item_code)
         FROM involved GROUP BY facility_id ORDER BY facility_id""").fetchall()
-    rings = []
-    for facility, n_codes, n_dispensed, max_uses, cards, claim_ids, drugs in groups:
-        if len(cards) < s.min_cards or n_codes < s.min_codes:
-            continue
-        rings.append(_ring(con, settings, facility, n_codes, n_dispensed, max_uses, cards, claim_ids, drugs))
+    groups = [g for g in groups if len(g[4]) >= s.min_cards and g[1] >= s.min_codes]
+    facts = claim_facts(con, {g[0]: g[5] for g in groups})
+    rings = [_ring(settings, *g, facts=facts[g[0]]) for g in groups]
     stats = {"timings_s": {"all": round(time.perf_counter() - t0, 3)}, "reused_dispensings": n_uses,
              "pharmacies": len(groups), "rings": len(rings)}
     return DetectorResult(KIND, rings, stats)
 
 
-def _ring(con, settings: Settings, facility: str, n_codes: int, n_dispensed: int, max_uses: int, cards: list[str],
-          claim_ids: list[str], drugs: list[str]) -> Ring:
-    total, fund, first, last = con.execute("""
-        SELECT sum(total_amount), sum(coalesce(fund_amount, 0)), min(settled_at)::DATE, max(settled_at)::DATE
-        FROM claims WHERE claim_id IN (SELECT unnest(?))""", [claim_ids]).fetchall()[0]
-    total, fund = Decimal(total), Decimal(fund)
-    per_card = {card: (n, Decimal(amount)) for card, n, amount in con.execute("""
-        SELECT card_id, count(*), sum(total_amount) FROM claims WHERE claim_id IN (SELECT unnest(?))
-        GROUP BY card_id""", [claim_ids]).fetchall()}
+def _ring(settings: Settings, facility: str, n_codes: int, n_dispensed: int, max_uses: int, cards: list[str],
+          claim_ids: list[str], drugs: list[str], *, facts: ClaimFacts) -> Ring:
+    total, fund, first, last = facts.total, facts.fund, facts.first, facts.last
+    per_card = facts.by_card
     reasons = [reason("tc_reused", n_codes, facility=facility, codes=n_codes, dispensed=n_dispensed, cards=len(cards)),
                reason("tc_max_uses", max_uses, uses=max_uses)]
     # a double scan at the till explains one code on two sales; many codes coming back do not
