@@ -460,13 +460,8 @@ def write_case_page(con, graph: CaseGraph, path: str | Path, *, lang: str = "zh"
 
 def reward(amount: Decimal) -> Decimal:
     """The whistle-blower reward the amount implies (Yunnan schedule): below 10,000 yuan 500;
-    10,000-20,000 1,000; 20,000-40,000 1,500; above 40,000 5 % capped at 10,000."""
-    if amount <= 0:
-        return Decimal("0.00")
-    if amount < 10000:
-        return Decimal("500.00")
-    if amount < 20000:
-        return Decimal("1000.00")
-    if amount <= 40000:
-        return Decimal("1500.00")
-    return min((amount * Decimal("0.05")).quantize(Decimal("0.01")), Decimal("10000.00"))
+    10,000-20,000 1,000; 20,000-40,000 1,500; above 40,000 5 % capped at 10,000. One
+    definition with the evidence package's summary, so a page and a package never differ."""
+    from graphfraud.evidence.summary import whistleblower_reward
+
+    return whistleblower_reward(amount)

@@ -1,0 +1,110 @@
+"""The case summary: exact totals from the claims behind the case, the date range, who and
+what is involved, the transfer-to-police threshold and the whistle-blower reward.
+
+Money is ``Decimal`` from the claims rows to the JSON strings; nothing passes through float.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+#: Yunnan whistle-blower reward schedule (see the domain brief): below 10,000 yuan -> 500;
+#: 10,000 up to (not including) 20,000 -> 1,000; 20,000 to 40,000 inclusive -> 1,500;
+#: above 40,000 -> 5 % of the amount, at most 10,000.
+REWARD_BANDS = ((Decimal(10000), Decimal(500)), (Decimal(20000), Decimal(1000)))
+REWARD_FLAT_UNTIL = Decimal(40000)
+REWARD_FLAT = Decimal(1500)
+REWARD_RATE = Decimal("0.05")
+REWARD_CAP = Decimal(10000)
+
+
+def whistleblower_reward(amount: Decimal) -> Decimal:
+    """The reward the schedule implies for a case of ``amount`` yuan (0 when nothing was lost).
+
+    >>> [str(whistleblower_reward(Decimal(x))) for x in ("9999.99", "10000", "20000", "40000", "40000.01", "300000")]
+    ['500.00', '1000.00', '1500.00', '1500.00', '2000.00', '10000.00']
+    """
+    if not isinstance(amount, Decimal):
+        raise TypeError("amount must be a Decimal")
+    if amount <= 0:
+        return ZERO
+    for upper, reward in REWARD_BANDS:
+        if amount < upper:
+            return reward.quantize(CENT)
+    if amount <= REWARD_FLAT_UNTIL:
+        return REWARD_FLAT.quantize(CENT)
+    return min(amount * REWARD_RATE, REWARD_CAP).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money(value) -> Decimal:
+    """A stored amount as an exact two-place Decimal (``None`` is 0)."""
+    if value is None:
+        return ZERO
+    if isinstance(value, float):
+        raise TypeError("money must never be a float")
+    return Decimal(value).quantize(CENT)
+
+
+def build_summary(graph, claims: list[dict], n_items: int, *, threshold: Decimal, run_id: str,
+                  revealed: bool) -> dict:
+    """The summary of one case (``graph`` a ``CaseGraph``; ``claims`` the rows of claims.csv)."""
+    from graphfraud.detect.model import fmt_money
+    from graphfraud.i18n import t
+
+    total = sum((money(c["total_amount"]) for c in claims), ZERO)
+    fund = sum((money(c["fund_amount"]) for c in claims), ZERO)
+    days = sorted(_day(c["settled_at"]) for c in claims if c.get("settled_at") is not None)
+    first, last = (days[0], days[-1]) if days else (None, None)
+    by_type: dict[str, int] = {}
+    for n in graph.nodes:
+        by_type[n.type] = by_type.get(n.type, 0) + 1
+    facilities = [n for n in graph.nodes if n.type == "facility"]
+    pharmacies = sum(1 for n in facilities if n.attrs.get("facility_type") == "pharmacy")
+    over = total >= threshold
+    reward = whistleblower_reward(total)
+    s = graph.summary
+    kind_key = ("lead." if graph.case_type == "lead" else "kind.") + graph.kind
+    counts = {"people": by_type.get("patient", 0), "cards": by_type.get("card", 0),
+              "facilities": len(facilities), "pharmacies": pharmacies, "doctors": by_type.get("doctor", 0),
+              "claims": len(claims), "items": n_items, "nodes": len(graph.nodes), "edges": len(graph.edges),
+              "hidden_nodes": graph.hidden_nodes}
+    params = dict(case=graph.case_id, total=fmt_money(total), fund=fmt_money(fund), claims=len(claims),
+                  first=first or "-", last=last or "-", people=counts["people"], cards=counts["cards"],
+                  facilities=counts["facilities"], threshold=fmt_money(threshold), reward=fmt_money(reward))
+    text = {}
+    for lang in ("zh", "en"):
+        lines = [t("summary.title", lang=lang, case=graph.case_id, kind=t(kind_key, lang=lang)),
+                 t("summary.amounts", lang=lang, **params),
+                 t("summary.dates", lang=lang, **params),
+                 t("summary.counts", lang=lang, **params),
+                 t("summary.over" if over else "summary.under", lang=lang, **params),
+                 t("summary.reward", lang=lang, **params)]
+        lines += [r["text_" + lang] for r in graph.reasons if r.get("text_" + lang)]
+        text[lang] = lines
+    return {
+        "case_id": graph.case_id, "case_type": graph.case_type, "kind": graph.kind,
+        "kind_zh": t(kind_key, lang="zh"), "kind_en": t(kind_key, lang="en"),
+        "title_zh": graph.title_zh, "title_en": graph.title_en, "run_id": run_id,
+        "score": s.get("score"), "rank": s.get("rank"),
+        "total_amount": str(total), "fund_amount": str(fund), "currency": "CNY",
+        "first_date": first.isoformat() if first else None, "last_date": last.isoformat() if last else None,
+        "counts": counts,
+        "transfer_threshold": str(threshold.quantize(CENT)), "over_transfer_threshold": over,
+        "whistleblower_reward": str(reward), "reward_basis": "total_amount",
+        "identities_revealed": revealed,
+        "reasons": [{"code": r["code"], "value": None if r.get("value") is None else str(r["value"]),
+                     "text_zh": r.get("text_zh"), "text_en": r.get("text_en")} for r in graph.reasons],
+        "zh": text["zh"], "en": text["en"],
+    }
+
+
+def _day(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
