@@ -505,6 +505,31 @@ def test_a_hub_tie_raises_another_ring_and_is_named_in_its_reasons():
     assert ("phone", "ph_hub") in {(m.entity_type, m.entity_id) for m in cohort.members}
 
 
+def test_steering_behind_a_resale_ring_is_one_ring_with_both_reasons():
+    from graphfraud.detect.model import Member, Ring
+    from graphfraud.detect.run import link_steering
+
+    def ring(kind, cards, extra, code):
+        return Ring(kind=kind, key=frozenset(cards), score=80.0,
+                    members=[Member("card", c, "card") for c in cards] + list(extra),
+                    reasons=[reason(code, 1, doctor="D1", share="90%", n=9, n_d=10, pharmacy="P1", peer="5%", same=3)],
+                    claim_ids=[], total_amount=Decimal("1.00"), fund_amount=Decimal("0.00"), first_date=None,
+                    last_date=None, over_transfer_threshold=False)
+
+    resale = ring("drug_resale", ["C1", "C2", "C3", "C4"],
+                  [Member("doctor", "D1", "prescribing doctor"), Member("facility", "P1", "dispensing pharmacy")],
+                  "dr_shared_address")
+    steering = ring("doctor_pharmacy", ["C1", "C2", "C3"],
+                    [Member("doctor", "D1", "prescribing doctor"), Member("facility", "P1", "partner pharmacy")],
+                    "dp_share")
+    elsewhere = ring("doctor_pharmacy", ["C1", "C2", "C3"],
+                     [Member("doctor", "D2", "prescribing doctor"), Member("facility", "P1", "partner pharmacy")],
+                     "dp_share")
+    rings = [resale, steering, elsewhere]
+    assert link_steering(rings) == 1
+    assert rings == [resale, elsewhere]
+    assert [r.code for r in resale.reasons] == ["dr_shared_address", "dp_share"]
+
 def test_a_ring_without_cards_keeps_its_id_and_status(tmp_path):
     from graphfraud.detect.model import Member, Ring
     from graphfraud.detect.run import assign_ids

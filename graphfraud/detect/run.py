@@ -118,6 +118,9 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
                     why = "family" if ring.facts.get("family") else "weak"
                     below = result.stats.setdefault("below_min_score", {"family": 0, "weak": 0})
                     below[why] += 1
+        merged = link_steering(rings)
+        if merged and "doctor_pharmacy" in stats:
+            stats["doctor_pharmacy"]["part_of_drug_resale"] = merged
         link_shared_identity(rings)
         previous_run, previous = _previous_rings(con)
         changes = assign_ids(rings, previous, settings.id_match_jaccard)
@@ -147,6 +150,25 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
         con.close()
     return DetectResult(run_id, out_dir, rings, leads, changes, stats, timings, time.perf_counter() - started,
                         manifest_path, [*files, manifest_path])
+
+
+def link_steering(rings: list[Ring]) -> int:
+    """A doctor-pharmacy ring that is the prescribing side of a drug-resale ring (the resale
+    ring has its doctor and its pharmacy, and at least half of its cards) is not reported twice:
+    its steering becomes a reason of the resale ring. Returns how many were folded in."""
+    resale = [r for r in rings if r.kind == "drug_resale"]
+    folded = []
+    for dp in (r for r in rings if r.kind == "doctor_pharmacy"):
+        ties = {(m.entity_type, m.entity_id) for m in dp.members if m.entity_type in ("doctor", "facility")}
+        for dr in resale:
+            members = {(m.entity_type, m.entity_id) for m in dr.members}
+            if ties <= members and len(dp.key & dr.key) >= 0.5 * len(dp.key):
+                dr.reasons.insert(1, dp.reasons[0])
+                folded.append(dp)
+                break
+    for dp in folded:
+        rings.remove(dp)
+    return len(folded)
 
 
 def link_shared_identity(rings: list[Ring], bonus: float = 5.0) -> None:

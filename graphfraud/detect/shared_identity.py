@@ -1,6 +1,7 @@
 """共用身份 shared_identity: people tied by one phone or one address far beyond a household,
 whose cards also do something suspicious: round-amount purchases (cashing out through the
-e-voucher), purchases refunded a few days later, membership in another ring. A family of
+e-voucher), purchases refunded a few days later, membership in another ring (the claims behind
+a hub are those odd purchases and refunds, and its members' claims in the other rings). A family of
 three sharing a phone is not a hub; a care home sharing an address but buying nothing odd is
 not reported. Phones and addresses are pseudonyms: the ring names the pseudonym, never the
 number or the address."""
@@ -33,6 +34,9 @@ def detect(con, settings: Settings, other_rings: list[Ring] | None = None) -> De
     live_claims(con)  # for reversed_claims
     con.execute("CREATE OR REPLACE TEMP TABLE si_ring_cards AS SELECT DISTINCT unnest(?::VARCHAR[]) AS card_id",
                 [in_rings])
+    # the claims behind the other rings: a hub member's part in them is part of the hub's case
+    con.execute("CREATE OR REPLACE TEMP TABLE si_ring_claims AS SELECT DISTINCT unnest(?::VARCHAR[]) AS claim_id",
+                [sorted({c for r in other_rings or [] for c in r.claim_ids})])
     # what each hub member's cards did: round amounts, refunds, other rings
     con.execute("""
         CREATE OR REPLACE TEMP TABLE si_card AS
@@ -44,7 +48,8 @@ def detect(con, settings: Settings, other_rings: list[Ring] | None = None) -> De
                count(*) FILTER (WHERE c.claim_id IN (SELECT claim_id FROM reversed_claims)) AS refunded,
                list(c.claim_id) FILTER (WHERE (c.total_amount >= ? AND c.total_amount % 100 = 0)
                                         OR c.claim_id IN (SELECT claim_id FROM reversed_claims)
-                                        OR c.reverses_claim_id IS NOT NULL) AS odd_claims,
+                                        OR c.reverses_claim_id IS NOT NULL
+                                        OR c.claim_id IN (SELECT claim_id FROM si_ring_claims)) AS odd_claims,
                bool_or(rc.card_id IS NOT NULL) AS in_ring
         FROM cards_of co JOIN claims c USING (card_id) LEFT JOIN si_ring_cards rc ON rc.card_id = co.card_id
         GROUP BY co.tie, co.hub, co.patient_id, co.card_id""",
