@@ -148,7 +148,11 @@ class Truth:
         self.rings = {r["ring_id"]: r for r in truth["rings"]}
         for r in truth["rings"]:
             cards = match_set(r["kind"], r["members"])
-            for c in cards:
+            # a ring is real when most of what it is compared on belongs to one planted ring of
+            # any kind: cards, doctor and pharmacy, or the people of a hub (a recruiter's phone
+            # shared by a resale ring's holders is that ring's)
+            people = match_set("shared_identity", r["members"])
+            for c in cards | people:
                 self.card_rings.setdefault(c, set()).add(r["ring_id"])
             if r["kind"] in self.planted:
                 self.planted[r["kind"]].append({
