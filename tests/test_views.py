@@ -123,3 +123,17 @@ def test_views_on_a_workspace_without_detection_say_what_to_do(tmp_path):
     for args in (["report", "--out", str(tmp_path / "site")], ["case", "CC-1"]):
         r = runner.invoke(main, ["--lang", "en", *args, "-w", str(ws.path)])
         assert r.exit_code == 2 and "run graphfraud detect first" in r.output, r.output
+
+
+def test_every_member_role_of_a_run_reads_in_both_languages(detected_region):
+    from graphfraud.i18n import MESSAGES
+    from graphfraud.render import role_text
+
+    *_, result = detected_region
+    roles = {m.role for r in result.rings for m in r.members}
+    kinds = {r.kind for r in result.rings}
+    assert {"card_collection", "drug_resale", "shared_identity"} <= kinds
+    missing = sorted(role for role in roles if "role." + role not in MESSAGES)
+    assert not missing
+    assert role_text("excess-supply card", "zh") == "超量购药卡"
+    assert role_text("excess-supply card", "en") == "excess-supply card"

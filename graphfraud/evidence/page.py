@@ -128,6 +128,14 @@ def _table(headers: list[str], rows: list[list]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _role(role: str | None) -> str | None:
+    """A member's role in both languages, as everything else on the page."""
+    from graphfraud.render import role_text
+
+    zh = role_text(role, "zh") if role else role
+    return f"{zh} / {role}" if role and zh != role else role
+
+
 def render(graph, summary: dict, nodes: list[dict], claims: list[dict], positions, *, exported_at: str,
            operator: str) -> str:
     """The whole page as one string."""
@@ -155,7 +163,7 @@ def render(graph, summary: dict, nodes: list[dict], claims: list[dict], position
                       for typ, (_, zh, en, c) in NODE_STYLE.items() if any(n.type == typ for n in graph.nodes))
     ident = [k for k in ("name", "id_number", "phone", "address") if any(k in r for r in nodes if r["type"]
                                                                           in ("patient", "doctor"))]
-    member_rows = [[r["key"], r.get("role"), r["n_claims"], r["amount"], r["first_date"], r["last_date"],
+    member_rows = [[r["key"], _role(r.get("role")), r["n_claims"], r["amount"], r["first_date"], r["last_date"],
                     *[r.get(k) for k in ident]] for r in nodes if r["member"] or r["type"] in ("patient", "doctor")]
     edge_rows = [[e.type + " " + " / ".join(EDGE_NAMES.get(e.type, ("", ""))), e.source, e.target, e.n_claims,
                   e.amount, e.fund_amount, e.n_days, e.first_date, e.last_date] for e in graph.edges]
