@@ -75,7 +75,7 @@ class LocalNeo4j:
 
     @classmethod
     def start(cls, home: str | Path | None = None, *, timeout: float = 180.0, heap: str = "1g",
-              build: bool = True) -> LocalNeo4j:
+              pagecache: str = "512m", settings: dict[str, str] | None = None, build: bool = True) -> LocalNeo4j:
         if not launcher_built():
             if not build:
                 raise ServerError("the local Neo4j launcher is not built: run `make neo4j-launcher`")
@@ -87,6 +87,8 @@ class LocalNeo4j:
         log_path = home / "launcher.log"
         log = log_path.open("ab")
         env = {**os.environ, "NEO4J_PASSWORD": password}
+        conf = {"server.memory.pagecache.size": pagecache, **(settings or {})}
+        (home / "neo4j-extra.conf").write_text("".join(f"{k}={v}\n" for k, v in conf.items()), encoding="utf-8")
         proc = subprocess.Popen(["java", f"-Xmx{heap}", "-cp", classpath(), MAIN_CLASS, str(home), str(port)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env)
         server = cls(home, port, password, proc, log_path, _log=log)

@@ -2,6 +2,7 @@ package graphfraud;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -19,6 +20,8 @@ import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
  * runs until its standard input closes or it is terminated, then shuts the database down cleanly.
  *
  * Usage: java -cp target/classes:target/lib/* graphfraud.Launcher HOME PORT
+ * Further settings (e.g. server.memory.pagecache.size=512m) are read from HOME/neo4j-extra.conf
+ * when that file exists.
  */
 public final class Launcher {
     public static void main(String[] args) throws Exception {
@@ -33,7 +36,12 @@ public final class Launcher {
             System.err.println("NEO4J_PASSWORD must be set to at least 8 characters");
             System.exit(64);
         }
-        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(home)
+        DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(home);
+        Path extra = home.resolve("neo4j-extra.conf");
+        if (Files.exists(extra)) {
+            builder.loadPropertiesFromFile(extra);
+        }
+        DatabaseManagementService dbms = builder
                 .setConfig(BoltConnector.enabled, true)
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(HttpConnector.enabled, false)
