@@ -104,3 +104,21 @@ def test_detect_with_an_unreachable_neo4j_says_so(tmp_path):
     r = CliRunner().invoke(main, ["--lang", "en", "detect", "--neo4j", "bolt://127.0.0.1:1", "--out",
                                   str(tmp_path / "out"), "--neo4j-password", "x"])
     assert r.exit_code == 2 and "cannot reach Neo4j" in r.output
+
+
+def test_neo4j_tests_fail_under_ci_and_skip_elsewhere(monkeypatch):
+    from conftest import _neo4j_unavailable
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required under CI"):
+        _neo4j_unavailable("no java")
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="make neo4j-launcher"):
+        _neo4j_unavailable("no java")
+
+
+def test_credentials_never_appear_in_the_recorded_address():
+    from graphfraud.neo4j.connect import Neo4jTarget
+
+    t = Neo4jTarget("bolt://user:secret@db.example:7687", password="secret")
+    assert t.safe_uri() == "bolt://db.example:7687"
