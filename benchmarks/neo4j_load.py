@@ -55,6 +55,16 @@ def per_row_baseline(ws: Path, target, sample: int) -> dict:
             "rows_per_s": round(len(rows) / secs), "relationships_per_s": round(rels / secs)}
 
 
+def _driver() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        rust = version("neo4j-rust-ext")
+    except PackageNotFoundError:
+        rust = None
+    return f"neo4j {version('neo4j')}" + (f" + neo4j-rust-ext {rust}" if rust else " (pure Python)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--patients", type=int, default=100_000)
@@ -65,6 +75,7 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=2_000, help="claims loaded one per transaction for the baseline")
     ap.add_argument("--heap", default="2g")
     ap.add_argument("--pagecache", default="2g")
+    ap.add_argument("--skip-bulk", action="store_true", help="only the Bolt load")
     args = ap.parse_args()
 
     from graphfraud.neo4j import bulk
@@ -75,7 +86,7 @@ def main() -> None:
     tag = f"p{args.patients}-m{args.months}-s{args.seed}"
     data, ws = args.work / f"data-{tag}", args.work / f"ws-{tag}"
     result = {"benchmark": "neo4j_load", "date": time.strftime("%Y-%m-%d"), "machine": machine(),
-              "neo4j": "5.26.0 community (embedded, tools/neo4j)", "args": {k: str(v) for k, v in vars(args).items()},
+              "neo4j": "5.26.0 community (embedded, tools/neo4j)", "driver": _driver(), "args": {k: str(v) for k, v in vars(args).items()},
               "load_average_at_start": os.getloadavg()}
     if not (ws / "graphfraud.duckdb").exists():
         if not (data / "truth.json").exists():
@@ -111,6 +122,12 @@ def main() -> None:
         print(f"bolt: {result['bolt']}", flush=True)
     shutil.rmtree(home, ignore_errors=True)
 
+    if args.skip_bulk:
+        result["targets"] = {"bolt_relationships_per_s": 30_000}
+        path = save(f"neo4j_load-bolt-{tag}", result)
+        print(f"bolt {result['bolt']['relationships_per_s']:,} relationships/s (per-row baseline "
+              f"{result['per_row_baseline']['relationships_per_s']:,})\nwritten {path}")
+        return
     files = args.work / f"import-{tag}"
     shutil.rmtree(files, ignore_errors=True)
     exp = bulk.export(ws, files)

@@ -155,22 +155,17 @@ def _load_table(con, graph: Graph, queries, table: str, key: str, batch_size: in
         stats.skipped_batches = already
         stats.seconds = 0.0
         return stats
-    cur = con.execute(SELECTS[table])
-    cols = [d[0] for d in cur.description]
     batch_no = 0
     rows_done = 0
-    while True:
-        chunk = cur.fetchmany(batch_size)
-        if not chunk:
-            break
-        rows_done += len(chunk)
+    for chunk in _batches(con, SELECTS[table], batch_size):
+        rows_done += chunk.num_rows
         if batch_no < already:  # committed by an earlier, interrupted load
             batch_no += 1
             stats.skipped_batches += 1
             if progress:
-                progress(table, len(chunk))
+                progress(table, chunk.num_rows)
             continue
-        rows = [dict(zip(cols, r)) for r in chunk]
+        rows = chunk.to_pylist()
         params = {"progress_id": f"{key}/{table}", "load_key": key, "table": table, "batches_done": batch_no + 1,
                   "rows_done": rows_done, "batch_size": batch_size, "complete": False}
 
@@ -183,17 +178,37 @@ def _load_table(con, graph: Graph, queries, table: str, key: str, batch_size: in
         stats.nodes_created += counters.nodes_created
         stats.relationships_created += counters.relationships_created
         stats.properties_set += counters.properties_set
-        stats.rows += len(chunk)
+        stats.rows += chunk.num_rows
         stats.batches += 1
         batch_no += 1
         if progress:
-            progress(table, len(chunk))
+            progress(table, chunk.num_rows)
     graph.write(lambda tx: tx.run(mark, {"progress_id": f"{key}/{table}", "load_key": key, "table": table,
                                          "batches_done": batch_no, "rows_done": rows_done,
                                          "batch_size": batch_size, "complete": True}).consume(),
                 name="progress_mark")
     stats.seconds = round(time.perf_counter() - t0, 3)
     return stats
+
+
+def _batches(con, select: str, size: int):
+    """The rows of ``select`` as Arrow record batches of exactly ``size`` rows (the last may be
+    shorter), so batch numbers mean the same rows on every run of the same load."""
+    import pyarrow as pa
+
+    reader = con.execute(select).fetch_record_batch(size)
+    pending: list = []
+    n = 0
+    for rb in reader:
+        pending.append(rb)
+        n += rb.num_rows
+        while n >= size:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, size)
+            rest = table.slice(size)
+            pending, n = rest.to_batches(), rest.num_rows
+    if n:
+        yield pa.Table.from_batches(pending)
 
 
 def table_rows(workspace: str | Path, tables: tuple[str, ...] = LOAD_ORDER) -> dict[str, int]:
