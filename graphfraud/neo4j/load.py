@@ -196,7 +196,7 @@ def _batches(con, select: str, size: int):
     shorter), so batch numbers mean the same rows on every run of the same load."""
     import pyarrow as pa
 
-    reader = con.execute(select).fetch_record_batch(size)
+    reader = con.sql(select).to_arrow_reader(size)
     pending: list = []
     n = 0
     for rb in reader:
