@@ -162,7 +162,7 @@ def import_command(res: BulkResult, *, database: str = "neo4j", admin: str = "ne
     """The ``neo4j-admin database import full`` command line for the files of ``res``."""
     # the database name first: --nodes and --relationships take several files each
     cmd = [admin, "database", "import", "full", database, "--overwrite-destination=true", "--id-type=string",
-           "--array-delimiter=|", "--skip-bad-relationships=false"]
+           "--array-delimiter=|", "--skip-bad-relationships=false", f"--report-file={res.out_dir / 'import.report'}"]
     cmd += [f"--nodes={p}" for p in res.node_files]
     cmd += [f"--relationships={p}" for p in res.relationship_files]
     return cmd
