@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test setup setup-dev browser bench bench-accuracy bench-case-page clean
+.PHONY: demo test setup setup-dev browser bench bench-accuracy bench-case-page bench-neo4j neo4j-launcher clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,11 +38,23 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk; \
 	fi
 
-test: $(VENV)/.installed-dev browser
+# A real Neo4j 5.26 Community for the tests (no Docker needed): Maven resolves it from Maven
+# Central into ~/.m2 once and the launcher is compiled into tools/neo4j/target. With NEO4J_URI
+# set, the tests use that server instead.
+NEO4J_LAUNCHER = tools/neo4j/target/classes/graphfraud/Launcher.class
+$(NEO4J_LAUNCHER): tools/neo4j/pom.xml tools/neo4j/src/main/java/graphfraud/Launcher.java
+	cd tools/neo4j && mvn -q -B package -DskipTests
+
+neo4j-launcher: $(NEO4J_LAUNCHER)
+
+test: $(VENV)/.installed-dev browser $(if $(NEO4J_URI),,$(NEO4J_LAUNCHER))
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/ingest_10m.py
+
+bench-neo4j: $(VENV)/.installed-dev $(NEO4J_LAUNCHER)
+	$(BIN)/python benchmarks/neo4j_load.py $(NEO4J_BENCH_ARGS)
 
 bench-accuracy: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/accuracy.py $(ACCURACY_ARGS)

@@ -75,6 +75,34 @@ def key_option(func):
     )(func)
 
 
+def neo4j_options(required_env: bool):
+    """--neo4j URI and credentials. ``required_env``: the URI may come from NEO4J_URI (commands
+    that only talk to Neo4j); otherwise it must be given explicitly, so that a set NEO4J_URI
+    never silently switches a command away from the workspace."""
+
+    def wrap(func):
+        func = click.option("--neo4j-database", "neo4j_database", default=None,
+                            help="数据库名（默认服务器默认库，或 NEO4J_DATABASE）/ database name (default: the server's)"
+                            )(func)
+        func = click.option("--neo4j-password", "neo4j_password", default=None,
+                            help="密码（建议用环境变量 NEO4J_PASSWORD）/ password (better: env NEO4J_PASSWORD)")(func)
+        func = click.option("--neo4j-user", "neo4j_user", default=None,
+                            help="用户名（默认 NEO4J_USERNAME 或 neo4j）/ user (default: NEO4J_USERNAME, else neo4j)")(func)
+        help_text = ("Neo4j 地址，如 bolt://localhost:7687" + ("（默认 NEO4J_URI）" if required_env else "") +
+                     " / Neo4j address, e.g. bolt://localhost:7687" + (" (default: NEO4J_URI)" if required_env else ""))
+        return click.option("--neo4j", "neo4j_uri", default=None, metavar="URI", help=help_text)(func)
+
+    return wrap
+
+
+def _target(uri, user, password, database, *, env: bool):
+    from graphfraud.neo4j.connect import Neo4jTarget
+
+    if not uri and not env:
+        raise GraphfraudError("neo4j_uri_missing")
+    return Neo4jTarget.from_options(uri, user, password, database)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="graphfraud")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
@@ -251,9 +279,11 @@ def demo(ctx, out_dir: Path, patients: int, months: int, seed: int):
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
               help="打印可疑度最高的前 N 个团伙 / print the N most suspicious rings")
 @click.option("--memory-limit", default=None, help="DuckDB 内存上限 / DuckDB memory limit (default 4GB)")
+@neo4j_options(required_env=False)
 @click.pass_context
 @friendly_errors
-def detect(ctx, workspace: Path, out_dir: Path, config: Path | None, top: int, memory_limit: str | None):
+def detect(ctx, workspace: Path, out_dir: Path, config: Path | None, top: int, memory_limit: str | None,
+           neo4j_uri: str | None, neo4j_user: str | None, neo4j_password: str | None, neo4j_database: str | None):
     """检测团伙与单项线索，写出评分与理由 / find rings and leads, with scores and reasons.
 
     Runs every enabled detector on the workspace: card collection and cohort admissions
@@ -265,10 +295,15 @@ def detect(ctx, workspace: Path, out_dir: Path, config: Path | None, top: int, m
     ring_members, reasons and leads as CSV (UTF-8 with BOM) and Parquet plus run.json into
     OUT, and keeps the run in the workspace.
 
+    With --neo4j URI the tables are read from that Neo4j instead (cypher/extract/), the same
+    detectors run, and the rings (with MEMBER_OF) and leads (linked to their claims) are
+    written back into the graph, replacing those of the previous run with ids kept stable.
+
     \b
     Example / 示例:
       graphfraud detect --workspace ws --out results/2025-03
       graphfraud detect --workspace ws --out results/strict --config strict.toml --top 20
+      graphfraud detect --neo4j bolt://localhost:7687 --out results/neo4j
     """
     from graphfraud.detect.run import detect as run_detect
     from graphfraud.detect.settings import Settings
@@ -276,8 +311,18 @@ def detect(ctx, workspace: Path, out_dir: Path, config: Path | None, top: int, m
     settings = Settings.load(config)
     quiet = ctx.obj["quiet"]
     say = (lambda m: None) if quiet else click.echo
-    result = run_detect(workspace, out_dir, settings=settings, memory_limit=memory_limit,
-                        progress=lambda kind: say(t("detect_step", kind=t("kind." + kind))))
+    step = lambda kind: say(t("detect_step", kind=t("kind." + kind)))  # noqa: E731
+    if neo4j_uri:
+        from graphfraud.neo4j.detect import detect as neo4j_detect
+
+        target = _target(neo4j_uri, neo4j_user, neo4j_password, neo4j_database, env=False)
+        result = neo4j_detect(target, out_dir, settings=settings, memory_limit=memory_limit, progress=step)
+        if not quiet:
+            print_detect_summary(result, top)
+            click.echo(t("detect_neo4j_written", rings=len(result.rings), leads=len(result.leads),
+                         uri=target.safe_uri()))
+        return
+    result = run_detect(workspace, out_dir, settings=settings, memory_limit=memory_limit, progress=step)
     if not quiet:
         print_detect_summary(result, top)
 
@@ -416,6 +461,141 @@ def rejects(ctx, workspace: Path, table_name: str | None, reason: str | None, li
             click.echo(t("rejects_line", file=file, line=line, column=column, reason_text=text))
     finally:
         con.close()
+
+# neo4j
+@main.command()
+@workspace_option
+@neo4j_options(required_env=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=5000, show_default=True,
+              help="每个事务写入的行数 / rows written per transaction")
+@click.option("--no-aggregate", is_flag=True,
+              help="不计算 VISITED、PRESCRIBES_TO 汇总边 / skip the aggregated exploration edges")
+@click.option("--bulk", "bulk_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="改为写出 neo4j-admin 导入用的 CSV 到此目录 / write neo4j-admin import CSVs here instead")
+@click.option("--neo4j-home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="与 --bulk 同用：直接导入到这个（已停止的）Neo4j 目录 / with --bulk: run the import into this "
+                   "stopped Neo4j home (its database is replaced)")
+@click.pass_context
+@friendly_errors
+def load(ctx, workspace: Path, neo4j_uri, neo4j_user, neo4j_password, neo4j_database, batch_size: int,
+         no_aggregate: bool, bulk_dir: Path | None, neo4j_home: Path | None):
+    """把工作区的数据载入 Neo4j / load the workspace's tables into Neo4j.
+
+    Over Bolt (--neo4j, or NEO4J_URI): applies cypher/schema.cypher, then writes each table
+    in batches (UNWIND $rows with MERGE on constrained keys), so loading twice changes
+    nothing and an interrupted load continues after its last committed batch; transient
+    errors are retried. Then builds the exploration edges (Card-VISITED->Facility,
+    Doctor-PRESCRIBES_TO->Pharmacy). Credentials from --neo4j-user/--neo4j-password or
+    NEO4J_USERNAME/NEO4J_PASSWORD.
+
+    With --bulk DIR: writes CSV files for `neo4j-admin database import full` (a new or empty
+    database, the fastest start for a large region) and prints the command, or runs it into
+    --neo4j-home. Afterwards `graphfraud load --neo4j URI` adds constraints and aggregates.
+
+    \b
+    Example / 示例:
+      export NEO4J_PASSWORD=...   # see .env.example
+      graphfraud load --workspace ws --neo4j bolt://localhost:7687
+      graphfraud load --workspace ws --bulk import/ --neo4j-home /var/lib/neo4j
+    """
+    quiet = ctx.obj["quiet"]
+    if bulk_dir is not None:
+        from graphfraud.neo4j import bulk
+
+        res = bulk.export(workspace, bulk_dir)
+        _say(ctx, t("bulk_written", nodes=res.nodes, rels=res.relationships, dir=bulk_dir, seconds=res.export_seconds))
+        if neo4j_home is None:
+            click.echo(t("bulk_command", command=res.command_line()))
+            return
+        try:
+            bulk.run_import(res, neo4j_home, database=neo4j_database or "neo4j")
+        except (RuntimeError, FileNotFoundError) as exc:
+            raise GraphfraudError("bulk_import_failed", detail=str(exc).splitlines()[0],
+                                  command=res.command_line()) from None
+        _say(ctx, t("bulk_imported", records=res.records, home=neo4j_home, seconds=res.import_seconds,
+                    rate=f"{res.records / max(res.import_seconds, 1e-9):,.0f}"))
+        return
+    from graphfraud.neo4j.load import load as run_load, table_rows
+
+    target = _target(neo4j_uri, neo4j_user, neo4j_password, neo4j_database, env=True)
+    total = sum(table_rows(workspace).values())
+    bar = Progress(max(total, 1), t("progress_load"), quiet)
+    try:
+        result = run_load(workspace, target, batch_size=batch_size, aggregate=not no_aggregate,
+                          progress=lambda table, n: bar(table, n))
+    finally:
+        bar.close()
+    if quiet:
+        return
+    if result.resumed:
+        click.echo(t("load_resumed"))
+    for st in result.tables.values():
+        click.echo(t("load_table_line", table=_pad(st.table, 10), rows=st.rows, nodes=st.nodes_created,
+                     rels=st.relationships_created, skipped=st.skipped_batches, rate=f"{st.rows_per_s:,.0f}"))
+    secs = max(result.seconds, 1e-9)
+    click.echo(t("load_done", rows=result.rows, uri=target.safe_uri(), seconds=result.seconds,
+                 rate=f"{result.rows / secs:,.0f}", rels_rate=f"{result.relationships_created / secs:,.0f}",
+                 agg=result.aggregate_seconds))
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--param", "-p", "params", multiple=True, metavar="K=V",
+              help="查询参数，可重复 / a query parameter, repeatable")
+@neo4j_options(required_env=True)
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="把结果写入 CSV（UTF-8 BOM）/ write the rows to a CSV (UTF-8 with BOM)")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="最多显示行数 / rows to print")
+@click.pass_context
+@friendly_errors
+def query(ctx, name: str | None, params: tuple[str, ...], neo4j_uri, neo4j_user, neo4j_password, neo4j_database,
+          csv_out: Path | None, limit: int):
+    """运行稽核查询库中的一条查询 / run a query of the investigator library (cypher/queries).
+
+    Without NAME, lists the queries with what each returns and its parameters. Values are
+    passed as parameters, never pasted into the query; amounts in fen are shown in yuan.
+
+    \b
+    Example / 示例:
+      graphfraud query
+      graphfraud query ring_overview --param limit=10 --neo4j bolt://localhost:7687
+      graphfraud query co_swiped_cards -p card_id=C1234567890 -p window_minutes=10 --csv cards.csv
+    """
+    from graphfraud.neo4j.queries import cell, parse_value, queries, run_query
+
+    lib = queries()
+    if not name:
+        for qname, q in sorted(lib.items()):
+            summary = next((ln for ln in q.comment.splitlines() if ln and not ln.lower().startswith("params:")
+                            and (get_lang() == "zh") == any("\u4e00" <= ch <= "\u9fff" for ch in ln)), "")
+            click.echo(t("query_list_line", name=qname, summary=summary,
+                         params=", ".join(f"${p}" for p in q.params) or "-"))
+        return
+    given = {}
+    for item in params:
+        if "=" not in item:
+            raise GraphfraudError("bad_option", option="--param", detail=item)
+        k, v = item.split("=", 1)
+        given[k.strip()] = parse_value(v)
+    target = _target(neo4j_uri, neo4j_user, neo4j_password, neo4j_database, env=True)
+    columns, rows = run_query(target, name, given)
+    headers = [c[:-4] + "_yuan" if c.endswith("_fen") else c for c in columns]
+    if csv_out:
+        import csv as _csv
+
+        with open(csv_out, "w", encoding="utf-8-sig", newline="") as fh:
+            w = _csv.writer(fh)
+            w.writerow(headers)
+            for r in rows:
+                w.writerow([cell(c, v) for c, v in zip(columns, r)])
+    shown = [[cell(c, v) for c, v in zip(columns, r)] for r in rows[:limit]]
+    widths = [max([_width(h)] + [min(_width(x), 60) for x in col]) for h, col in
+              zip(headers, zip(*shown) if shown else [[] for _ in headers])]
+    click.echo("  ".join(_pad(h, w) for h, w in zip(headers, widths)))
+    for r in shown:
+        click.echo("  ".join(_pad(x if _width(x) <= 60 else x[:57] + "...", w) for x, w in zip(r, widths)))
+    _say(ctx, t("query_rows", n=len(rows), shown=len(shown)))
 
 
 # ------------------------------------------------------------------ views

@@ -453,6 +453,63 @@ MESSAGES: dict[str, dict[str, str]] = {
     "evidence.page.members": {"zh": "成员与人员", "en": "Members and people"},
     "evidence.page.edges": {"zh": "关系及其依据", "en": "Ties and the numbers behind them"},
     "evidence.page.claims": {"zh": "结算明细", "en": "Claims"},
+    # neo4j
+    "neo4j_uri_missing": {
+        "zh": "没有指定 Neo4j 地址：请用 --neo4j bolt://主机:7687，或设置环境变量 NEO4J_URI",
+        "en": "no Neo4j address: give --neo4j bolt://HOST:7687 or set NEO4J_URI",
+    },
+    "neo4j_auth": {
+        "zh": "Neo4j {uri} 拒绝了用户名或密码；请检查 --neo4j-user/--neo4j-password 或 NEO4J_USERNAME/NEO4J_PASSWORD",
+        "en": "Neo4j at {uri} refused the user name or password; check --neo4j-user/--neo4j-password or NEO4J_USERNAME/NEO4J_PASSWORD",
+    },
+    "neo4j_unreachable": {
+        "zh": "无法连接 Neo4j {uri}（{detail}）；请确认服务已启动（docker compose up -d）且地址正确",
+        "en": "cannot reach Neo4j at {uri} ({detail}); check that it is running (docker compose up -d) and the address is right",
+    },
+    "query_unknown": {"zh": "查询库中没有 {name}；可用：{names}", "en": "no query {name} in the library; available: {names}"},
+    "query_param_unknown": {
+        "zh": "查询 {name} 没有参数 {params}；它的参数是：{expected}",
+        "en": "query {name} has no parameter {params}; its parameters are: {expected}",
+    },
+    "query_param_missing": {
+        "zh": "查询 {name} 需要参数 {param}：请加 --param {param}=值",
+        "en": "query {name} needs the parameter {param}: add --param {param}=VALUE",
+    },
+    "bulk_import_failed": {
+        "zh": "导入失败：{detail}。可以手动运行：{command}",
+        "en": "the import failed: {detail}. You can run it by hand: {command}",
+    },
+    "progress_load": {"zh": "载入 Neo4j", "en": "loading into Neo4j"},
+    "load_resumed": {
+        "zh": "继续上次中断的载入：已提交的批次跳过",
+        "en": "resuming an interrupted load: batches already committed are skipped",
+    },
+    "load_table_line": {
+        "zh": "{table} 写入 {rows:,} 行，新建节点 {nodes:,}、关系 {rels:,}，续传跳过 {skipped} 批，每秒 {rate} 行",
+        "en": "{table} {rows:,} rows written, {nodes:,} nodes and {rels:,} relationships created, {skipped} batches resumed, {rate} rows/s",
+    },
+    "load_done": {
+        "zh": "载入完成：{rows:,} 行写入 {uri}，用时 {seconds} 秒（每秒 {rate} 行、{rels_rate} 条新关系）；汇总边 {agg} 秒",
+        "en": "load done: {rows:,} rows into {uri} in {seconds} s ({rate} rows/s, {rels_rate} new relationships/s); aggregated edges {agg} s",
+    },
+    "bulk_written": {
+        "zh": "已写出导入文件：{nodes:,} 个节点、{rels:,} 条关系，目录 {dir}，用时 {seconds} 秒",
+        "en": "wrote import files: {nodes:,} nodes and {rels:,} relationships in {dir}, {seconds} s",
+    },
+    "bulk_command": {
+        "zh": "在停止的 Neo4j 上运行下面的命令导入（会替换该数据库），再运行 graphfraud load --neo4j 建约束与汇总边：\n{command}",
+        "en": "run this on the stopped Neo4j to import (the database is replaced), then graphfraud load --neo4j for constraints and aggregated edges:\n{command}",
+    },
+    "bulk_imported": {
+        "zh": "已导入 {records:,} 条记录到 {home}，用时 {seconds} 秒（每秒 {rate} 条）",
+        "en": "imported {records:,} records into {home} in {seconds} s ({rate} records/s)",
+    },
+    "detect_neo4j_written": {
+        "zh": "{rings} 个团伙与 {leads} 条线索已写回 {uri}（Ring、Lead 节点）",
+        "en": "{rings} rings and {leads} leads written back into {uri} (Ring and Lead nodes)",
+    },
+    "query_list_line": {"zh": "{name}：{summary}（参数：{params}）", "en": "{name}: {summary} (parameters: {params})"},
+    "query_rows": {"zh": "共 {n} 行，显示 {shown} 行", "en": "{n} rows, {shown} shown"},
 }
 
 

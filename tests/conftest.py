@@ -58,3 +58,87 @@ def detected_region(tmp_path_factory):
         else:
             os.environ["GRAPHFRAUD_KEY"] = old
     return base / "data", base / "ws", base / "results", result
+
+
+# ------------------------------------------------------------------ Neo4j
+# A real Neo4j for the tests that need one: the server at NEO4J_URI when it is set (with
+# NEO4J_USERNAME / NEO4J_PASSWORD), else Neo4j 5.26 Community started once per session from
+# tools/neo4j (built by `make neo4j-launcher`, part of `make test`). Under CI=true a server
+# that cannot start fails those tests; elsewhere they are skipped with the reason.
+import os  # noqa: E402
+
+_NEO4J_STATE: dict = {}
+
+
+def _neo4j_unavailable(message: str):
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"Neo4j is required under CI: {message}", pytrace=False)
+    pytest.skip(f"Neo4j not available: {message} (run `make neo4j-launcher`, or set NEO4J_URI)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and any(f.startswith("neo4j") for f in getattr(item, "fixturenames", ())):
+        _NEO4J_STATE["failed"] = True
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(tmp_path_factory):
+    """A ``Neo4jTarget`` for a running server (shared by the whole session)."""
+    from graphfraud.neo4j.connect import Neo4jTarget
+
+    if "error" in _NEO4J_STATE:
+        _neo4j_unavailable(_NEO4J_STATE["error"])
+    if os.environ.get("NEO4J_URI"):
+        yield Neo4jTarget.from_options(None)
+        return
+    from graphfraud.neo4j.server import LocalNeo4j, ServerError
+
+    home = tmp_path_factory.mktemp("neo4j-server")
+    try:
+        server = LocalNeo4j.start(home, timeout=float(os.environ.get("GRAPHFRAUD_NEO4J_START_TIMEOUT", "300")))
+    except ServerError as exc:
+        _NEO4J_STATE["error"] = str(exc)
+        _neo4j_unavailable(str(exc))
+    try:
+        yield Neo4jTarget(server.uri, server.user, server.password)
+    finally:
+        server.keep = True  # the home (and its logs) stays under pytest's tmp folder
+        server.stop()
+        if _NEO4J_STATE.get("failed"):
+            print(f"\nNeo4j tests failed; the server's log is kept in {server.log_path} and {home / 'logs'}")
+        else:
+            import shutil
+
+            shutil.rmtree(home / "data", ignore_errors=True)
+
+
+@pytest.fixture
+def neo4j(neo4j_server):
+    """The session's server, emptied of every node first (constraints stay)."""
+    wipe_neo4j(neo4j_server)
+    return neo4j_server
+
+
+def wipe_neo4j(target) -> None:
+    from graphfraud.neo4j.connect import Graph
+
+    with Graph(target) as g:
+        g.run_auto("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS", name="tests.wipe")
+
+
+@pytest.fixture(scope="session")
+def neo4j_region(tmp_path_factory):
+    """A generated region (3,000 people, 2 months) ingested into a workspace, shared by the
+    Neo4j tests; returns (dataset folder, workspace folder)."""
+    from graphfraud.generate import generate_region
+    from graphfraud.ingest import ingest
+
+    root = tmp_path_factory.mktemp("neo4j-region")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRAPHFRAUD_KEY", TEST_KEY)
+        generate_region(root / "data", patients=3000, months=2, seed=5)
+        ingest(root / "data", root / "ws")
+    return root / "data", root / "ws"

@@ -84,8 +84,13 @@ class DetectResult:
 
 
 def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | None = None,
-           memory_limit: str | None = None, progress: Callable[[str], None] | None = None) -> DetectResult:
-    """Run every enabled detector on the workspace's tables and write the run's outputs."""
+           memory_limit: str | None = None, progress: Callable[[str], None] | None = None,
+           source: str | None = None) -> DetectResult:
+    """Run every enabled detector on the workspace's tables and write the run's outputs.
+
+    ``source`` names where the tables came from when the workspace is only a materialised copy
+    (``graphfraud detect --neo4j`` extracts the server's tables into a temporary workspace);
+    it is recorded in the manifest."""
     settings = settings or Settings()
     ws = Workspace.open(workspace)
     out_dir = Path(out_dir)
@@ -137,6 +142,8 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
         finished_at = dt.datetime.now()
         manifest = _manifest(con, run_id, ws, out_dir, settings, rings, leads, changes, stats, timings,
                              previous_run, started_at, finished_at, time.perf_counter() - started)
+        if source is not None:
+            manifest["source"] = source
         out_dir.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         files = write_outputs(out_dir, rings, leads)

@@ -1,0 +1,82 @@
+// One query per canonical table, each writing one batch: `UNWIND $rows` with MERGE on the
+// constrained key, so loading twice changes nothing. Nodes met only as a reference (a card in
+// a claim whose cards table was not supplied) are created bare; `listed = true` marks a node
+// that came from its own table, so extraction gives back exactly the tables that were loaded.
+// Money arrives as integer fen (`*_fen`), quantities and unit prices as exact decimal text:
+// Neo4j has no decimal type and money is never a float.
+
+// name: load_patients
+// Patients with their pseudonymised attributes; the phone and address pseudonyms become
+// shared Phone and Address nodes, so people who share one are two hops apart.
+UNWIND $rows AS row
+MERGE (p:Patient {patient_id: row.patient_id})
+SET p.listed = true, p.id_number = row.id_number, p.name = row.name, p.sex = row.sex,
+    p.birth_date = row.birth_date, p.death_date = row.death_date, p.insured_region = row.insured_region,
+    p.insurance_type = row.insurance_type, p.id_number_valid = row.id_number_valid
+FOREACH (ph IN CASE WHEN row.phone IS NULL THEN [] ELSE [row.phone] END |
+  MERGE (x:Phone {phone_id: ph}) MERGE (p)-[:HAS_PHONE]->(x))
+FOREACH (ad IN CASE WHEN row.address IS NULL THEN [] ELSE [row.address] END |
+  MERGE (x:Address {address_id: ad}) MERGE (p)-[:LIVES_AT]->(x))
+
+// name: load_facilities
+// Facilities; the type also becomes a label (Hospital, Clinic, Pharmacy) so queries can say
+// (:Pharmacy). The labels are fixed text here, never taken from the data.
+UNWIND $rows AS row
+MERGE (f:Facility {facility_id: row.facility_id})
+SET f.listed = true, f.name = row.name, f.facility_type = row.facility_type, f.level = row.level,
+    f.region_code = row.region_code, f.latitude = row.latitude, f.longitude = row.longitude
+FOREACH (_ IN CASE WHEN row.facility_type = 'pharmacy' THEN [1] ELSE [] END | SET f:Pharmacy)
+FOREACH (_ IN CASE WHEN row.facility_type = 'hospital' THEN [1] ELSE [] END | SET f:Hospital)
+FOREACH (_ IN CASE WHEN row.facility_type = 'clinic' THEN [1] ELSE [] END | SET f:Clinic)
+
+// name: load_doctors
+// Doctors (pseudonymised names) and the facility they work at.
+UNWIND $rows AS row
+MERGE (d:Doctor {doctor_id: row.doctor_id})
+SET d.listed = true, d.name = row.name, d.department = row.department
+FOREACH (fid IN CASE WHEN row.facility_id IS NULL THEN [] ELSE [row.facility_id] END |
+  MERGE (f:Facility {facility_id: fid}) MERGE (d)-[:WORKS_AT]->(f))
+
+// name: load_cards
+// Cards and the patient who holds each.
+UNWIND $rows AS row
+MERGE (k:Card {card_id: row.card_id})
+SET k.listed = true, k.card_type = row.card_type, k.issued_at = row.issued_at
+FOREACH (pid IN CASE WHEN row.patient_id IS NULL THEN [] ELSE [row.patient_id] END |
+  MERGE (p:Patient {patient_id: pid}) MERGE (p)-[:HOLDS]->(k))
+
+// name: load_claims
+// Settlements: the card MADE the claim (and the patient named on the claim, when given), AT a
+// facility, BY a doctor, VIA a terminal. Amounts in fen.
+UNWIND $rows AS row
+MERGE (c:Claim {claim_id: row.claim_id})
+SET c.claim_type = row.claim_type, c.settled_at = row.settled_at, c.admit_date = row.admit_date,
+    c.discharge_date = row.discharge_date, c.diagnosis_code = row.diagnosis_code,
+    c.total_fen = row.total_fen, c.fund_fen = row.fund_fen, c.account_fen = row.account_fen,
+    c.self_fen = row.self_fen, c.region_code = row.region_code, c.reverses_claim_id = row.reverses_claim_id,
+    c.reversal_linked = row.reversal_linked, c.amount_parts_mismatch = row.amount_parts_mismatch
+MERGE (k:Card {card_id: row.card_id})
+MERGE (k)-[:MADE]->(c)
+MERGE (f:Facility {facility_id: row.facility_id})
+MERGE (c)-[:AT]->(f)
+FOREACH (pid IN CASE WHEN row.patient_id IS NULL THEN [] ELSE [row.patient_id] END |
+  MERGE (p:Patient {patient_id: pid}) MERGE (p)-[:MADE]->(c))
+FOREACH (did IN CASE WHEN row.doctor_id IS NULL THEN [] ELSE [row.doctor_id] END |
+  MERGE (d:Doctor {doctor_id: did}) MERGE (c)-[:BY]->(d))
+FOREACH (tid IN CASE WHEN row.terminal_id IS NULL THEN [] ELSE [row.terminal_id] END |
+  MERGE (t:Terminal {terminal_id: tid}) MERGE (c)-[:VIA]->(t))
+
+// name: load_items
+// Claim lines: the claim INCLUDES a catalogue item (label Drug; `category` says drug,
+// consumable or service) with the line's quantity, price, amount and days of supply; a scanned
+// traceability code is a TraceCode node the claim SCANNED.
+UNWIND $rows AS row
+MERGE (c:Claim {claim_id: row.claim_id})
+MERGE (d:Drug {item_code: row.item_code})
+ON CREATE SET d.item_name = row.item_name, d.category = row.category
+MERGE (c)-[r:INCLUDES {item_no: row.item_no}]->(d)
+SET r.item_name = row.item_name, r.category = row.category, r.quantity = row.quantity,
+    r.unit_price = row.unit_price, r.amount_fen = row.amount_fen, r.days_supply = row.days_supply,
+    r.trace_code = row.trace_code
+FOREACH (tc IN CASE WHEN row.trace_code IS NULL THEN [] ELSE [row.trace_code] END |
+  MERGE (t:TraceCode {code: tc}) MERGE (c)-[s:SCANNED {item_no: row.item_no}]->(t))

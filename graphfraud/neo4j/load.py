@@ -1,0 +1,221 @@
+"""``graphfraud load``: the canonical tables of a workspace into Neo4j, over Bolt.
+
+Each table is read from the workspace in key order and written in batches with the table's
+``UNWIND $rows`` query from ``cypher/load/tables.cypher`` (MERGE on constrained keys, so a
+second load changes nothing). A ``LoadProgress`` node per table, written in the same
+transaction as each batch, records how many batches are committed: a load that was
+interrupted continues after its last committed batch. Lost connections and transient errors
+are retried with backoff. The only query text is the named queries; table names come from
+the code's whitelist, never from data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from graphfraud.errors import GraphfraudError
+from graphfraud.neo4j.connect import Graph, Neo4jTarget
+from graphfraud.neo4j.cypher import library
+from graphfraud.schema import LOAD_ORDER
+from graphfraud.workspace import Workspace
+
+DEFAULT_BATCH_SIZE = 5000
+
+#: per canonical table: the SELECT that reads it in key order, shaped for its load query.
+#: Money becomes integer fen, exact decimals become text: Neo4j has no decimal type.
+SELECTS: dict[str, str] = {
+    "patients": """SELECT patient_id, id_number, name, sex, birth_date, death_date, phone, address, insured_region,
+                          insurance_type, id_number_valid FROM patients ORDER BY patient_id""",
+    "facilities": """SELECT facility_id, name, facility_type, level, region_code, latitude, longitude
+                     FROM facilities ORDER BY facility_id""",
+    "doctors": "SELECT doctor_id, name, facility_id, department FROM doctors ORDER BY doctor_id",
+    "cards": "SELECT card_id, patient_id, card_type, issued_at FROM cards ORDER BY card_id",
+    "claims": """SELECT claim_id, card_id, patient_id, facility_id, doctor_id, claim_type, settled_at, admit_date,
+                        discharge_date, diagnosis_code,
+                        CAST(total_amount * 100 AS BIGINT) AS total_fen, CAST(fund_amount * 100 AS BIGINT) AS fund_fen,
+                        CAST(account_amount * 100 AS BIGINT) AS account_fen,
+                        CAST(self_amount * 100 AS BIGINT) AS self_fen,
+                        terminal_id, region_code, reverses_claim_id, reversal_linked, amount_parts_mismatch
+                 FROM claims ORDER BY claim_id""",
+    "items": """SELECT claim_id, item_no, item_code, item_name, category, CAST(quantity AS VARCHAR) AS quantity,
+                       CAST(unit_price AS VARCHAR) AS unit_price, CAST(amount * 100 AS BIGINT) AS amount_fen,
+                       days_supply, trace_code
+                FROM items ORDER BY claim_id, item_no""",
+}
+
+
+@dataclass
+class TableLoad:
+    table: str
+    rows: int = 0
+    batches: int = 0
+    skipped_batches: int = 0
+    nodes_created: int = 0
+    relationships_created: int = 0
+    properties_set: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class LoadResult:
+    uri: str
+    load_key: str
+    batch_size: int
+    tables: dict[str, TableLoad] = field(default_factory=dict)
+    resumed: bool = False
+    seconds: float = 0.0
+    aggregate_seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables.values())
+
+    @property
+    def relationships_created(self) -> int:
+        return sum(t.relationships_created for t in self.tables.values())
+
+    @property
+    def nodes_created(self) -> int:
+        return sum(t.nodes_created for t in self.tables.values())
+
+
+def apply_schema(graph: Graph) -> int:
+    """Create the constraints and indexes of ``cypher/schema.cypher`` (idempotent)."""
+    q = library("schema")["schema"]
+    statements = q.statements()
+    for i, stmt in enumerate(statements):
+        graph.run_auto(stmt, name=f"schema.{i}")
+    graph.run_auto("CALL db.awaitIndexes(300)", name="schema.await")
+    return len(statements)
+
+
+def load_key(con, ws: Workspace, batch_size: int) -> str:
+    """Names one state of the workspace (its ingest runs) loaded with one batch size: progress
+    is resumed only for the same state and batch size."""
+    runs = [r[0] for r in con.execute("SELECT run_id FROM ingest_runs ORDER BY run_id").fetchall()]
+    text = "\x1f".join([str(ws.path.resolve()), str(batch_size), *runs])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def load(workspace: str | Path, target: Neo4jTarget, *, batch_size: int = DEFAULT_BATCH_SIZE,
+         tables: tuple[str, ...] = LOAD_ORDER, aggregate: bool = True,
+         progress: Callable[[str, int], None] | None = None) -> LoadResult:
+    """Load the workspace's canonical tables into the Neo4j at ``target``."""
+    if batch_size < 1:
+        raise GraphfraudError("bad_option", option="--batch-size", detail=str(batch_size))
+    unknown = [t for t in tables if t not in SELECTS]
+    if unknown:
+        raise GraphfraudError("bad_option", option="tables", detail=", ".join(unknown))
+    ws = Workspace.open(workspace)
+    queries = library("load")
+    started = time.perf_counter()
+    con = ws.connect(read_only=True)
+    try:
+        key = load_key(con, ws, batch_size)
+        with Graph(target) as graph:
+            apply_schema(graph)
+            done = {r["table"]: r for r in graph.read(queries["progress_get"].text, {"load_key": key},
+                                                       name="progress_get")}
+            if done and all(r["complete"] for r in done.values()):
+                # the same state was fully loaded before: load again from the start (idempotent)
+                graph.write(lambda tx: tx.run(queries["progress_reset"].text, {"load_key": key}).consume(),
+                            name="progress_reset")
+                done = {}
+            result = LoadResult(target.safe_uri(), key, batch_size, resumed=bool(done))
+            for table in tables:
+                result.tables[table] = _load_table(con, graph, queries, table, key, batch_size,
+                                                   done.get(table), progress)
+            if aggregate:
+                t0 = time.perf_counter()
+                for name in ("aggregate_visited", "aggregate_prescribes_to"):
+                    graph.run_auto(queries[name].text, name=name)
+                result.aggregate_seconds = round(time.perf_counter() - t0, 3)
+    finally:
+        con.close()
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _load_table(con, graph: Graph, queries, table: str, key: str, batch_size: int, done: dict | None,
+                progress) -> TableLoad:
+    stats = TableLoad(table)
+    t0 = time.perf_counter()
+    query = queries[f"load_{table}"].text
+    mark = queries["progress_mark"].text
+    already = int(done["batches_done"]) if done else 0
+    if done and done.get("complete"):
+        stats.skipped_batches = already
+        stats.seconds = 0.0
+        return stats
+    batch_no = 0
+    rows_done = 0
+    for chunk in _batches(con, SELECTS[table], batch_size):
+        rows_done += chunk.num_rows
+        if batch_no < already:  # committed by an earlier, interrupted load
+            batch_no += 1
+            stats.skipped_batches += 1
+            if progress:
+                progress(table, chunk.num_rows)
+            continue
+        rows = chunk.to_pylist()
+        params = {"progress_id": f"{key}/{table}", "load_key": key, "table": table, "batches_done": batch_no + 1,
+                  "rows_done": rows_done, "batch_size": batch_size, "complete": False}
+
+        def work(tx, rows=rows, params=params):
+            counters = tx.run(query, {"rows": rows}).consume().counters
+            tx.run(mark, params).consume()
+            return counters
+
+        counters = graph.write(work, name=f"load_{table}", batch=batch_no)
+        stats.nodes_created += counters.nodes_created
+        stats.relationships_created += counters.relationships_created
+        stats.properties_set += counters.properties_set
+        stats.rows += chunk.num_rows
+        stats.batches += 1
+        batch_no += 1
+        if progress:
+            progress(table, chunk.num_rows)
+    graph.write(lambda tx: tx.run(mark, {"progress_id": f"{key}/{table}", "load_key": key, "table": table,
+                                         "batches_done": batch_no, "rows_done": rows_done,
+                                         "batch_size": batch_size, "complete": True}).consume(),
+                name="progress_mark")
+    stats.seconds = round(time.perf_counter() - t0, 3)
+    return stats
+
+
+def _batches(con, select: str, size: int):
+    """The rows of ``select`` as Arrow record batches of exactly ``size`` rows (the last may be
+    shorter), so batch numbers mean the same rows on every run of the same load."""
+    import pyarrow as pa
+
+    reader = con.sql(select).to_arrow_reader(size)
+    pending: list = []
+    n = 0
+    for rb in reader:
+        pending.append(rb)
+        n += rb.num_rows
+        while n >= size:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, size)
+            rest = table.slice(size)
+            pending, n = rest.to_batches(), rest.num_rows
+    if n:
+        yield pa.Table.from_batches(pending)
+
+
+def table_rows(workspace: str | Path, tables: tuple[str, ...] = LOAD_ORDER) -> dict[str, int]:
+    """Row counts of the tables a load reads (for a progress bar)."""
+    ws = Workspace.open(workspace)
+    con = ws.connect(read_only=True)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables if t in SELECTS}
+    finally:
+        con.close()

@@ -1,0 +1,201 @@
+"""Loading into the real Neo4j: idempotent, resumable after a kill, safe with hostile
+strings, and the bulk-import files build the same graph."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import TEST_KEY
+from graphfraud.cli import main
+from graphfraud.neo4j.connect import Graph
+from graphfraud.neo4j.load import load
+from graphfraud.workspace import Workspace
+
+ID_OF = ("coalesce(n.patient_id, n.card_id, n.claim_id, n.facility_id, n.doctor_id, n.item_code, n.terminal_id, "
+         "n.phone_id, n.address_id, n.code)")
+
+
+def fingerprint(target) -> dict:
+    """Node counts per label set, relationship counts per type, and a SHA-256 over every
+    node's and relationship's properties (the loader's own LoadProgress nodes left out)."""
+    with Graph(target) as g:
+        nodes = g.read(f"MATCH (n) WHERE NOT n:LoadProgress RETURN labels(n) AS labels, properties(n) AS props",
+                       name="tests")
+        rels = g.read(f"MATCH (a)-[r]->(b) WITH a, r, b, a AS n RETURN type(r) AS type, properties(r) AS props, "
+                      f"{ID_OF} AS a_id, labels(a) AS a_labels, "
+                      f"coalesce(b.patient_id, b.card_id, b.claim_id, b.facility_id, b.doctor_id, b.item_code, "
+                      f"b.terminal_id, b.phone_id, b.address_id, b.code) AS b_id", name="tests")
+    label_counts: dict[str, int] = {}
+    for n in nodes:
+        key = ":".join(sorted(n["labels"]))
+        label_counts[key] = label_counts.get(key, 0) + 1
+    type_counts: dict[str, int] = {}
+    for r in rels:
+        type_counts[r["type"]] = type_counts.get(r["type"], 0) + 1
+    canon = sorted(json.dumps([sorted(n["labels"]), n["props"]], sort_keys=True, default=str) for n in nodes)
+    canon += sorted(json.dumps([r["type"], r["a_labels"], r["a_id"], r["b_id"], r["props"]], sort_keys=True,
+                               default=str) for r in rels)
+    return {"nodes": label_counts, "relationships": type_counts,
+            "sha256": hashlib.sha256("\n".join(canon).encode("utf-8")).hexdigest()}
+
+
+def workspace_counts(ws) -> dict[str, int]:
+    con = Workspace.open(ws).connect(read_only=True)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                for t in ("patients", "cards", "claims", "items")}
+    finally:
+        con.close()
+
+
+def test_load_twice_leaves_identical_counts_and_properties(neo4j, neo4j_region, monkeypatch):
+    _, ws = neo4j_region
+    monkeypatch.setenv("NEO4J_PASSWORD", neo4j.password)
+    runner = CliRunner()
+    r = runner.invoke(main, ["--lang", "en", "load", "-w", str(ws), "--neo4j", neo4j.uri, "--batch-size", "2500"])
+    assert r.exit_code == 0, r.output
+    assert "rows/s" in r.output and "load done" in r.output
+    first = fingerprint(neo4j)
+    want = workspace_counts(ws)
+    assert first["nodes"]["Claim"] == want["claims"] and first["relationships"]["INCLUDES"] == want["items"]
+    assert sum(v for k, v in first["nodes"].items() if "Patient" in k.split(":")) >= want["patients"]
+    assert first["relationships"]["VISITED"] > 0 and first["relationships"]["PRESCRIBES_TO"] > 0
+    r = runner.invoke(main, ["--lang", "en", "load", "-w", str(ws), "--neo4j", neo4j.uri, "--batch-size", "2500"])
+    assert r.exit_code == 0, r.output
+    assert re.search(r"claims\s+[\d,]+ rows written, 0 nodes and 0 relationships created", r.output), r.output
+    assert fingerprint(neo4j) == first
+
+
+def test_a_killed_load_resumes_after_its_last_committed_batch(neo4j, neo4j_region):
+    _, ws = neo4j_region
+    load(ws, neo4j, batch_size=100)
+    uninterrupted = fingerprint(neo4j)
+    from conftest import wipe_neo4j
+
+    wipe_neo4j(neo4j)
+    env = {**os.environ, "NEO4J_PASSWORD": neo4j.password, "GRAPHFRAUD_KEY": TEST_KEY}
+    proc = subprocess.Popen([sys.executable, "-m", "graphfraud", "-q", "load", "-w", str(ws), "--neo4j", neo4j.uri,
+                             "--batch-size", "100"], env=env)
+    done = 0
+    with Graph(neo4j) as g:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            rows = g.read("MATCH (p:LoadProgress {table: 'claims'}) RETURN p.batches_done AS n", name="tests")
+            done = rows[0]["n"] if rows else 0
+            if done >= 5:
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.05)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "the load finished before it could be killed"
+    partial = fingerprint(neo4j)
+    assert 0 < partial["nodes"].get("Claim", 0) < uninterrupted["nodes"]["Claim"]
+    assert "INCLUDES" not in partial["relationships"]
+
+    result = load(ws, neo4j, batch_size=100)
+    assert result.resumed
+    assert result.tables["patients"].batches == 0 and result.tables["cards"].batches == 0  # done before the kill
+    assert result.tables["claims"].skipped_batches >= 5
+    assert result.tables["claims"].skipped_batches + result.tables["claims"].batches == \
+           -(-workspace_counts(ws)["claims"] // 100)
+    assert fingerprint(neo4j) == uninterrupted
+
+
+HOSTILE = ["C'\"`}) DETACH DELETE n //", "`Card`) MATCH (x) DETACH DELETE x //", "卡号-张三-医保", "💳🏥 card",
+           "'; MATCH (n) DETACH DELETE n; //", "{rows}", "$rows", "\\u0027 OR 1=1", "C-normal"]
+
+
+def test_hostile_strings_are_stored_verbatim_and_nothing_else_happens(neo4j, tmp_path):
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    con = ws.connect()
+    try:
+        con.execute("INSERT INTO facilities (facility_id, name, facility_type) VALUES (?, ?, 'pharmacy')",
+                    ["F'`}) DETACH DELETE n //", "药店 🏪 '`\""])
+        for i, card in enumerate(HOSTILE):
+            patient = f"P{i}-{card}"
+            con.execute("INSERT INTO patients (patient_id, name, phone, address) VALUES (?, ?, ?, ?)",
+                        [patient, f"nm_{card}", f"ph_{card}", "ad_}) DETACH DELETE n //"])
+            con.execute("INSERT INTO cards (card_id, patient_id, card_type) VALUES (?, ?, 'ssc')", [card, patient])
+            con.execute("""INSERT INTO claims (claim_id, card_id, patient_id, facility_id, claim_type, settled_at,
+                               total_amount, diagnosis_code) VALUES (?, ?, ?, ?, 'pharmacy', ?, ?, ?)""",
+                        [f"S{i}{card}", card, patient, "F'`}) DETACH DELETE n //",
+                         dt.datetime(2025, 1, 1, 9, i), Decimal("12.34") + i, "`) RETURN 1 //"])
+            con.execute("""INSERT INTO items (claim_id, item_no, item_code, item_name, amount, trace_code)
+                           VALUES (?, 1, ?, ?, ?, ?)""",
+                        [f"S{i}{card}", f"X{card}", card, Decimal("12.34") + i, f"TC{card}"])
+    finally:
+        con.close()
+    with Graph(neo4j) as g:
+        g.write(lambda tx: tx.run("CREATE (:Canary {name: $n})", {"n": "still here"}).consume(), name="tests")
+    load(ws.path, neo4j, batch_size=3)
+    with Graph(neo4j) as g:
+        assert g.read("MATCH (c:Canary) RETURN c.name AS n", name="tests") == [{"n": "still here"}]
+        cards = g.read("MATCH (k:Card)-[:MADE]->(c:Claim)-[:AT]->(f:Facility) "
+                       "RETURN k.card_id AS card, c.claim_id AS claim, f.facility_id AS f, c.diagnosis_code AS dx",
+                       name="tests")
+        assert sorted(r["card"] for r in cards) == sorted(HOSTILE)
+        assert {r["claim"] for r in cards} == {f"S{i}{c}" for i, c in enumerate(HOSTILE)}
+        assert {r["f"] for r in cards} == {"F'`}) DETACH DELETE n //"} and {r["dx"] for r in cards} == {"`) RETURN 1 //"}
+        labels = g.read("MATCH (n) RETURN DISTINCT labels(n) AS l", name="tests")
+        assert {":".join(sorted(r["l"])) for r in labels} <= {
+            "Canary", "Patient", "Card", "Claim", "Facility:Pharmacy", "Drug", "TraceCode", "Phone", "Address",
+            "LoadProgress"}
+        from graphfraud.neo4j.detect import extract_table
+
+        assert sorted(extract_table(g, "items").column("item_name").to_pylist()) == sorted(HOSTILE)
+    # hostile values as query parameters
+    from graphfraud.neo4j.queries import run_query
+
+    for card in HOSTILE:
+        cols, rows = run_query(neo4j, "card_neighbourhood", {"card_id": card})
+        got = {r[cols.index("tie")]: r[cols.index("id")] for r in rows}
+        assert got["holder"] == f"P{HOSTILE.index(card)}-{card}" and got["holder phone"] == f"ph_{card}"
+    cols, rows = run_query(neo4j, "ring_overview", {"kind": "x' OR 1=1 //", "limit": 5})
+    assert rows == []
+    r = CliRunner().invoke(main, ["--lang", "en", "query", "shortest_path", "-p", f"from_id={HOSTILE[0]}",
+                                  "-p", f"to_id={HOSTILE[2]}", "--neo4j", neo4j.uri, "--neo4j-password",
+                                  neo4j.password])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    # two hops each way: through the shared address or the shared pharmacy
+    assert HOSTILE[0] in lines[1] and HOSTILE[2] in lines[5] and "5 rows" in lines[6]
+    with Graph(neo4j) as g:
+        assert g.read("MATCH (c:Canary) RETURN count(c) AS n", name="tests") == [{"n": 1}]
+        assert g.read("MATCH (k:Card) RETURN count(k) AS n", name="tests") == [{"n": len(HOSTILE)}]
+
+
+def test_bulk_import_files_build_the_same_graph_as_the_bolt_loader(neo4j, neo4j_region, tmp_path):
+    from graphfraud.neo4j import bulk
+    from graphfraud.neo4j.server import launcher_built
+
+    _, ws = neo4j_region
+    res = bulk.export(ws, tmp_path / "import")
+    headers = {p.name: p.read_text(encoding="utf-8").splitlines()[0] for p in res.node_files + res.relationship_files}
+    assert headers["nodes_cards.csv"].startswith("card_id:ID(Card),")
+    assert "settled_at:localdatetime" in headers["nodes_claims.csv"] and "total_fen:long" in headers["nodes_claims.csv"]
+    assert headers["rels_made_card.csv"] == ":START_ID(Card),:END_ID(Claim),:TYPE"
+    assert res.command[:5] == ["neo4j-admin", "database", "import", "full", "neo4j"]
+
+    load(ws, neo4j, aggregate=False)
+    bolt = fingerprint(neo4j)
+    assert res.nodes == sum(bolt["nodes"].values())
+    assert res.relationships == sum(bolt["relationships"].values())
+    if not launcher_built():
+        pytest.skip("tools/neo4j is not built: the import itself is not run")
+    bulk.run_import(res, tmp_path / "home", heap="512m")
+    m = re.search(r"Imported:\s+(\d+) nodes\s+(\d+) relationships", res.import_log)
+    assert m, res.import_log
+    assert (int(m.group(1)), int(m.group(2))) == (res.nodes, res.relationships)
+    assert (tmp_path / "home" / "data" / "databases" / "neo4j").is_dir()
