@@ -606,6 +606,9 @@ def test_drug_resale_finds_the_stockpiling_group_not_regulars_or_lone_stockpiler
     # every card of the ring, and each lone stockpiler, is an overlapping-supply lead of its own
     stockpilers = {lead.entity_id for lead in result.leads if lead.kind == "overlapping_supply"}
     assert stockpilers == set(ring) | {f"CL{i}" for i in range(3)}
+    # watching other key drugs only (anticoagulants), the insulin stockpiling is not a ring
+    other = Settings.from_dict({"drug_resale": {"key_drugs": ["XB01"]}})
+    assert not rings_of(detect(ws.path, tmp_path / "out-b01", settings=other), "drug_resale")
 
 
 def test_densest_block_peels_to_the_dense_core():
