@@ -23,6 +23,7 @@ from graphfraud.detect.leads import detect_leads
 from graphfraud.detect.model import DetectorResult, Lead, Member, Ring, reason
 from graphfraud.detect.settings import Settings
 from graphfraud.errors import GraphfraudError
+from graphfraud.readers import file_sha256
 from graphfraud.workspace import Workspace, new_run_id
 
 #: detectors in the order they run: (kind, settings section, module)
@@ -147,7 +148,7 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
         out_dir.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         files = write_outputs(out_dir, rings, leads)
-        manifest["outputs"] = {p.name: _sha256(p) for p in files}
+        manifest["outputs"] = {p.name: file_sha256(p) for p in files}
         timings["write"] = round(time.perf_counter() - t0, 3)
         manifest["seconds"] = round(time.perf_counter() - started, 3)
         manifest_path = out_dir / "run.json"
@@ -364,14 +365,6 @@ def _csv_value(v):
     if isinstance(v, Decimal):
         return f"{v:.2f}"
     return v
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _manifest(con, run_id, ws, out_dir, settings, rings, leads, changes, stats, timings, previous_run,
