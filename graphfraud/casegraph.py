@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from graphfraud.errors import GraphfraudError
+from graphfraud.viewsource import need_claims, need_people, need_touching
 
 NODE_TYPES = ("patient", "card", "doctor", "facility", "terminal", "drug", "phone", "address", "trace_code")
 EDGE_TYPES = ("HOLDS", "USED_AT", "VIA", "PRESCRIBED_BY", "WORKS_AT", "BOUGHT", "SCANNED", "HAS_PHONE", "LIVES_AT")
@@ -110,6 +111,16 @@ def latest_run(con) -> str:
     return rows[0][0]
 
 
+def check_run(con, run_id: str | None) -> str:
+    """``run_id`` when the workspace holds that run, the latest run when None."""
+    if run_id is None:
+        return latest_run(con)
+    if not _has_table(con, "detect_runs") or not con.execute(
+            "SELECT count(*) FROM detect_runs WHERE run_id = ?", [run_id]).fetchall()[0][0]:
+        raise GraphfraudError("run_not_found", run=run_id)
+    return run_id
+
+
 def ring_graph(con, ring_id: str, *, run_id: str | None = None, cap: int = 500) -> CaseGraph:
     """The subgraph behind ring ``ring_id`` of run ``run_id`` (default: the latest run):
     its members, the facilities, doctors, terminals, drugs, phones and addresses that tie
@@ -117,7 +128,7 @@ def ring_graph(con, ring_id: str, *, run_id: str | None = None, cap: int = 500) 
     amount are folded (``hidden_nodes`` says how many); members are always shown."""
     from graphfraud.i18n import t
 
-    run_id = run_id or latest_run(con)
+    run_id = check_run(con, run_id)
     cur = con.execute("SELECT * FROM rings WHERE run_id = ? AND ring_id = ?", [run_id, ring_id])
     rows = cur.fetchall()
     if not rows:
@@ -146,7 +157,7 @@ def lead_graph(con, lead_id: str, *, run_id: str | None = None, cap: int = 500) 
     names, with the places, doctors and terminals of those claims."""
     from graphfraud.i18n import t
 
-    run_id = run_id or latest_run(con)
+    run_id = check_run(con, run_id)
     cur = con.execute("SELECT * FROM leads WHERE run_id = ? AND lead_id = ?", [run_id, lead_id])
     rows = cur.fetchall()
     if not rows:
@@ -155,6 +166,7 @@ def lead_graph(con, lead_id: str, *, run_id: str | None = None, cap: int = 500) 
     summary["amount"] = _money(summary["amount"])
     claim_ids = [c for c in (summary.get("claim_ids") or "").split(";") if c]
     kind = summary["kind"]
+    need_claims(con, claim_ids, [(summary["entity_type"], summary["entity_id"])])
     totals = _totals(con, claim_ids)
     summary.update({"n_claims": len(claim_ids), "total_amount": totals[0], "fund_amount": totals[1],
                     "first_date": totals[2], "last_date": totals[3]})
@@ -183,6 +195,10 @@ def neighbourhood(con, entity_type: str, entity_id: str, *, hops: int = 2, cap: 
         raise GraphfraudError("bad_option", option="--hops", detail=str(hops))
     live_claims(con)
     seed = (entity_type, entity_id)
+    if entity_type in ("phone", "address"):
+        need_people(con, entity_type, entity_id)
+    else:
+        need_touching(con, [seed])
     if not _entity_exists(con, entity_type, entity_id):
         raise GraphfraudError("entity_not_found", type=entity_type, entity=entity_id)
     kept: set[tuple[str, str]] = {seed}
@@ -204,6 +220,7 @@ def neighbourhood(con, entity_type: str, entity_id: str, *, hops: int = 2, cap: 
     budget = 2 * cap
     while hop < hops and frontier:
         room = budget - len(kept)
+        need_touching(con, frontier)
         ranked = _neighbours(con, frontier)
         new = [e for e in ranked if e not in kept]
         chosen = new[:max(room, 0)]
@@ -213,6 +230,7 @@ def neighbourhood(con, entity_type: str, entity_id: str, *, hops: int = 2, cap: 
         hop += 1
     # the claims between kept entities: each claim touches at least one kept claim entity
     # and is drawn only through kept ones
+    need_touching(con, [e for e in kept if e[0] == "card"])
     ids = _claims_among(con, kept)
     members = {seed: "explored"}
     nodes, edges, folded = build_graph(con, ids, members, cap=cap, keep=kept, drugs="none")
@@ -263,6 +281,7 @@ def build_graph(con, claim_ids: list[str], members: dict[tuple[str, str], str | 
     ``"shared"`` only those bought on two or more of the case's cards (a drug one card bought
     ties nobody) or members, ``"none"``. Beyond ``cap`` nodes, the non-members with the
     least amount are folded; returns the number folded."""
+    need_claims(con, claim_ids, list(members))
     claims = _claim_rows(con, claim_ids)
     node_acc: dict[tuple[str, str], _Acc] = defaultdict(_Acc)
     edge_acc: dict[tuple[str, str, str], _Acc] = defaultdict(_Acc)

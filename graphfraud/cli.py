@@ -6,6 +6,7 @@ Each command parses its options, calls one library function and turns a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -617,10 +618,24 @@ def run_option(func):
                         help="检测运行编号（默认最近一次）/ detection run id (default: the latest)")(func)
 
 
-def _connect_read_only(workspace: Path):
+@contextlib.contextmanager
+def _view_connection(workspace: Path, neo4j: tuple, run_id: str | None = None):
+    """What a view reads: the workspace (read-only), or with --neo4j a temporary copy that
+    ``graphfraud.neo4j.views`` fills from the graph as the view asks."""
+    uri, user, password, database = neo4j
+    if uri:
+        from graphfraud.neo4j.views import open_views
+
+        with open_views(_target(uri, user, password, database, env=False), run_id=run_id) as con:
+            yield con
+        return
     from graphfraud.workspace import Workspace
 
-    return Workspace.open(workspace).connect(read_only=True)
+    con = Workspace.open(workspace).connect(read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def _case_summary_line(graph, path: Path, lang: str | None = None) -> str:
@@ -641,27 +656,30 @@ def _case_summary_line(graph, path: Path, lang: str | None = None) -> str:
 @click.option("--cap", type=click.IntRange(min=10), default=500, show_default=True,
               help="最多显示的节点数，其余次要节点折叠 / most nodes shown; the least important beyond are folded")
 @lang_option
+@neo4j_options(required_env=False)
 @click.pass_context
 @friendly_errors
-def case(ctx, case_id: str, workspace: Path, out: Path | None, run_id: str | None, cap: int, page_lang: str | None):
+def case(ctx, case_id: str, workspace: Path, out: Path | None, run_id: str | None, cap: int, page_lang: str | None,
+         neo4j_uri, neo4j_user, neo4j_password, neo4j_database):
     """画出一个团伙或线索的关系图（离线 HTML）/ draw the network behind a ring or a lead.
 
     CASE_ID is a ring id (CC-…, CA-…, TC-…, DP-…, SI-…) or a lead id (L-…) of the latest
     detection run (or --run). The page shows the members, the facilities, doctors,
     terminals, drugs, phones and addresses that tie them, with claims, exact amounts and
     dates on every tie, the reasons, a timeline and every claim. It opens offline.
+    With --neo4j URI the case is read from that graph (the run `detect --neo4j` wrote).
 
     \b
     Example / 示例:
       graphfraud case CC-6397B8A90D --workspace ws -o case.html
       graphfraud case CC-6397B8A90D --workspace ws -o case-en.html --lang en
+      graphfraud case CC-6397B8A90D --neo4j bolt://localhost:7687 -o case.html
     """
     from graphfraud.casegraph import lead_graph, ring_graph
     from graphfraud.render import write_case_page
 
     lang = _view_lang(page_lang)
-    con = _connect_read_only(workspace)
-    try:
+    with _view_connection(workspace, (neo4j_uri, neo4j_user, neo4j_password, neo4j_database), run_id) as con:
         try:
             graph = ring_graph(con, case_id, run_id=run_id, cap=cap)
         except GraphfraudError as exc:
@@ -669,8 +687,6 @@ def case(ctx, case_id: str, workspace: Path, out: Path | None, run_id: str | Non
                 raise
             graph = lead_graph(con, case_id, run_id=run_id, cap=cap)
         path = write_case_page(con, graph, out or Path(f"{case_id}.html"), lang=lang, cap=cap)
-    finally:
-        con.close()
     _say(ctx, _case_summary_line(graph, path))
 
 
@@ -686,10 +702,11 @@ def case(ctx, case_id: str, workspace: Path, out: Path | None, run_id: str | Non
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="输出 HTML 文件（默认 explore-ENTITY_ID.html）/ output HTML file")
 @lang_option
+@neo4j_options(required_env=False)
 @click.pass_context
 @friendly_errors
 def explore(ctx, entity_id: str, workspace: Path, entity_type: str, hops: int, cap: int, out: Path | None,
-            page_lang: str | None):
+            page_lang: str | None, neo4j_uri, neo4j_user, neo4j_password, neo4j_database):
     """查看任一对象周围的关系网 / the neighbourhood of any card, person, doctor, facility, terminal or phone.
 
     Follows the claims that stand out from the entity for --hops steps, keeping at each step
@@ -699,17 +716,15 @@ def explore(ctx, entity_id: str, workspace: Path, entity_type: str, hops: int, c
     Example / 示例:
       graphfraud explore F00020 --type facility --hops 2 --workspace ws -o f00020.html
       graphfraud explore ph_302c414a7732058bf5c3 --type phone --workspace ws -o phone.html
+      graphfraud explore F00020 --type facility --neo4j bolt://localhost:7687
     """
     from graphfraud.casegraph import neighbourhood
     from graphfraud.render import write_case_page
 
     lang = _view_lang(page_lang)
-    con = _connect_read_only(workspace)
-    try:
+    with _view_connection(workspace, (neo4j_uri, neo4j_user, neo4j_password, neo4j_database)) as con:
         graph = neighbourhood(con, entity_type, entity_id, hops=hops, cap=cap)
         path = write_case_page(con, graph, out or Path(f"explore-{entity_id}.html"), lang=lang, cap=cap)
-    finally:
-        con.close()
     _say(ctx, _case_summary_line(graph, path))
 
 
@@ -727,10 +742,12 @@ def explore(ctx, entity_id: str, workspace: Path, entity_type: str, hops: int, c
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="写出 HTML 页面（关系图与表）/ write a page with the graph and the table")
 @lang_option
+@neo4j_options(required_env=False)
 @click.pass_context
 @friendly_errors
 def expand(ctx, seed_file: Path, workspace: Path, window_minutes: int, min_days: int, top: int,
-           csv_out: Path | None, out: Path | None, page_lang: str | None):
+           csv_out: Path | None, out: Path | None, page_lang: str | None, neo4j_uri, neo4j_user, neo4j_password,
+           neo4j_database):
     """从核实的种子卡出发，找出模式相同的其他卡 / from confirmed cards to others sharing their pattern.
 
     Follows the seeds' pharmacies and terminals to the other cards settled there and ranks
@@ -741,15 +758,15 @@ def expand(ctx, seed_file: Path, workspace: Path, window_minutes: int, min_days:
     \b
     Example / 示例:
       graphfraud expand --seed confirmed.txt --workspace ws --csv related.csv -o related.html
+      graphfraud expand --seed confirmed.txt --neo4j bolt://localhost:7687 -o related.html
     """
     from graphfraud.expand import expand as run_expand
     from graphfraud.expand import read_seeds
-    from graphfraud.render import fmt_date, write_case_page
+    from graphfraud.render import fmt_date
 
     lang = _view_lang(page_lang)
     seeds = read_seeds(seed_file)
-    con = _connect_read_only(workspace)
-    try:
+    with _view_connection(workspace, (neo4j_uri, neo4j_user, neo4j_password, neo4j_database)) as con:
         result = run_expand(con, seeds, window_minutes=window_minutes, min_days=min_days, top=top,
                             graph=out is not None)
         if out is not None:
@@ -759,8 +776,6 @@ def expand(ctx, seed_file: Path, workspace: Path, window_minutes: int, min_days:
                      "seeds_met": c.seeds_met, "path_text": c.path_text(lang)} for c in result.candidates]
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(case_html(con, result.graph, lang=lang, extra={"expand_rows": rows}), encoding="utf-8")
-    finally:
-        con.close()
     if csv_out:
         import csv as _csv
 
@@ -797,10 +812,11 @@ def expand(ctx, seed_file: Path, workspace: Path, window_minutes: int, min_days:
 @click.option("--lead-pages", type=click.IntRange(min=0), default=200, show_default=True,
               help="为金额最大的前 N 条线索生成页面 / pages for the N leads with the largest amounts")
 @lang_option
+@neo4j_options(required_env=False)
 @click.pass_context
 @friendly_errors
 def report(ctx, workspace: Path, out_dir: Path, run_id: str | None, cap: int, lead_pages: int,
-           page_lang: str | None):
+           page_lang: str | None, neo4j_uri, neo4j_user, neo4j_password, neo4j_database):
     """生成离线报告网站：团伙与线索列表、每个团伙一页 / write an offline report site of a detection run.
 
     index.html has a sortable, filterable table of the rings (score, kind, members, amount,
@@ -812,11 +828,13 @@ def report(ctx, workspace: Path, out_dir: Path, run_id: str | None, cap: int, le
     Example / 示例:
       graphfraud report --workspace ws --out site
       graphfraud report --workspace ws --out site-en --lang en
+      graphfraud report --neo4j bolt://localhost:7687 --out site
     """
-    from graphfraud.report import report as run_report
+    from graphfraud.report import write_report
 
     lang = _view_lang(page_lang)
-    result = run_report(workspace, out_dir, lang=lang, run_id=run_id, cap=cap, lead_pages=lead_pages)
+    with _view_connection(workspace, (neo4j_uri, neo4j_user, neo4j_password, neo4j_database), run_id) as con:
+        result = write_report(con, out_dir, lang=lang, run_id=run_id, cap=cap, lead_pages=lead_pages)
     _say(ctx, t("report_done", rings=len(result.ring_pages), leads=len(result.lead_pages), seconds=result.seconds,
                 index=result.index.resolve()))
 @main.command(name="export")

@@ -26,6 +26,7 @@ from graphfraud.casegraph import CaseGraph, build_graph
 from graphfraud.detect.claims import live_claims
 from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within, poisson_nlp
 from graphfraud.errors import GraphfraudError
+from graphfraud.viewsource import need_touching
 from graphfraud.i18n import t
 
 PREFIX = "xp"
@@ -92,6 +93,7 @@ def expand(con, seeds: list[str], *, window_minutes: int = 10, min_days: int = 2
     if not seeds:
         raise GraphfraudError("expand_no_seeds")
     live_claims(con)
+    need_touching(con, [("card", s) for s in seeds])
     found = [c for (c,) in con.execute(
         "SELECT DISTINCT card_id FROM live_claims WHERE card_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1",
         [seeds]).fetchall()]
@@ -108,6 +110,7 @@ def expand(con, seeds: list[str], *, window_minutes: int = 10, min_days: int = 2
         SELECT DISTINCT 'T:' || terminal_id FROM live_claims
         WHERE card_id IN (SELECT unnest(?::VARCHAR[])) AND terminal_id IS NOT NULL""", [found, found])
     places = [p for (p,) in con.execute("SELECT place FROM xp_places ORDER BY place").fetchall()]
+    need_touching(con, [("facility" if p.startswith("F:") else "terminal", p[2:]) for p in places])
     con.execute("""
         CREATE OR REPLACE TEMP TABLE xp_events AS
         SELECT card_id AS entity, 'F:' || facility_id AS context, epoch(settled_at)::BIGINT AS t, claim_id,
@@ -147,7 +150,8 @@ def expand(con, seeds: list[str], *, window_minutes: int = 10, min_days: int = 2
     candidates = []
     claim_ids_of: dict[str, list[str]] = {}
     for card, days, expected, seeds_met, ids, seed, place, k in rows:
-        expected = float(expected or 0.0)
+        # a float sum whose last bits depend on the order rows were read; six places are plenty
+        expected = round(float(expected or 0.0), 6)
         claim_ids_of[card] = sorted(ids)
         candidates.append(Candidate(card, int(days), expected, round(poisson_nlp(days, expected), 2), int(seeds_met),
                                     len(ids), Decimal("0.00"), seed, place, int(k)))

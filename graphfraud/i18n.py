@@ -188,8 +188,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "fund, account and self parts do not add up to the total",
     },
     # views
-    "no_detect_run": {"zh": "工作区中还没有检测结果；先运行 graphfraud detect",
-                      "en": "the workspace holds no detection run yet; run graphfraud detect first"},
+    "no_detect_run": {"zh": "工作区（或 Neo4j 图）中还没有检测结果；先运行 graphfraud detect",
+                      "en": "the workspace (or Neo4j graph) holds no detection run yet; run graphfraud detect first"},
+    "run_not_found": {"zh": "没有检测运行 {run}；不加 --run 即看最近一次", "en": "there is no detection run {run}; "
+                      "leave out --run for the latest"},
     "case_not_found": {"zh": "检测运行 {run} 中没有团伙或线索 {case}；用 graphfraud report 或 detect 的结果查看编号",
                        "en": "run {run} has no ring or lead {case}; see the ids in graphfraud report or detect's results"},
     "entity_not_found": {"zh": "找不到{type} {entity}（没有相关结算）", "en": "no {type} {entity} (no claims mention it)"},

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from graphfraud import __version__
-from graphfraud.casegraph import latest_run, lead_graph, ring_graph
+from graphfraud.casegraph import check_run, lead_graph, ring_graph
 from graphfraud.i18n import t
 from graphfraud.render import Assets, _env, case_html, fmt_date, fmt_money, write_assets
 from graphfraud.workspace import Workspace
@@ -42,59 +42,66 @@ def page_name(case_id: str) -> str:
 
 def report(workspace: str | Path, out_dir: str | Path, *, lang: str = "zh", run_id: str | None = None,
            cap: int = 500, lead_pages: int = 200, progress=None) -> ReportResult:
-    """Write the site of run ``run_id`` (default: the latest) into ``out_dir``."""
-    started = time.perf_counter()
-    out = Path(out_dir)
-    ws = Workspace.open(workspace)
-    con = ws.connect(read_only=True)
+    """Write the site of run ``run_id`` (default: the latest) of a workspace into ``out_dir``."""
+    con = Workspace.open(workspace).connect(read_only=True)
     try:
-        run_id = run_id or latest_run(con)
-        finished = con.execute("SELECT finished_at FROM detect_runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
-        cur = con.execute("SELECT * FROM rings WHERE run_id = ? ORDER BY rank, ring_id", [run_id])
-        cols = [d[0] for d in cur.description]
-        rings = [dict(zip(cols, r)) for r in cur.fetchall()]
-        cur = con.execute("SELECT * FROM leads WHERE run_id = ? ORDER BY amount DESC, lead_id", [run_id])
-        cols = [d[0] for d in cur.description]
-        leads = [dict(zip(cols, r)) for r in cur.fetchall()]
-        out.mkdir(parents=True, exist_ok=True)
-        write_assets(out / "assets")
-        result = ReportResult(out, out / "index.html", run_id, n_leads=len(leads))
-        (out / "rings").mkdir(exist_ok=True)
-        (out / "leads").mkdir(exist_ok=True)
-        assets = Assets("../assets")
-        for r in rings:
-            graph = ring_graph(con, r["ring_id"], run_id=run_id, cap=cap)
-            page = out / "rings" / page_name(r["ring_id"])
-            page.write_text(case_html(con, graph, lang=lang, assets=assets, back="../index.html", cap=cap),
-                            encoding="utf-8")
-            r["page"] = f"rings/{page.name}"
-            r["members_text"] = " ".join(n.entity_id for n in graph.members)
-            result.ring_pages.append(page)
-            if progress:
-                progress(r["ring_id"])
-        for x in leads[:lead_pages]:
-            graph = lead_graph(con, x["lead_id"], run_id=run_id, cap=cap)
-            page = out / "leads" / page_name(x["lead_id"])
-            page.write_text(case_html(con, graph, lang=lang, assets=assets, back="../index.html", cap=cap),
-                            encoding="utf-8")
-            x["page"] = f"leads/{page.name}"
-            result.lead_pages.append(page)
-        kinds = sorted({r["kind"] for r in rings})
-        ctx = {
-            "lang": lang, "t": lambda key, **kw: t(key, lang=lang, **kw), "rings": rings, "leads": leads,
-            "kinds": [(k, t("kind." + k, lang=lang)) for k in kinds],
-            "lead_kinds": sorted({x["kind"] for x in leads}),
-            "money": fmt_money, "fmt_date": fmt_date, "run_id": run_id,
-            "finished": fmt_date(finished.replace(microsecond=0) if isinstance(finished, dt.datetime) else finished),
-            "n_over": sum(bool(r["over_transfer_threshold"]) for r in rings),
-            "ring_amount": sum((Decimal(r["total_amount"]) for r in rings), Decimal("0.00")),
-            "lead_amount": sum((Decimal(x["amount"]) for x in leads), Decimal("0.00")),
-            "css": assets_for_index().css(), "js": assets_for_index().js("table.js"),
-            "version": __version__, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        }
-        result.index.write_text(_env().get_template("index.html").render(**ctx), encoding="utf-8")
+        return write_report(con, out_dir, lang=lang, run_id=run_id, cap=cap, lead_pages=lead_pages,
+                            progress=progress)
     finally:
         con.close()
+
+
+def write_report(con, out_dir: str | Path, *, lang: str = "zh", run_id: str | None = None, cap: int = 500,
+                 lead_pages: int = 200, progress=None) -> ReportResult:
+    """The site of run ``run_id`` from the tables ``con`` reads (a workspace, or the copy
+    ``graphfraud.neo4j.views`` fills from a graph)."""
+    started = time.perf_counter()
+    out = Path(out_dir)
+    run_id = check_run(con, run_id)
+    finished = con.execute("SELECT finished_at FROM detect_runs WHERE run_id = ?", [run_id]).fetchall()[0][0]
+    cur = con.execute("SELECT * FROM rings WHERE run_id = ? ORDER BY rank, ring_id", [run_id])
+    cols = [d[0] for d in cur.description]
+    rings = [dict(zip(cols, r)) for r in cur.fetchall()]
+    cur = con.execute("SELECT * FROM leads WHERE run_id = ? ORDER BY amount DESC, lead_id", [run_id])
+    cols = [d[0] for d in cur.description]
+    leads = [dict(zip(cols, r)) for r in cur.fetchall()]
+    out.mkdir(parents=True, exist_ok=True)
+    write_assets(out / "assets")
+    result = ReportResult(out, out / "index.html", run_id, n_leads=len(leads))
+    (out / "rings").mkdir(exist_ok=True)
+    (out / "leads").mkdir(exist_ok=True)
+    assets = Assets("../assets")
+    for r in rings:
+        graph = ring_graph(con, r["ring_id"], run_id=run_id, cap=cap)
+        page = out / "rings" / page_name(r["ring_id"])
+        page.write_text(case_html(con, graph, lang=lang, assets=assets, back="../index.html", cap=cap),
+                        encoding="utf-8")
+        r["page"] = f"rings/{page.name}"
+        r["members_text"] = " ".join(n.entity_id for n in graph.members)
+        result.ring_pages.append(page)
+        if progress:
+            progress(r["ring_id"])
+    for x in leads[:lead_pages]:
+        graph = lead_graph(con, x["lead_id"], run_id=run_id, cap=cap)
+        page = out / "leads" / page_name(x["lead_id"])
+        page.write_text(case_html(con, graph, lang=lang, assets=assets, back="../index.html", cap=cap),
+                        encoding="utf-8")
+        x["page"] = f"leads/{page.name}"
+        result.lead_pages.append(page)
+    kinds = sorted({r["kind"] for r in rings})
+    ctx = {
+        "lang": lang, "t": lambda key, **kw: t(key, lang=lang, **kw), "rings": rings, "leads": leads,
+        "kinds": [(k, t("kind." + k, lang=lang)) for k in kinds],
+        "lead_kinds": sorted({x["kind"] for x in leads}),
+        "money": fmt_money, "fmt_date": fmt_date, "run_id": run_id,
+        "finished": fmt_date(finished.replace(microsecond=0) if isinstance(finished, dt.datetime) else finished),
+        "n_over": sum(bool(r["over_transfer_threshold"]) for r in rings),
+        "ring_amount": sum((Decimal(r["total_amount"]) for r in rings), Decimal("0.00")),
+        "lead_amount": sum((Decimal(x["amount"]) for x in leads), Decimal("0.00")),
+        "css": assets_for_index().css(), "js": assets_for_index().js("table.js"),
+        "version": __version__, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+    }
+    result.index.write_text(_env().get_template("index.html").render(**ctx), encoding="utf-8")
     result.seconds = time.perf_counter() - started
     return result
 

@@ -69,7 +69,11 @@ def _column(table: str, name: str, values: list) -> pa.Array:
 def extract_table(graph: Graph, table: str) -> pa.Table:
     """One canonical table read from the graph with ``cypher/extract/<table>.cypher``."""
     q = library("extract")[f"extract_{table}"]
-    rows = graph.read(q.text, name=q.name)
+    return rows_to_table(table, graph.read(q.text, name=q.name))
+
+
+def rows_to_table(table: str, rows: list[dict]) -> pa.Table:
+    """Rows an extraction query returned (money in fen) as the canonical table's columns."""
     names = [*TABLES[table].column_names, *dict(TABLES[table].derived)]
     derived = dict(TABLES[table].derived)
     arrays, fields = [], []
