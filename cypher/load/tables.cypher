@@ -80,3 +80,56 @@ SET r.item_name = row.item_name, r.category = row.category, r.quantity = row.qua
     r.trace_code = row.trace_code
 FOREACH (tc IN CASE WHEN row.trace_code IS NULL THEN [] ELSE [row.trace_code] END |
   MERGE (t:TraceCode {code: tc}) MERGE (c)-[s:SCANNED {item_no: row.item_no}]->(t))
+
+// name: existing_claims
+// Which of the claims $ids are already in the graph: the loader sends only the others to
+// load_claims_new, and these through the MERGE of load_claims.
+UNWIND $ids AS id
+MATCH (c:Claim {claim_id: id})
+RETURN id
+
+// name: load_claims_new
+// Claims not yet in the graph (existing_claims said so, in the same transaction): the claim
+// and its five ties are CREATEd, not merged, so the server need not look for ties that cannot
+// be there yet; the card, patient, facility, doctor and terminal are still MERGEd on their
+// keys. Gives exactly what load_claims gives for a new claim.
+UNWIND $rows AS row
+CREATE (c:Claim {claim_id: row.claim_id})
+SET c.claim_type = row.claim_type, c.settled_at = row.settled_at, c.admit_date = row.admit_date,
+    c.discharge_date = row.discharge_date, c.diagnosis_code = row.diagnosis_code,
+    c.total_fen = row.total_fen, c.fund_fen = row.fund_fen, c.account_fen = row.account_fen,
+    c.self_fen = row.self_fen, c.region_code = row.region_code, c.reverses_claim_id = row.reverses_claim_id,
+    c.reversal_linked = row.reversal_linked, c.amount_parts_mismatch = row.amount_parts_mismatch
+MERGE (k:Card {card_id: row.card_id})
+CREATE (k)-[:MADE]->(c)
+MERGE (f:Facility {facility_id: row.facility_id})
+CREATE (c)-[:AT]->(f)
+FOREACH (pid IN CASE WHEN row.patient_id IS NULL THEN [] ELSE [row.patient_id] END |
+  MERGE (p:Patient {patient_id: pid}) CREATE (p)-[:MADE]->(c))
+FOREACH (did IN CASE WHEN row.doctor_id IS NULL THEN [] ELSE [row.doctor_id] END |
+  MERGE (d:Doctor {doctor_id: did}) CREATE (c)-[:BY]->(d))
+FOREACH (tid IN CASE WHEN row.terminal_id IS NULL THEN [] ELSE [row.terminal_id] END |
+  MERGE (t:Terminal {terminal_id: tid}) CREATE (c)-[:VIA]->(t))
+
+// name: existing_items
+// Which claims of $ids already have lines in the graph: their lines go through the MERGE of
+// load_items, the lines of the others through load_items_new.
+UNWIND $ids AS id
+MATCH (c:Claim {claim_id: id})
+WHERE EXISTS { (c)-[:INCLUDES]->() }
+RETURN id
+
+// name: load_items_new
+// Lines of claims that have none in the graph yet: the INCLUDES and SCANNED ties are
+// CREATEd (a popular drug has hundreds of thousands of them, none of which can be this one).
+// Gives exactly what load_items gives for such lines.
+UNWIND $rows AS row
+MERGE (c:Claim {claim_id: row.claim_id})
+MERGE (d:Drug {item_code: row.item_code})
+ON CREATE SET d.item_name = row.item_name, d.category = row.category
+CREATE (c)-[r:INCLUDES {item_no: row.item_no}]->(d)
+SET r.item_name = row.item_name, r.category = row.category, r.quantity = row.quantity,
+    r.unit_price = row.unit_price, r.amount_fen = row.amount_fen, r.days_supply = row.days_supply,
+    r.trace_code = row.trace_code
+FOREACH (tc IN CASE WHEN row.trace_code IS NULL THEN [] ELSE [row.trace_code] END |
+  MERGE (t:TraceCode {code: tc}) CREATE (c)-[s:SCANNED {item_no: row.item_no}]->(t))

@@ -2,7 +2,9 @@
 
 Each table is read from the workspace in key order and written in batches with the table's
 ``UNWIND $rows`` query from ``cypher/load/tables.cypher`` (MERGE on constrained keys, so a
-second load changes nothing). A ``LoadProgress`` node per table, written in the same
+second load changes nothing). Claims and claim lines the graph does not hold yet take a
+CREATE query instead, checked in the batch's own transaction: their ties cannot exist yet, so
+the server does not look for them among a busy pharmacy's or a common drug's ties. A ``LoadProgress`` node per table, written in the same
 transaction as each batch, records how many batches are committed: a load that was
 interrupted continues after its last committed batch. Lost connections and transient errors
 are retried with backoff. The only query text is the named queries; table names come from
@@ -24,6 +26,10 @@ from graphfraud.schema import LOAD_ORDER
 from graphfraud.workspace import Workspace
 
 DEFAULT_BATCH_SIZE = 5000
+
+#: tables whose new rows take a CREATE query (ties that cannot exist yet are not looked for):
+#: table -> (the query naming the keys already in the graph, the query for the others)
+NEW_ROWS = {"claims": ("existing_claims", "load_claims_new"), "items": ("existing_items", "load_items_new")}
 
 #: per canonical table: the SELECT that reads it in key order, shaped for its load query.
 #: Money becomes integer fen, exact decimals become text: Neo4j has no decimal type.
@@ -149,6 +155,7 @@ def _load_table(con, graph: Graph, queries, table: str, key: str, batch_size: in
     stats = TableLoad(table)
     t0 = time.perf_counter()
     query = queries[f"load_{table}"].text
+    check, query_new = (queries[n].text for n in NEW_ROWS[table]) if table in NEW_ROWS else (None, None)
     mark = queries["progress_mark"].text
     already = int(done["batches_done"]) if done else 0
     if done and done.get("complete"):
@@ -170,14 +177,21 @@ def _load_table(con, graph: Graph, queries, table: str, key: str, batch_size: in
                   "rows_done": rows_done, "batch_size": batch_size, "complete": False}
 
         def work(tx, rows=rows, params=params):
-            counters = tx.run(query, {"rows": rows}).consume().counters
+            parts = [(query, rows)]
+            if check is not None:
+                # rows of claims the graph does not hold yet are CREATEd; the rest are MERGEd
+                ids = sorted({r["claim_id"] for r in rows})
+                there = {r["id"] for r in tx.run(check, {"ids": ids})}
+                parts = [(query_new, [r for r in rows if r["claim_id"] not in there]),
+                         (query, [r for r in rows if r["claim_id"] in there])]
+            counters = [tx.run(q, {"rows": part}).consume().counters for q, part in parts if part]
             tx.run(mark, params).consume()
             return counters
 
-        counters = graph.write(work, name=f"load_{table}", batch=batch_no)
-        stats.nodes_created += counters.nodes_created
-        stats.relationships_created += counters.relationships_created
-        stats.properties_set += counters.properties_set
+        for counters in graph.write(work, name=f"load_{table}", batch=batch_no):
+            stats.nodes_created += counters.nodes_created
+            stats.relationships_created += counters.relationships_created
+            stats.properties_set += counters.properties_set
         stats.rows += chunk.num_rows
         stats.batches += 1
         batch_no += 1
