@@ -198,8 +198,10 @@ class EngineSettings:
     #: ring of four is not swallowed by a big neighbour) or "modularity"
     leiden_objective: str = "CPM"
     leiden_resolution: float = 1.0
-    #: passes over the graph; -1: until the partition is stable (slower on big graphs)
-    leiden_iterations: int = 3
+    #: passes over the graph; -1: until the partition is stable (slower on big graphs). Two:
+    #: on the 1M-node benchmark a third pass recovered no more planted communities (60.6 %
+    #: either way) and took 11 s more (benchmarks/results/leiden_1m-*-i2-/-i3-20261124*)
+    leiden_iterations: int = 2
 
 
 @dataclass(frozen=True)
