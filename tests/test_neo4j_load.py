@@ -183,7 +183,14 @@ def test_bulk_import_files_build_the_same_graph_as_the_bolt_loader(neo4j, neo4j_
     _, ws = neo4j_region
     res = bulk.export(ws, tmp_path / "import")
     headers = {p.name: p.read_text(encoding="utf-8").splitlines()[0] for p in res.node_files + res.relationship_files}
-    assert headers["nodes_cards.csv"].startswith("card_id:ID(Card),")
+    assert headers["nodes_cards.csv"].startswith(":ID(Card),card_id,")
+    # integer import ids per label; the card's own id stays a property, every tie finds its ends
+    first = (res.out_dir / "nodes_cards.csv").read_text(encoding="utf-8").splitlines()[1].split(",")
+    assert first[0].isdigit() and first[1].startswith("C")
+    for path in res.relationship_files:
+        for line in path.read_text(encoding="utf-8").splitlines()[1:50]:
+            start, end = line.split(",")[:2]
+            assert start.isdigit() and end.isdigit(), (path.name, line)
     assert "settled_at:localdatetime" in headers["nodes_claims.csv"] and "total_fen:long" in headers["nodes_claims.csv"]
     assert headers["rels_made_card.csv"] == ":START_ID(Card),:END_ID(Claim),:TYPE"
     assert res.command[:5] == ["neo4j-admin", "database", "import", "full", "neo4j"]
@@ -199,3 +206,10 @@ def test_bulk_import_files_build_the_same_graph_as_the_bolt_loader(neo4j, neo4j_
     assert m, res.import_log
     assert (int(m.group(1)), int(m.group(2))) == (res.nodes, res.relationships)
     assert (tmp_path / "home" / "data" / "databases" / "neo4j").is_dir()
+    # the imported database, served, is the graph the Bolt loader built: same labels, keys,
+    # properties and ties
+    from graphfraud.neo4j.connect import Neo4jTarget
+    from graphfraud.neo4j.server import LocalNeo4j
+
+    with LocalNeo4j.start(tmp_path / "home", heap="512m", pagecache="256m") as server:
+        assert fingerprint(Neo4jTarget(server.uri, server.user, server.password)) == bolt

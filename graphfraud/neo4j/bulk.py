@@ -4,7 +4,9 @@ new or empty; later months go through the Bolt loader, which merges).
 
 Each file has its header on its first line with typed properties (``settled_at:localdatetime``,
 ``total_fen:long``), ``:ID(Card)`` id spaces per label, and ``:START_ID``/``:END_ID``/``:TYPE``
-on relationships; empty fields are absent properties. The same graph model as the Bolt loader
+on relationships; empty fields are absent properties. The import ids are integers numbered
+here per label (``--id-type=integer``: the importer maps them faster than text ids), and each
+node keeps its own key as a property (``card_id`` …), exactly as the Bolt loader writes it. The same graph model as the Bolt loader
 (``cypher/load/tables.cypher``), so either way the extraction queries read it back alike.
 The aggregated exploration edges and the constraints are added by ``graphfraud load
 --neo4j`` afterwards (``--tables none`` only applies the schema and aggregates)."""
@@ -12,6 +14,7 @@ The aggregated exploration edges and the constraints are added by ``graphfraud l
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -38,8 +41,8 @@ NODE_FILES: dict[str, tuple[str, str]] = {
     "addresses": ("SELECT DISTINCT address FROM patients WHERE address IS NOT NULL", "address_id:ID(Address)"),
     "facilities": ("""
         SELECT facility_id, name, facility_type, level, region_code, latitude, longitude, TRUE AS listed,
-               'Facility' || CASE facility_type WHEN 'pharmacy' THEN ';Pharmacy' WHEN 'hospital' THEN ';Hospital'
-                                                WHEN 'clinic' THEN ';Clinic' ELSE '' END AS label
+               'Facility' || CASE facility_type WHEN 'pharmacy' THEN '|Pharmacy' WHEN 'hospital' THEN '|Hospital'
+                                                WHEN 'clinic' THEN '|Clinic' ELSE '' END AS label
         FROM facilities
         UNION ALL
         SELECT DISTINCT x.facility_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'Facility'
@@ -134,6 +137,36 @@ def _copy(con, select: str, header: str, path: Path) -> int:
     return n
 
 
+_ID_FIELD = re.compile(r"^(\w+):ID\((\w+)\)$")
+_END_FIELD = re.compile(r"^:(START|END)_ID\((\w+)\)$")
+
+
+def _numbered_nodes(con, name: str, select: str, header: str) -> tuple[str, str, str]:
+    """The node file ``name`` with integer import ids: a temporary table ``_bulk_<Label>``
+    (``nid``, the key, the other columns) and the SELECT and header of the file."""
+    fields = header.split(",")
+    m = _ID_FIELD.match(fields[0])
+    if not m:
+        raise ValueError(f"{name}: the first header field must be KEY:ID(Label), not {fields[0]}")
+    key, label = m.groups()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _bulk_{label} AS "
+                f"SELECT row_number() OVER () AS _nid, s.* FROM ({select}) s(_key)")
+    return label, f"SELECT * FROM _bulk_{label}", ",".join([f":ID({label})", key, *fields[1:]])
+
+
+def _numbered_relationships(select: str, header: str) -> str:
+    """A relationship SELECT whose two first columns (start and end keys) become the integer
+    ids of ``_bulk_<Label>``. LEFT joins: a key without its node leaves the id empty, and the
+    import stops on it (``--skip-bad-relationships=false``) instead of losing the tie."""
+    fields = header.split(",")
+    ends = [_END_FIELD.match(f) for f in fields[:2]]
+    if not all(ends) or [e.group(1) for e in ends] != ["START", "END"]:
+        raise ValueError(f"a relationship file must start with :START_ID(A),:END_ID(B), not {header}")
+    a, b = (e.group(2) for e in ends)
+    return (f"SELECT sa._nid, sb._nid, r.* EXCLUDE (_start, _end) FROM ({select}) r(_start, _end) "
+            f"LEFT JOIN _bulk_{a} sa ON sa._key = r._start LEFT JOIN _bulk_{b} sb ON sb._key = r._end")
+
+
 def export(workspace: str | Path, out_dir: str | Path) -> BulkResult:
     """Write the import CSVs of every node and relationship file into ``out_dir``."""
     ws = Workspace.open(workspace)
@@ -145,11 +178,12 @@ def export(workspace: str | Path, out_dir: str | Path) -> BulkResult:
     try:
         for name, (select, header) in NODE_FILES.items():
             path = out / f"nodes_{name}.csv"
-            res.nodes += _copy(con, select, header, path)
+            _, numbered, numbered_header = _numbered_nodes(con, name, select, header)
+            res.nodes += _copy(con, numbered, numbered_header, path)
             res.node_files.append(path)
         for name, (select, header) in REL_FILES.items():
             path = out / f"rels_{name}.csv"
-            res.relationships += _copy(con, select, header, path)
+            res.relationships += _copy(con, _numbered_relationships(select, header), header, path)
             res.relationship_files.append(path)
     finally:
         con.close()
@@ -158,12 +192,23 @@ def export(workspace: str | Path, out_dir: str | Path) -> BulkResult:
     return res
 
 
+def _node_label(path: Path) -> str:
+    with path.open(encoding="utf-8") as fh:
+        first = fh.readline().split(",")[0].strip()
+    m = re.match(r"^:ID\((\w+)\)$", first)
+    if not m:
+        raise ValueError(f"{path}: the header must start with :ID(Label), not {first}")
+    return m.group(1)
+
+
 def import_command(res: BulkResult, *, database: str = "neo4j", admin: str = "neo4j-admin") -> list[str]:
     """The ``neo4j-admin database import full`` command line for the files of ``res``."""
     # the database name first: --nodes and --relationships take several files each
-    cmd = [admin, "database", "import", "full", database, "--overwrite-destination=true", "--id-type=string",
+    cmd = [admin, "database", "import", "full", database, "--overwrite-destination=true", "--id-type=integer",
            "--array-delimiter=|", "--skip-bad-relationships=false", f"--report-file={res.out_dir / 'import.report'}"]
-    cmd += [f"--nodes={p}" for p in res.node_files]
+    # each file's label from its id space (the importer takes no label from the id space
+    # itself); a :LABEL column adds more (Pharmacy, Hospital, Clinic), separated by "|"
+    cmd += [f"--nodes={_node_label(p)}={p}" for p in res.node_files]
     cmd += [f"--relationships={p}" for p in res.relationship_files]
     return cmd
 
