@@ -76,6 +76,7 @@ def main() -> None:
     ap.add_argument("--heap", default="2g")
     ap.add_argument("--pagecache", default="2g")
     ap.add_argument("--skip-bulk", action="store_true", help="only the Bolt load")
+    ap.add_argument("--skip-bolt", action="store_true", help="only the bulk import (and the baseline)")
     args = ap.parse_args()
 
     from graphfraud.neo4j import bulk
@@ -102,25 +103,26 @@ def main() -> None:
     con.close()
     print(f"region {tag}: {result['rows']}", flush=True)
 
-    home = args.work / f"neo4j-bolt-{tag}"
-    shutil.rmtree(home, ignore_errors=True)
-    with LocalNeo4j.start(home, heap=args.heap, pagecache=args.pagecache, timeout=600) as server:
-        target = Neo4jTarget(server.uri, server.user, server.password)
-        result["per_row_baseline"] = per_row_baseline(ws, target, args.sample)
-        print(f"per-row baseline: {result['per_row_baseline']}", flush=True)
-        res = load(ws, target, batch_size=args.batch_size)
-        table_secs = sum(t.seconds for t in res.tables.values())
-        result["bolt"] = {
-            "batch_size": args.batch_size, "rows": res.rows, "nodes_created": res.nodes_created,
-            "relationships_created": res.relationships_created, "table_seconds": round(table_secs, 1),
-            "aggregate_seconds": res.aggregate_seconds, "seconds_total": res.seconds,
-            "relationships_per_s": round(res.relationships_created / table_secs),
-            "rows_per_s": round(res.rows / table_secs),
-            "tables": {t: {"rows": s.rows, "relationships": s.relationships_created, "seconds": s.seconds,
-                           "rows_per_s": round(s.rows_per_s)} for t, s in res.tables.items()},
-            "load_average_after": os.getloadavg()}
-        print(f"bolt: {result['bolt']}", flush=True)
-    shutil.rmtree(home, ignore_errors=True)
+    if not args.skip_bolt:
+        home = args.work / f"neo4j-bolt-{tag}"
+        shutil.rmtree(home, ignore_errors=True)
+        with LocalNeo4j.start(home, heap=args.heap, pagecache=args.pagecache, timeout=600) as server:
+            target = Neo4jTarget(server.uri, server.user, server.password)
+            result["per_row_baseline"] = per_row_baseline(ws, target, args.sample)
+            print(f"per-row baseline: {result['per_row_baseline']}", flush=True)
+            res = load(ws, target, batch_size=args.batch_size)
+            table_secs = sum(t.seconds for t in res.tables.values())
+            result["bolt"] = {
+                "batch_size": args.batch_size, "rows": res.rows, "nodes_created": res.nodes_created,
+                "relationships_created": res.relationships_created, "table_seconds": round(table_secs, 1),
+                "aggregate_seconds": res.aggregate_seconds, "seconds_total": res.seconds,
+                "relationships_per_s": round(res.relationships_created / table_secs),
+                "rows_per_s": round(res.rows / table_secs),
+                "tables": {t: {"rows": s.rows, "relationships": s.relationships_created, "seconds": s.seconds,
+                               "rows_per_s": round(s.rows_per_s)} for t, s in res.tables.items()},
+                "load_average_after": os.getloadavg()}
+            print(f"bolt: {result['bolt']}", flush=True)
+        shutil.rmtree(home, ignore_errors=True)
 
     if args.skip_bulk:
         result["targets"] = {"bolt_relationships_per_s": 30_000}
@@ -143,10 +145,10 @@ def main() -> None:
     shutil.rmtree(bulk_home, ignore_errors=True)
     shutil.rmtree(files, ignore_errors=True)
     result["targets"] = {"bolt_relationships_per_s": 30_000, "bulk_records_per_s": 300_000}
-    path = save(f"neo4j_load-{tag}", result)
-    print(f"bolt {result['bolt']['relationships_per_s']:,} relationships/s (per-row baseline "
-          f"{result['per_row_baseline']['relationships_per_s']:,}); bulk {result['bulk']['records_per_s']:,} records/s"
-          f"\nwritten {path}")
+    path = save(f"neo4j_load-{'bulk-' if args.skip_bolt else ''}{tag}", result)
+    bolt = (f"bolt {result['bolt']['relationships_per_s']:,} relationships/s (per-row baseline "
+            f"{result['per_row_baseline']['relationships_per_s']:,}); ") if "bolt" in result else ""
+    print(f"{bolt}bulk {result['bulk']['records_per_s']:,} records/s\nwritten {path}")
 
 
 if __name__ == "__main__":
