@@ -72,6 +72,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--work", type=Path, default=Path("/tmp/graphfraud-bench"))
     ap.add_argument("--batch-size", type=int, default=10_000)
+    ap.add_argument("--writers", type=int, default=2, help="concurrent writers for the claims")
     ap.add_argument("--sample", type=int, default=2_000, help="claims loaded one per transaction for the baseline")
     ap.add_argument("--heap", default="2g")
     ap.add_argument("--pagecache", default="2g")
@@ -110,10 +111,10 @@ def main() -> None:
             target = Neo4jTarget(server.uri, server.user, server.password)
             result["per_row_baseline"] = per_row_baseline(ws, target, args.sample)
             print(f"per-row baseline: {result['per_row_baseline']}", flush=True)
-            res = load(ws, target, batch_size=args.batch_size)
+            res = load(ws, target, batch_size=args.batch_size, writers=args.writers)
             table_secs = sum(t.seconds for t in res.tables.values())
             result["bolt"] = {
-                "batch_size": args.batch_size, "rows": res.rows, "nodes_created": res.nodes_created,
+                "batch_size": args.batch_size, "writers": args.writers, "rows": res.rows, "nodes_created": res.nodes_created,
                 "relationships_created": res.relationships_created, "table_seconds": round(table_secs, 1),
                 "aggregate_seconds": res.aggregate_seconds, "seconds_total": res.seconds,
                 "relationships_per_s": round(res.relationships_created / table_secs),

@@ -31,7 +31,7 @@ def same_run(neo4j_server, neo4j_region, tmp_path_factory):
     _, ws = neo4j_region
     out = tmp_path_factory.mktemp("neo4j-views")
     wipe_neo4j(neo4j_server)
-    load(ws, neo4j_server, batch_size=2000)
+    load(ws, neo4j_server, batch_size=2000, writers=1)
     copy = out / "ws"
     shutil.copytree(ws, copy)
     with pytest.MonkeyPatch.context() as mp:

@@ -3,6 +3,7 @@ environment, transaction metadata naming graphfraud, and writes retried with bac
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import time
@@ -13,6 +14,10 @@ from graphfraud import __version__
 from graphfraud.errors import GraphfraudError
 
 APP = "graphfraud"
+
+# the driver reports each retried transaction (a deadlock between two load writers, say) as a
+# warning; the retry is routine, so it is not printed unless the caller configures logging
+logging.getLogger("neo4j").addHandler(logging.NullHandler())
 
 
 def driver_module():

@@ -14,6 +14,7 @@ the code's whitelist, never from data.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,13 +46,25 @@ SELECTS: dict[str, str] = {
                         CAST(total_amount * 100 AS BIGINT) AS total_fen, CAST(fund_amount * 100 AS BIGINT) AS fund_fen,
                         CAST(account_amount * 100 AS BIGINT) AS account_fen,
                         CAST(self_amount * 100 AS BIGINT) AS self_fen,
-                        terminal_id, region_code, reverses_claim_id, reversal_linked, amount_parts_mismatch
-                 FROM claims ORDER BY claim_id""",
+                        terminal_id, region_code, reverses_claim_id, reversal_linked, amount_parts_mismatch,
+                        coalesce(k.holder, patient_id, card_id) AS _stream_key
+                 FROM claims LEFT JOIN (SELECT card_id, any_value(patient_id) AS holder FROM cards GROUP BY card_id) k
+                      USING (card_id)
+                 ORDER BY claim_id""",
     "items": """SELECT claim_id, item_no, item_code, item_name, category, CAST(quantity AS VARCHAR) AS quantity,
                        CAST(unit_price AS VARCHAR) AS unit_price, CAST(amount * 100 AS BIGINT) AS amount_fen,
                        days_supply, trace_code
                 FROM items ORDER BY claim_id, item_no""",
 }
+#: the tables written by several writers at once, with the key order of each writer's rows.
+#: A claim goes to the writer its card's holder picks (``_stream_key``), so one writer touches
+#: a person's cards and claims; the writers then seldom wait for each other's locks, and when
+#: they deadlock (two new doctors or terminals at once) the driver retries the batch. Every
+#: node a claim MERGEs has no property set on creation, so the graph does not depend on which
+#: writer came first. Claim lines stay with one writer: a second one did not make them faster
+#: (both wait on the same common drugs) and a drug's name is set by the first line that names it.
+STREAMED = {"claims": "claim_id"}
+DEFAULT_WRITERS = 2
 
 
 @dataclass
@@ -60,6 +73,7 @@ class TableLoad:
     rows: int = 0
     batches: int = 0
     skipped_batches: int = 0
+    skipped_rows: int = 0  # in the skipped batches
     nodes_created: int = 0
     relationships_created: int = 0
     properties_set: int = 0
@@ -103,20 +117,23 @@ def apply_schema(graph: Graph) -> int:
     return len(statements)
 
 
-def load_key(con, ws: Workspace, batch_size: int) -> str:
+def load_key(con, ws: Workspace, batch_size: int, writers: int = 1) -> str:
     """Names one state of the workspace (its ingest runs) loaded with one batch size: progress
     is resumed only for the same state and batch size."""
     runs = [r[0] for r in con.execute("SELECT run_id FROM ingest_runs ORDER BY run_id").fetchall()]
-    text = "\x1f".join([str(ws.path.resolve()), str(batch_size), *runs])
+    text = "\x1f".join([str(ws.path.resolve()), str(batch_size), f"writers={writers}", *runs])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def load(workspace: str | Path, target: Neo4jTarget, *, batch_size: int = DEFAULT_BATCH_SIZE,
-         tables: tuple[str, ...] = LOAD_ORDER, aggregate: bool = True,
+         tables: tuple[str, ...] = LOAD_ORDER, aggregate: bool = True, writers: int = DEFAULT_WRITERS,
          progress: Callable[[str, int], None] | None = None) -> LoadResult:
-    """Load the workspace's canonical tables into the Neo4j at ``target``."""
+    """Load the workspace's canonical tables into the Neo4j at ``target``; the claims
+    with ``writers`` concurrent writers (the server then uses more than one core)."""
     if batch_size < 1:
         raise GraphfraudError("bad_option", option="--batch-size", detail=str(batch_size))
+    if not 1 <= writers <= 8:
+        raise GraphfraudError("bad_option", option="--writers", detail=str(writers))
     unknown = [t for t in tables if t not in SELECTS]
     if unknown:
         raise GraphfraudError("bad_option", option="tables", detail=", ".join(unknown))
@@ -125,20 +142,30 @@ def load(workspace: str | Path, target: Neo4jTarget, *, batch_size: int = DEFAUL
     started = time.perf_counter()
     con = ws.connect(read_only=True)
     try:
-        key = load_key(con, ws, batch_size)
+        key = load_key(con, ws, batch_size, writers)
         with Graph(target) as graph:
             apply_schema(graph)
-            done = {r["table"]: r for r in graph.read(queries["progress_get"].text, {"load_key": key},
-                                                       name="progress_get")}
+            done = {(r["table"], r["stream"] or 0): r for r in graph.read(
+                queries["progress_get"].text, {"load_key": key}, name="progress_get")}
             if done and all(r["complete"] for r in done.values()):
                 # the same state was fully loaded before: load again from the start (idempotent)
                 graph.write(lambda tx: tx.run(queries["progress_reset"].text, {"load_key": key}).consume(),
                             name="progress_reset")
                 done = {}
             result = LoadResult(target.safe_uri(), key, batch_size, resumed=bool(done))
+            lock = threading.Lock()
+
+            def locked_progress(table: str, n: int) -> None:
+                with lock:
+                    progress(table, n)
+
             for table in tables:
-                result.tables[table] = _load_table(con, graph, queries, table, key, batch_size,
-                                                   done.get(table), progress)
+                if table in STREAMED and writers > 1:
+                    result.tables[table] = _load_streams(con, target, queries, table, key, batch_size, writers,
+                                                         done, locked_progress if progress else None)
+                else:
+                    result.tables[table] = _load_table(con, graph, queries, table, key, batch_size,
+                                                       done.get((table, 0)), progress)
             if aggregate:
                 t0 = time.perf_counter()
                 for name in ("aggregate_visited", "aggregate_prescribes_to"):
@@ -150,31 +177,78 @@ def load(workspace: str | Path, target: Neo4jTarget, *, batch_size: int = DEFAUL
     return result
 
 
+def _load_streams(con, target: Neo4jTarget, queries, table: str, key: str, batch_size: int, writers: int,
+                  done: dict, progress) -> TableLoad:
+    """One table by ``writers`` threads, each with its own connection, its own rows (by
+    ``_stream_key``) in key order and its own progress; the stats added up."""
+    parts: list[TableLoad | BaseException | None] = [None] * writers
+    t0 = time.perf_counter()
+
+    def run(stream: int) -> None:
+        try:
+            with Graph(target) as graph:
+                parts[stream] = _load_table(con.cursor(), graph, queries, table, key, batch_size,
+                                            done.get((table, stream)), progress, stream=stream, streams=writers)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            parts[stream] = exc
+
+    threads = [threading.Thread(target=run, args=(i,), name=f"load-{table}-{i}") for i in range(writers)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for part in parts:
+        if isinstance(part, BaseException):
+            raise part
+    stats = TableLoad(table)
+    for part in parts:
+        for name in ("rows", "batches", "skipped_batches", "skipped_rows", "nodes_created", "relationships_created",
+                     "properties_set"):
+            setattr(stats, name, getattr(stats, name) + getattr(part, name))
+    stats.seconds = round(time.perf_counter() - t0, 3)
+    return stats
+
+
+def _stream_select(table: str, stream: int, streams: int) -> str:
+    """The rows of one writer: the table's SELECT filtered on a stable hash of its stream key
+    (MD5, the same in every DuckDB version, so a resumed load cuts the same batches)."""
+    if streams == 1:
+        return SELECTS[table]
+    bucket = "(strpos('0123456789abcdef', left(md5(_stream_key), 1)) - 1)"
+    return (f"SELECT * FROM ({SELECTS[table]}) WHERE {bucket} % {int(streams)} = {int(stream)} "
+            f"ORDER BY {STREAMED[table]}")
+
+
 def _load_table(con, graph: Graph, queries, table: str, key: str, batch_size: int, done: dict | None,
-                progress) -> TableLoad:
+                progress, *, stream: int = 0, streams: int = 1) -> TableLoad:
     stats = TableLoad(table)
     t0 = time.perf_counter()
     query = queries[f"load_{table}"].text
     check, query_new = (queries[n].text for n in NEW_ROWS[table]) if table in NEW_ROWS else (None, None)
     mark = queries["progress_mark"].text
     already = int(done["batches_done"]) if done else 0
+    progress_id = f"{key}/{table}" if streams == 1 else f"{key}/{table}/{stream}"
     if done and done.get("complete"):
         stats.skipped_batches = already
+        stats.skipped_rows = int(done.get("rows_done") or 0)
         stats.seconds = 0.0
         return stats
     batch_no = 0
     rows_done = 0
-    for chunk in _batches(con, SELECTS[table], batch_size):
+    for chunk in _batches(con, _stream_select(table, stream, streams), batch_size):
         rows_done += chunk.num_rows
         if batch_no < already:  # committed by an earlier, interrupted load
             batch_no += 1
             stats.skipped_batches += 1
+            stats.skipped_rows += chunk.num_rows
             if progress:
                 progress(table, chunk.num_rows)
             continue
+        if "_stream_key" in chunk.column_names:
+            chunk = chunk.drop_columns(["_stream_key"])
         rows = chunk.to_pylist()
-        params = {"progress_id": f"{key}/{table}", "load_key": key, "table": table, "batches_done": batch_no + 1,
-                  "rows_done": rows_done, "batch_size": batch_size, "complete": False}
+        params = {"progress_id": progress_id, "load_key": key, "table": table, "stream": stream,
+                  "batches_done": batch_no + 1, "rows_done": rows_done, "batch_size": batch_size, "complete": False}
 
         def work(tx, rows=rows, params=params):
             parts = [(query, rows)]
@@ -197,8 +271,8 @@ def _load_table(con, graph: Graph, queries, table: str, key: str, batch_size: in
         batch_no += 1
         if progress:
             progress(table, chunk.num_rows)
-    graph.write(lambda tx: tx.run(mark, {"progress_id": f"{key}/{table}", "load_key": key, "table": table,
-                                         "batches_done": batch_no, "rows_done": rows_done,
+    graph.write(lambda tx: tx.run(mark, {"progress_id": progress_id, "load_key": key, "table": table,
+                                         "stream": stream, "batches_done": batch_no, "rows_done": rows_done,
                                          "batch_size": batch_size, "complete": True}).consume(),
                 name="progress_mark")
     stats.seconds = round(time.perf_counter() - t0, 3)
