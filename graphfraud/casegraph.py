@@ -129,11 +129,7 @@ def ring_graph(con, ring_id: str, *, run_id: str | None = None, cap: int = 500) 
     from graphfraud.i18n import t
 
     run_id = check_run(con, run_id)
-    cur = con.execute("SELECT * FROM rings WHERE run_id = ? AND ring_id = ?", [run_id, ring_id])
-    rows = cur.fetchall()
-    if not rows:
-        raise GraphfraudError("case_not_found", case=ring_id, run=run_id)
-    summary = dict(zip([d[0] for d in cur.description], rows[0]))
+    summary = _case_row(con, "rings", "ring_id", ring_id, run_id)
     summary["total_amount"] = _money(summary["total_amount"])
     summary["fund_amount"] = _money(summary["fund_amount"])
     reasons = [{"code": c, "value": v, "text_zh": zh, "text_en": en} for c, v, zh, en in con.execute(
@@ -158,11 +154,7 @@ def lead_graph(con, lead_id: str, *, run_id: str | None = None, cap: int = 500) 
     from graphfraud.i18n import t
 
     run_id = check_run(con, run_id)
-    cur = con.execute("SELECT * FROM leads WHERE run_id = ? AND lead_id = ?", [run_id, lead_id])
-    rows = cur.fetchall()
-    if not rows:
-        raise GraphfraudError("case_not_found", case=lead_id, run=run_id)
-    summary = dict(zip([d[0] for d in cur.description], rows[0]))
+    summary = _case_row(con, "leads", "lead_id", lead_id, run_id)
     summary["amount"] = _money(summary["amount"])
     claim_ids = [c for c in (summary.get("claim_ids") or "").split(";") if c]
     kind = summary["kind"]
@@ -489,6 +481,16 @@ def fold(nodes: list[CaseNode], edges: list[CaseEdge], cap: int) -> tuple[list[C
 
 
 # ------------------------------------------------------------------ helpers
+def _case_row(con, table: str, key: str, case_id: str, run_id: str) -> dict:
+    """The row of ring or lead ``case_id`` of run ``run_id`` (``table``/``key`` are fixed
+    names from the callers, never data)."""
+    cur = con.execute(f"SELECT * FROM {table} WHERE run_id = ? AND {key} = ?", [run_id, case_id])
+    rows = cur.fetchall()
+    if not rows:
+        raise GraphfraudError("case_not_found", case=case_id, run=run_id)
+    return dict(zip([d[0] for d in cur.description], rows[0]))
+
+
 def _has_table(con, name: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
                             [name]).fetchall()[0][0])

@@ -366,7 +366,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "role.seed": {"zh": "种子卡", "en": "seed"},
     "page.col.seeds": {"zh": "种子卡", "en": "seed cards"},
     # evidence
-    "evidence.run_not_found": {"zh": "工作区中没有检测运行 {run}", "en": "the workspace has no detection run {run}"},
     "evidence.wrong_key": {
         "zh": "密钥打不开工作区 {workspace} 的身份库；请使用导入时的密钥（--key 或 GRAPHFRAUD_KEY）",
         "en": "the key does not open the identity vault of workspace {workspace}; use the key it was ingested with "

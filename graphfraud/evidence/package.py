@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graphfraud import __version__
+from graphfraud.casegraph import check_run
 from graphfraud.errors import GraphfraudError
 from graphfraud.evidence import audit
 from graphfraud.evidence.formats import (edge_records, node_records, to_json, write_anx, write_csv, write_gexf,
@@ -157,24 +158,11 @@ def _operator() -> str:
         return "unknown"
 
 
-def _has_table(con, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [name]).fetchall()[0][0])
-
-
 def _run(con, run_id: str | None) -> tuple[str, dict, dict]:
     """The detection run (latest when not given): its id, settings and manifest."""
-    if not _has_table(con, "detect_runs"):
-        raise GraphfraudError("no_detect_run")
-    if run_id is None:
-        rows = con.execute("""SELECT run_id, settings, manifest FROM detect_runs
-                              ORDER BY finished_at DESC, run_id DESC LIMIT 1""").fetchall()
-    else:
-        rows = con.execute("SELECT run_id, settings, manifest FROM detect_runs WHERE run_id = ?", [run_id]).fetchall()
-    if not rows:
-        raise GraphfraudError("no_detect_run") if run_id is None else \
-            GraphfraudError("evidence.run_not_found", run=run_id)
-    rid, settings, manifest = rows[0]
+    rid = check_run(con, run_id)
+    settings, manifest = con.execute("SELECT settings, manifest FROM detect_runs WHERE run_id = ?",
+                                     [rid]).fetchall()[0]
     return rid, json.loads(settings or "{}"), json.loads(manifest or "{}")
 
 

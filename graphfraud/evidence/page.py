@@ -11,6 +11,7 @@ from decimal import Decimal
 from html import escape
 
 from graphfraud.evidence.formats import EDGE_NAMES, NODE_STYLE, _text
+from graphfraud.evidence.summary import _day
 from graphfraud.i18n import t
 
 W, H = 960, 640  # graph drawing
@@ -200,11 +201,3 @@ figure {{ margin: 0; page-break-inside: avoid; }}
 {_table(["claim_id", "settled_at", "card", "facility", "doctor", "type", "total", "fund"], claim_rows)}
 </body></html>
 """
-
-
-def _day(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
