@@ -7,6 +7,7 @@ Each command parses its options, calls one library function and turns a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import sys
@@ -621,24 +622,45 @@ def run_option(func):
                         help="检测运行编号（默认最近一次）/ detection run id (default: the latest)")(func)
 
 
-@contextlib.contextmanager
-def _view_connection(workspace: Path, neo4j: tuple, run_id: str | None = None):
-    """What a view reads: the workspace (read-only), or with --neo4j a temporary copy that
-    ``graphfraud.neo4j.views`` fills from the graph as the view asks."""
-    uri, user, password, database = neo4j
-    if uri:
-        from graphfraud.neo4j.views import open_views
+@dataclasses.dataclass(frozen=True)
+class ViewSource:
+    """Where a view reads: the workspace, or the Neo4j of --neo4j."""
 
-        with open_views(_target(uri, user, password, database, env=False), run_id=run_id) as con:
+    workspace: Path
+    neo4j_uri: str | None
+    neo4j_user: str | None
+    neo4j_password: str | None
+    neo4j_database: str | None
+
+    @contextlib.contextmanager
+    def connect(self, run_id: str | None = None):
+        """The workspace (read-only), or with --neo4j a temporary copy that
+        ``graphfraud.neo4j.views`` fills from the graph as the view asks."""
+        if self.neo4j_uri:
+            from graphfraud.neo4j.views import open_views
+
+            target = _target(self.neo4j_uri, self.neo4j_user, self.neo4j_password, self.neo4j_database, env=False)
+            with open_views(target, run_id=run_id) as con:
+                yield con
+            return
+        from graphfraud.workspace import Workspace
+
+        con = Workspace.open(self.workspace).connect(read_only=True)
+        try:
             yield con
-        return
-    from graphfraud.workspace import Workspace
+        finally:
+            con.close()
 
-    con = Workspace.open(workspace).connect(read_only=True)
-    try:
-        yield con
-    finally:
-        con.close()
+
+def view_source_options(func):
+    """--workspace and the --neo4j options, handed to the command as one ``source``."""
+
+    @functools.wraps(func)
+    def wrapper(*args, workspace, neo4j_uri, neo4j_user, neo4j_password, neo4j_database, **kwargs):
+        return func(*args, source=ViewSource(workspace, neo4j_uri, neo4j_user, neo4j_password, neo4j_database),
+                    **kwargs)
+
+    return workspace_option(neo4j_options(required_env=False)(wrapper))
 
 
 def _case_summary_line(graph, path: Path, lang: str | None = None) -> str:
@@ -652,18 +674,17 @@ def _case_summary_line(graph, path: Path, lang: str | None = None) -> str:
 
 @main.command()
 @click.argument("case_id")
-@workspace_option
+@view_source_options
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="输出 HTML 文件（默认 CASE_ID.html）/ output HTML file (default CASE_ID.html)")
 @run_option
 @click.option("--cap", type=click.IntRange(min=10), default=500, show_default=True,
               help="最多显示的节点数，其余次要节点折叠 / most nodes shown; the least important beyond are folded")
 @lang_option
-@neo4j_options(required_env=False)
 @click.pass_context
 @friendly_errors
-def case(ctx, case_id: str, workspace: Path, out: Path | None, run_id: str | None, cap: int, page_lang: str | None,
-         neo4j_uri, neo4j_user, neo4j_password, neo4j_database):
+def case(ctx, case_id: str, source: ViewSource, out: Path | None, run_id: str | None, cap: int,
+         page_lang: str | None):
     """画出一个团伙或线索的关系图（离线 HTML）/ draw the network behind a ring or a lead.
 
     CASE_ID is a ring id (CC-…, CA-…, TC-…, DP-…, SI-…) or a lead id (L-…) of the latest
@@ -682,7 +703,7 @@ def case(ctx, case_id: str, workspace: Path, out: Path | None, run_id: str | Non
     from graphfraud.render import write_case_page
 
     lang = _view_lang(page_lang)
-    with _view_connection(workspace, (neo4j_uri, neo4j_user, neo4j_password, neo4j_database), run_id) as con:
+    with source.connect(run_id) as con:
         try:
             graph = ring_graph(con, case_id, run_id=run_id, cap=cap)
         except GraphfraudError as exc:
@@ -695,7 +716,7 @@ def case(ctx, case_id: str, workspace: Path, out: Path | None, run_id: str | Non
 
 @main.command()
 @click.argument("entity_id")
-@workspace_option
+@view_source_options
 @click.option("--type", "entity_type", type=click.Choice(["card", "patient", "doctor", "facility", "terminal",
                                                           "phone", "address"]), default="card", show_default=True,
               help="对象类型（电话、住址用假名 ph_…、ad_…）/ entity type (phones and addresses by pseudonym)")
@@ -705,11 +726,10 @@ def case(ctx, case_id: str, workspace: Path, out: Path | None, run_id: str | Non
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="输出 HTML 文件（默认 explore-ENTITY_ID.html）/ output HTML file")
 @lang_option
-@neo4j_options(required_env=False)
 @click.pass_context
 @friendly_errors
-def explore(ctx, entity_id: str, workspace: Path, entity_type: str, hops: int, cap: int, out: Path | None,
-            page_lang: str | None, neo4j_uri, neo4j_user, neo4j_password, neo4j_database):
+def explore(ctx, entity_id: str, source: ViewSource, entity_type: str, hops: int, cap: int, out: Path | None,
+            page_lang: str | None):
     """查看任一对象周围的关系网 / the neighbourhood of any card, person, doctor, facility, terminal or phone.
 
     Follows the claims that stand out from the entity for --hops steps, keeping at each step
@@ -725,7 +745,7 @@ def explore(ctx, entity_id: str, workspace: Path, entity_type: str, hops: int, c
     from graphfraud.render import write_case_page
 
     lang = _view_lang(page_lang)
-    with _view_connection(workspace, (neo4j_uri, neo4j_user, neo4j_password, neo4j_database)) as con:
+    with source.connect() as con:
         graph = neighbourhood(con, entity_type, entity_id, hops=hops, cap=cap)
         path = write_case_page(con, graph, out or Path(f"explore-{entity_id}.html"), lang=lang, cap=cap)
     _say(ctx, _case_summary_line(graph, path))
@@ -734,7 +754,7 @@ def explore(ctx, entity_id: str, workspace: Path, entity_type: str, hops: int, c
 @main.command()
 @click.option("--seed", "seed_file", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
               help="种子卡文件：每行一个经核实的卡号 / file of confirmed card ids, one per line")
-@workspace_option
+@view_source_options
 @click.option("--window", "window_minutes", type=click.IntRange(1, 240), default=10, show_default=True,
               help="相继结算的时间窗（分钟）/ minutes apart that count as settling together")
 @click.option("--min-days", type=click.IntRange(min=1), default=2, show_default=True,
@@ -745,12 +765,10 @@ def explore(ctx, entity_id: str, workspace: Path, entity_type: str, hops: int, c
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="写出 HTML 页面（关系图与表）/ write a page with the graph and the table")
 @lang_option
-@neo4j_options(required_env=False)
 @click.pass_context
 @friendly_errors
-def expand(ctx, seed_file: Path, workspace: Path, window_minutes: int, min_days: int, top: int,
-           csv_out: Path | None, out: Path | None, page_lang: str | None, neo4j_uri, neo4j_user, neo4j_password,
-           neo4j_database):
+def expand(ctx, seed_file: Path, source: ViewSource, window_minutes: int, min_days: int, top: int,
+           csv_out: Path | None, out: Path | None, page_lang: str | None):
     """从核实的种子卡出发，找出模式相同的其他卡 / from confirmed cards to others sharing their pattern.
 
     Follows the seeds' pharmacies and terminals to the other cards settled there and ranks
@@ -769,7 +787,7 @@ def expand(ctx, seed_file: Path, workspace: Path, window_minutes: int, min_days:
 
     lang = _view_lang(page_lang)
     seeds = read_seeds(seed_file)
-    with _view_connection(workspace, (neo4j_uri, neo4j_user, neo4j_password, neo4j_database)) as con:
+    with source.connect() as con:
         result = run_expand(con, seeds, window_minutes=window_minutes, min_days=min_days, top=top,
                             graph=out is not None)
         if out is not None:
@@ -806,7 +824,7 @@ def expand(ctx, seed_file: Path, workspace: Path, window_minutes: int, min_days:
 
 
 @main.command()
-@workspace_option
+@view_source_options
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="报告网站目录 / folder for the site")
 @run_option
@@ -815,11 +833,10 @@ def expand(ctx, seed_file: Path, workspace: Path, window_minutes: int, min_days:
 @click.option("--lead-pages", type=click.IntRange(min=0), default=200, show_default=True,
               help="为金额最大的前 N 条线索生成页面 / pages for the N leads with the largest amounts")
 @lang_option
-@neo4j_options(required_env=False)
 @click.pass_context
 @friendly_errors
-def report(ctx, workspace: Path, out_dir: Path, run_id: str | None, cap: int, lead_pages: int,
-           page_lang: str | None, neo4j_uri, neo4j_user, neo4j_password, neo4j_database):
+def report(ctx, source: ViewSource, out_dir: Path, run_id: str | None, cap: int, lead_pages: int,
+           page_lang: str | None):
     """生成离线报告网站：团伙与线索列表、每个团伙一页 / write an offline report site of a detection run.
 
     index.html has a sortable, filterable table of the rings (score, kind, members, amount,
@@ -836,7 +853,7 @@ def report(ctx, workspace: Path, out_dir: Path, run_id: str | None, cap: int, le
     from graphfraud.report import write_report
 
     lang = _view_lang(page_lang)
-    with _view_connection(workspace, (neo4j_uri, neo4j_user, neo4j_password, neo4j_database), run_id) as con:
+    with source.connect(run_id) as con:
         result = write_report(con, out_dir, lang=lang, run_id=run_id, cap=cap, lead_pages=lead_pages)
     _say(ctx, t("report_done", rings=len(result.ring_pages), leads=len(result.lead_pages), seconds=result.seconds,
                 index=result.index.resolve()))

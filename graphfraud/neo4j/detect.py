@@ -85,14 +85,21 @@ def rows_to_table(table: str, rows: list[dict]) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=fields)
 
 
+def append(con, table: str, data: pa.Table) -> None:
+    """Add an Arrow table's rows to workspace table ``table`` (a fixed name), by column name."""
+    con.register("_neo4j_rows", data)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _neo4j_rows")
+    finally:
+        con.unregister("_neo4j_rows")
+
+
 def materialise(graph: Graph, con) -> dict[str, int]:
     """Every canonical table from the graph into the workspace connection ``con``."""
     counts = {}
     for table in LOAD_ORDER:
         data = extract_table(graph, table)
-        con.register("_neo4j_extract", data)
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _neo4j_extract")
-        con.unregister("_neo4j_extract")
+        append(con, table, data)
         counts[table] = data.num_rows
     return counts
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from graphfraud.neo4j.connect import Graph, Neo4jTarget
 from graphfraud.neo4j.cypher import library
-from graphfraud.neo4j.detect import _native, extract_table, fen_to_yuan, rows_to_table
+from graphfraud.neo4j.detect import _native, append, extract_table, fen_to_yuan, rows_to_table
 from graphfraud.viewsource import using
 from graphfraud.workspace import Workspace
 
@@ -63,12 +63,9 @@ class Neo4jViews:
 
     @staticmethod
     def _insert(con, table: str, rows: list[dict]) -> None:
-        if not rows:
-            return
-        data = rows_to_table(table, rows)
-        con.register("_neo4j_view_rows", data)
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _neo4j_view_rows")
-        con.unregister("_neo4j_view_rows")
+        """Rows an extraction-shaped query returned (money in fen) into a canonical table."""
+        if rows:
+            append(con, table, rows_to_table(table, rows))
 
     # ------------------------------------------------------------------ the run and the small tables
     def load_base(self, con, run_id: str | None) -> str | None:
@@ -77,10 +74,7 @@ class Neo4jViews:
         from graphfraud.detect.run import STORE_DDL
 
         for table in ("facilities", "doctors"):
-            data = extract_table(self.graph, table)
-            con.register("_neo4j_view_rows", data)
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _neo4j_view_rows")
-            con.unregister("_neo4j_view_rows")
+            append(con, table, extract_table(self.graph, table))
         for ddl in STORE_DDL:
             con.execute(ddl)
         runs = self._read("view_run", run_id=run_id)
@@ -91,15 +85,14 @@ class Neo4jViews:
         con.execute("INSERT INTO detect_runs VALUES (?, ?, ?, ?, NULL, NULL)",
                     [run_id, _native(run["started_at"]), _native(run["finished_at"]), run["out_dir"]])
         rings = self._read("view_rings", run_id=run_id)
-        con.register("_v", pa.Table.from_pylist([
+        self._store(con, "rings", [
             {"run_id": run_id, "ring_id": r["ring_id"], "kind": r["kind"], "score": float(r["score"]),
              "rank": int(r["rank"]), "n_members": int(r["n_members"]), "n_claims": int(r["n_claims"]),
              "total_amount": fen_to_yuan(r["total_fen"]), "fund_amount": fen_to_yuan(r["fund_fen"]),
              "first_date": _native(r["first_date"]), "last_date": _native(r["last_date"]),
              "over_transfer_threshold": bool(r["over_transfer_threshold"]), "reasons_zh": r["reasons_zh"],
              "reasons_en": r["reasons_en"], "status": r["status"], "previous_id": r["previous_id"]}
-            for r in rings], schema=_schema(con, "rings")))
-        con.execute("INSERT INTO rings SELECT * FROM _v")
+            for r in rings])
         reasons = [{"run_id": run_id, "ring_id": r["ring_id"], "code": code, "value": value, "text_zh": zh,
                     "text_en": en}
                    for r in rings for code, value, zh, en in zip(r["reason_codes"] or [], r["reason_values"] or [],
@@ -120,10 +113,9 @@ class Neo4jViews:
 
     @staticmethod
     def _store(con, table: str, rows: list[dict]) -> None:
+        """Rows already in a results table's columns and units."""
         if rows:
-            con.register("_v", pa.Table.from_pylist(rows, schema=_schema(con, table)))
-            con.execute(f"INSERT INTO {table} SELECT * FROM _v")
-            con.unregister("_v")
+            append(con, table, pa.Table.from_pylist(rows, schema=_schema(con, table)))
 
     # ------------------------------------------------------------------ PartialSource
     def need_claims(self, con, claim_ids: Iterable[str], entities: Iterable[tuple[str, str]] = ()) -> None:
