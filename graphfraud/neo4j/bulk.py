@@ -24,10 +24,6 @@ from pathlib import Path
 
 from graphfraud.workspace import Workspace
 
-#: the import is a throughput job: with the parallel collector it took 29-32 s on the 1M-claim
-#: benchmark region, with the default G1 34-35 s (2 cores, 2026-11-24)
-JVM_FLAGS = ["-XX:+UseParallelGC"]
-
 _TS = "strftime({c}, '%Y-%m-%dT%H:%M:%S')"
 
 #: file name -> (SELECT producing the file's columns in header order, header)
@@ -228,7 +224,7 @@ def run_import(res: BulkResult, neo4j_home: str | Path, *, database: str = "neo4
     home = Path(neo4j_home)
     (home / "conf").mkdir(parents=True, exist_ok=True)
     (home / "conf" / "neo4j.conf").touch()
-    cmd = ["java", f"-Xmx{heap}", *JVM_FLAGS, "-cp", classpath(), "org.neo4j.cli.AdminTool",
+    cmd = ["java", f"-Xmx{heap}", "-cp", classpath(), "org.neo4j.cli.AdminTool",
            *import_command(res, database=database)[1:]]
     env = {**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(home / "conf")}
     t0 = time.perf_counter()
