@@ -33,7 +33,7 @@ from graphfraud.errors import GraphfraudError
 from graphfraud.idnumber import sql_is_valid
 from graphfraud.mapping import Mapping, builtin_mappings, get_mapping
 from graphfraud.pseudo import Keyring, load_keyring, seal_batches, sql_normalise, sql_pseudonym
-from graphfraud.readers import RawSource, discover, drop_raw, read_source, scalar
+from graphfraud.readers import RawSource, check_header, discover, drop_raw, read_source, row_index, scalar
 from graphfraud.schema import (
     DATE,
     DATETIME,
@@ -306,7 +306,7 @@ class Ingestor:
         The query yields ``_extra`` (unknown columns as JSON), the typed and pseudonymised
         columns, the originals of personal values (``o_<column>``, for the vault only) and the
         first failing check: ``_reason``, ``_column`` and, for a failing row, the raw ``_value``
-        and ``_raw``. Rows keep the file's order, so a row's rowid gives its line."""
+        and ``_raw``. Rows keep the file's order, so a row's position (``row_index``) gives its line."""
         param = Params()
         pii = PII_COLUMNS.get(table.name, ())
         line = ["_line"] if has_line else []
@@ -360,7 +360,8 @@ class Ingestor:
         parts, lines = [], {}
         for i, r in enumerate(raws):
             line = "_line" if r.line_sql == "v._line" else "CAST(NULL AS BIGINT) AS _line"
-            parts.append(f"SELECT {i} AS _src, rowid AS _r, {line}, {cols} FROM {r.typed_table}")
+            parts.append(f"SELECT {i} AS _src, {row_index(self.con, r.typed_table)} AS _r, {line}, {cols} "
+                         f"FROM {r.typed_table}")
             if r.line_sql != "v._line":
                 lines[i] = (r.line_sql, r.line_joins)
         src = _Sources(" UNION ALL ".join(parts), lines)
@@ -619,28 +620,33 @@ def ingest(
         for path in ignored:
             note(t("ingest_unknown_file", file=path.name))
         all_counts: list[FileCounts] = []
-        # read and check every file's header first, so a missing column stops before any load
+        # every file's header is checked first, so a missing column stops before any file
+        # is read whole; then one table at a time is read, typed and loaded, so that each
+        # step works on one table's typed rows (a region's claim lines alone fill GBs) and
+        # what it no longer needs can leave memory
+        for tname in LOAD_ORDER:
+            for source in found.get(tname, []):
+                check_header(source, mappings, forced)
         index = 0
-        raws_by_table: dict[str, list[RawSource]] = {}
         try:
+            con.execute("BEGIN TRANSACTION")
             for tname in LOAD_ORDER:
+                raws: list[RawSource] = []
                 for source in found.get(tname, []):
                     t0 = time.perf_counter()
                     raw = read_source(con, source, index, mappings, forced, ws.tmp_dir, ing.shape(TABLES[tname]))
                     index += 1
                     ing.type_raw(TABLES[tname], raw)
-                    raws_by_table.setdefault(tname, []).append(raw)
+                    raws.append(raw)
                     timings[f"read {source.name}"] = round(time.perf_counter() - t0, 3)
                     note(t("ingest_mapping_line", file=source.name, mapping=raw.mapping.name, encoding=raw.encoding))
                     if raw.extra_columns:
                         note(t("ingest_ignored_columns", file=source.name, columns=", ".join(raw.extra_columns)))
                     ing.progress(source.name, 1)
-            con.execute("BEGIN TRANSACTION")
-            for tname in LOAD_ORDER:
-                if tname not in raws_by_table:
+                if not raws:
                     continue
                 t0 = time.perf_counter()
-                all_counts += ing.ingest_table(TABLES[tname], raws_by_table[tname])
+                all_counts += ing.ingest_table(TABLES[tname], raws)
                 timings[f"load {tname}"] = round(time.perf_counter() - t0, 3)
                 ing.progress(tname, 1)
             if parquet:

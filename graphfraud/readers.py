@@ -21,6 +21,7 @@ import datetime as dt
 import decimal
 import gzip
 import hashlib
+import io
 import os
 import shutil
 import tempfile
@@ -78,8 +79,8 @@ class RawSource:
     had_replacements: bool = False
     reader: str = "duckdb"
     #: set when the rows were typed on the way in (see ``read_source``'s ``shape``): the
-    #: physical table holding them, without ``_line``; the line of a row ``v`` of it whose
-    #: rowid is ``v._r`` is ``line_sql`` after ``line_joins``
+    #: physical table holding them, without ``_line``; the line of a row ``v`` of it at
+    #: position ``v._r`` (``row_index``) is ``line_sql`` after ``line_joins``
     typed_table: str | None = None
     line_sql: str = "v._line"
     line_joins: str = ""
@@ -265,23 +266,59 @@ def resolve_columns(
     return mapping, column_map, extra
 
 
-def scan_records(path: Path, hasher=None, delimiter: str = ",") -> tuple[np.ndarray, np.ndarray, int, int, bool]:
+class Steps:
+    """A step function over record numbers, kept as its few steps: ``at(i)`` is the sum of
+    the increments ``by`` of the steps at positions ``pos`` up to ``i`` (0 before the first)."""
+
+    def __init__(self, pos, by=None) -> None:
+        pos = np.asarray(pos, dtype=np.int64)
+        by = np.ones(pos.size, np.int64) if by is None else np.asarray(by, dtype=np.int64)
+        order = np.argsort(pos, kind="stable")
+        pos, cum = pos[order], np.cumsum(by[order])
+        last = np.append(pos[1:] != pos[:-1], True) if pos.size else np.empty(0, bool)
+        self.pos, self.val = pos[last], cum[last]
+
+    @property
+    def increments(self) -> np.ndarray:
+        return np.diff(self.val, prepend=0)
+
+    def at(self, i):
+        return np.append(np.int64(0), self.val)[np.searchsorted(self.pos, i, side="right")]
+
+
+@dataclass
+class Records:
+    """The records of a UTF-8 CSV after its header, as the byte scan found them.
+
+    ``starts`` is the byte offset of every non-blank record; record ``i`` starts on line
+    ``i + 2 + shift.at(i)``: blank lines and newlines inside quoted values, both rare, are
+    the only steps, so no array of lines is kept."""
+
+    starts: np.ndarray
+    shift: Steps
+    blank_lines: int
+    physical_lines: int
+    padded: bool
+
+    def line(self, i):
+        return np.asarray(i, dtype=np.int64) + 2 + self.shift.at(i)
+
+
+def scan_records(path: Path, hasher=None, delimiter: str = ",") -> Records:
     """Record boundaries of a UTF-8 CSV: newlines outside double quotes.
 
-    Returns (start byte offset, start line) of every non-blank data record after the header,
-    the number of blank lines skipped, the number of physical lines, and whether any value
-    may carry leading or trailing spaces (a space next to a delimiter, quote or line end), so
-    that trimming can be skipped for files that need none. ``hasher`` (e.g. a
-    ``hashlib.sha256()``) is fed the bytes on the way, so the file is read once."""
-    # a value is padded when a space touches a delimiter, a quote or a line end
+    Also counts blank lines (skipped) and physical lines, and tells whether any value may carry
+    leading or trailing spaces (a space next to a delimiter, quote or line end), so that
+    trimming can be skipped for files that need none. ``hasher`` (e.g. a ``hashlib.sha256()``)
+    is fed the bytes on the way, so the file is read once. One array of record offsets is
+    kept; everything else is as small as the file's irregularities."""
     edges = np.frombuffer(delimiter.encode() + b'\n\r"', dtype=np.uint8)
     padded = False
     tail = b""
     ends: list[np.ndarray] = []  # byte offsets of record-ending newlines
-    end_lines: list[np.ndarray] = []  # physical line number each of them ends
+    quoted_nl: list[np.ndarray] = []  # byte offsets of newlines inside quoted values
     parity = 0  # quotes seen so far, mod 2: 1 means inside a quoted field
     base = 0
-    lines_before = 0
     last = b"\n"
     with open(path, "rb") as fh:
         while chunk := fh.read(SCAN_CHUNK):
@@ -292,43 +329,69 @@ def scan_records(path: Path, hasher=None, delimiter: str = ",") -> tuple[np.ndar
                 padded = _chunk_padded(arr, chunk, tail, edges)
                 tail = chunk[-1:]
             nl = np.flatnonzero(arr == 10)
-            quotes = np.flatnonzero(arr == 34) if chunk.find(b'"') >= 0 else None
-            if quotes is None:
-                keep = np.arange(nl.size) if parity == 0 else np.empty(0, np.int64)
-            else:
-                # quotes before each newline decide whether it is inside a quoted field
-                inside = (np.searchsorted(quotes, nl) + parity) & 1
-                keep = np.flatnonzero(inside == 0)
-                parity = (parity + quotes.size) & 1
-            ends.append(nl[keep] + base)
-            end_lines.append(keep + lines_before + 1)
-            lines_before += nl.size
+            if parity or chunk.find(b'"') >= 0:
+                inside, parity = _inside_quotes(arr, nl, parity)
+                if inside is not None:
+                    quoted_nl.append(nl[inside] + base)
+                    nl = nl[~inside]
+            ends.append(nl + base)
             base += len(chunk)
             last = chunk[-1:]
     size = base
     end = np.concatenate(ends) if ends else np.empty(0, np.int64)
-    end_line = np.concatenate(end_lines) if end_lines else np.empty(0, np.int64)
-    physical = lines_before + (0 if last == b"\n" else 1)
+    del ends
+    dropped = np.concatenate(quoted_nl) if quoted_nl else np.empty(0, np.int64)
+    physical = end.size + dropped.size + (0 if last == b"\n" else 1)
     if size and (end.size == 0 or end[-1] < size - 1):
         # content after the last boundary: a last line without a newline, or a quote left
         # open to the end of the file; either way it is one more record
         end = np.append(end, size)
-        end_line = np.append(end_line, physical)
     if end.size == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), 0, physical, padded
-    # records after the header: start right after the previous record's end
-    starts = end[:-1] + 1
-    stops = end[1:]
-    start_lines = end_line[:-1] + 1
-    length = stops - starts
+        return Records(np.empty(0, np.int64), Steps([]), 0, physical, padded)
+    # record k (k >= 1; 0 is the header) runs from end[k-1] + 1 to end[k]
+    length = np.diff(end) - 1  # the record's bytes, between the two newlines
     blank = length == 0
     one = np.flatnonzero(length == 1)
+    del length
     if one.size:
         data = np.memmap(path, dtype=np.uint8, mode="r")
-        blank[one] = data[starts[one]] == 13
+        blank[one] = data[end[:-1][one] + 1] == 13
         del data
-    keep = ~blank
-    return starts[keep].astype(np.int64), start_lines[keep].astype(np.int64), int(blank.sum()), physical, padded
+    starts = end[:-1] + 1
+    blank_at = np.flatnonzero(blank)  # data-record positions (0-based) of blank records
+    if blank_at.size:
+        starts = starts[~blank]
+    del blank
+    # a record after a quoted newline or a blank line starts one line further down; in terms
+    # of non-blank record numbers, record position j becomes j - (blank records before it)
+    after_quoted = np.searchsorted(end, dropped)  # data position of the record after each
+    shift = Steps(np.concatenate([after_quoted - np.searchsorted(blank_at, after_quoted),
+                                  blank_at - np.arange(blank_at.size)]))
+    return Records(starts.astype(np.int64, copy=False), shift, int(blank_at.size), physical, padded)
+
+
+def _inside_quotes(arr: np.ndarray, nl: np.ndarray, parity: int) -> tuple[np.ndarray | None, int]:
+    """Which newlines ``nl`` of a chunk lie inside a quoted value (``parity``: 1 when the chunk
+    starts inside one), and the parity after the chunk. Works on the quoted spans, which are
+    few, rather than on every newline; None when no newline is inside one."""
+    q = np.flatnonzero(arr == 34)
+    # after quote k, k + 1 quotes have been seen: a span opens at k when parity + k is even
+    # and runs to the next quote (or past the chunk's end)
+    k = np.flatnonzero((parity + np.arange(q.size)) % 2 == 0)
+    lo = q[k]
+    hi = np.where(k + 1 < q.size, q[np.minimum(k + 1, q.size - 1)], arr.size) if k.size else k
+    if parity:
+        lo = np.concatenate([[-1], lo])
+        hi = np.concatenate([[q[0] if q.size else arr.size], hi])
+    a = np.searchsorted(nl, lo, side="right")
+    b = np.searchsorted(nl, hi, side="left")
+    new_parity = (parity + q.size) & 1
+    if not (b > a).any():
+        return None, new_parity
+    mark = np.zeros(nl.size + 1, np.int32)
+    np.add.at(mark, a, 1)
+    np.add.at(mark, b, -1)
+    return np.cumsum(mark[:-1]) > 0, new_parity
 
 
 def _chunk_padded(arr: np.ndarray, chunk: bytes, tail: bytes, edges: np.ndarray) -> bool:
@@ -354,6 +417,60 @@ def has_padding(path: Path, delimiter: str = ",") -> bool:
                 return True
             tail = chunk[-1:]
     return False
+
+
+def check_header(source: SourceFile, mappings: list[Mapping], forced: Mapping | None) -> None:
+    """Read only the header of ``source`` and resolve its columns, so that a missing table
+    column, an empty file or a repeated header stops an ingest before any file is read whole.
+    Raises what ``read_source`` would raise for the same header."""
+    try:
+        if source.fmt in ("csv", "csv.gz"):
+            encoding = detect_encoding(source.path, source.fmt, forced.encoding if forced else None)
+            with _open_bytes(source.path, source.fmt) as fh:
+                text = io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline="")
+                line = text.readline()
+                # a header with a quoted newline continues on the next lines
+                while line.count('"') % 2 and (more := text.readline()):
+                    line += more
+            header_line = line.rstrip("\r\n")
+            headers = _parse_header(header_line, _sniff_delimiter(header_line))
+        elif source.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            headers = [str(n).strip() for n in pq.ParquetFile(source.path).schema_arrow.names]
+        else:
+            headers = _xlsx_headers(source.path)
+    except GraphfraudError:
+        raise
+    except (OSError, ValueError, EOFError, gzip.BadGzipFile) as exc:
+        raise GraphfraudError("unreadable_file", file=str(source.path), detail=str(exc)) from None
+    resolve_columns(source, headers, mappings, forced)
+
+
+def _xlsx_headers(path: Path) -> list[str]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        return _header_cells(next(wb.worksheets[0].iter_rows(values_only=True, max_row=1), None))
+    finally:
+        wb.close()
+
+
+def _header_cells(row) -> list[str]:
+    """A spreadsheet's header row as text, without the empty cells that trail it."""
+    headers = [(_cell_text(v) or "").strip() for v in (row or [])]
+    while headers and headers[-1] == "":
+        headers.pop()
+    return headers
+
+
+def row_index(con, table: str) -> str:
+    """SQL for the position of a row of ``table`` (a table just read, rows in file order):
+    0, 1, 2, … A table created inside the open transaction numbers its rowids from a large
+    base instead of 0, so the base is taken from the table."""
+    base = scalar(con, f"SELECT min(rowid) FROM {table}") or 0
+    return f"(rowid - {int(base)})"
 
 
 def _safe_name(i: int) -> str:
@@ -457,12 +574,12 @@ def _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir, shap
             scan = pool.submit(scan_records, plain, hasher, delimiter)
             try:
                 raw = _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra,
-                                  lambda: scan.result()[:2], trim=padded, shape=shaper)
+                                  scan.result, trim=padded, shape=shaper)
                 reader = "duckdb"
             except _Disagree:
                 raw = _python_csv(con, plain, table_name, headers, delimiter, column_map, extra)
                 reader = "python-csv"
-            blank = scan.result()[2]
+            blank = scan.result().blank_lines
         sha = hasher.hexdigest() if hasher else (sha or file_sha256(source.path))
         n_good, structural, blank_py = raw[:3]
         if reader == "python-csv":
@@ -523,7 +640,8 @@ def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, r
     finally:
         for t in (rejects, scans):
             con.execute(f"DROP TABLE IF EXISTS {t}")
-    starts, start_lines = records()  # the byte scan's (start offset, start line) of every record
+    scanned = records()  # the byte scan's records
+    starts = scanned.starts
     n_rec = starts.size
     rej_idx = np.array([e[0] for e in errs], dtype=np.int64)
     rec_of = np.searchsorted(starts, rej_idx, side="right") - 1
@@ -535,9 +653,13 @@ def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, r
     ):
         con.execute(f"DROP TABLE IF EXISTS {table_name}_v")
         raise _Disagree()
-    good = np.ones(n_rec, dtype=bool)
-    good[rec_of] = False
-    line_sql, gaps = _line_expression(start_lines[good])
+    # good row j is record i_j: its line is j + 2 plus the rejected records before it plus
+    # the record's own shift (blank lines, quoted newlines), each a step at a good row
+    rej = np.sort(rec_of)
+    shift = scanned.shift
+    offset = Steps(np.concatenate([rej - np.arange(rej.size), shift.pos - np.searchsorted(rej, shift.pos)]),
+                   np.concatenate([np.ones(rej.size, np.int64), shift.increments]))
+    line_sql, gaps = _line_expression(n_good, offset)
     col_of = {i: h for i, h in enumerate(headers)}
     structural = []
     for (_, _, etype, cname, text), rec in zip(errs, rec_of):
@@ -545,7 +667,7 @@ def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, r
         if cname and cname.startswith("c") and cname[1:].isdigit():
             canon = column_map.get(col_of.get(int(cname[1:]), ""))
         reason = "bad_encoding" if etype == "INVALID UNICODE" else "malformed_row"
-        structural.append(StructuralReject(int(start_lines[rec]), reason, canon, (text or "").strip("\r\n")))
+        structural.append(StructuralReject(int(scanned.line(rec)), reason, canon, (text or "").strip("\r\n")))
     for name, data in gaps.items():
         con.register("_gap_arrow", data)
         try:
@@ -556,7 +678,8 @@ def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, r
              f" LEFT JOIN {table_name}_rows x ON x.r = v._r") if gaps else ""
     if shape is not None:
         return n_good, structural, None, (line_sql, joins)
-    source = f"SELECT {line_sql} AS _line, v.* FROM (SELECT rowid AS _r, * FROM {table_name}_v) v{joins}"
+    source = (f"SELECT {line_sql} AS _line, v.* FROM (SELECT {row_index(con, f'{table_name}_v')} AS _r, * "
+              f"FROM {table_name}_v) v{joins}")
     # a view, not a copy: the records are read once into {table_name}_v and typed from there
     _create_raw(con, table_name, source, column_map, extra, positions, view=True, trim=trim)
     return n_good, structural, None, None
@@ -565,31 +688,29 @@ def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, r
 LINE_BUCKET = 256
 
 
-def _line_expression(lines: np.ndarray) -> tuple[str, dict[str, pa.Table]]:
-    """SQL for the line of the record at table row ``v._r``, given every good record's line,
-    and the small tables it joins.
+def _line_expression(n: int, offset: Steps) -> tuple[str, dict[str, pa.Table]]:
+    """SQL for the line of the record at table row ``v._r`` (``n`` rows), whose line is
+    ``row + 2 + offset.at(row)``, and the small tables it joins.
 
-    Rows of the read table follow the file (insertion order), so line = row + 2 plus an
-    offset that changes only after a blank line, a rejected record or a record spanning
-    several lines. Rows are grouped in buckets of ``LINE_BUCKET``: a bucket without a change
-    takes its offset from a table of buckets; only rows of buckets with a change are looked
-    up one by one. Both are hash joins with small build sides."""
-    n = lines.size
-    offsets = lines - np.arange(n, dtype=np.int64) - 2
-    change = np.flatnonzero(np.diff(offsets, prepend=np.int64(-1))) if n else np.empty(0, np.int64)
-    if change.size <= 1:
-        return f"(v._r + 2 + {int(offsets[0]) if n else 0})", {}
+    Rows of the read table follow the file (insertion order), so the offset changes only
+    after a blank line, a rejected record or a record spanning several lines. Rows are
+    grouped in buckets of ``LINE_BUCKET``: a bucket without a change takes its offset from a
+    table of buckets; only rows of buckets with a change are looked up one by one. Both are
+    hash joins with small build sides."""
+    inner = offset.pos[(offset.pos > 0) & (offset.pos < n)]
+    if inner.size == 0:
+        return f"(v._r + 2 + {int(offset.at(0)) if n else 0})", {}
     buckets = np.arange(0, n, LINE_BUCKET)
     bucket_ids = buckets // LINE_BUCKET
     # a bucket is exact when a change falls inside it (not on its first row)
     exact = np.zeros(bucket_ids.size, dtype=bool)
-    inside = change[change % LINE_BUCKET != 0]
-    exact[inside // LINE_BUCKET] = True
+    exact[inner[inner % LINE_BUCKET != 0] // LINE_BUCKET] = True
     rows = np.concatenate([np.arange(b * LINE_BUCKET, min((b + 1) * LINE_BUCKET, n)) for b in bucket_ids[exact]]) \
         if exact.any() else np.empty(0, np.int64)
     tables = {
-        "buckets": pa.table({"bucket": pa.array(bucket_ids, pa.int64()), "off": pa.array(offsets[buckets], pa.int64())}),
-        "rows": pa.table({"r": pa.array(rows, pa.int64()), "line": pa.array(lines[rows], pa.int64())}),
+        "buckets": pa.table({"bucket": pa.array(bucket_ids, pa.int64()),
+                             "off": pa.array(offset.at(buckets), pa.int64())}),
+        "rows": pa.table({"r": pa.array(rows, pa.int64()), "line": pa.array(rows + 2 + offset.at(rows), pa.int64())}),
     }
     return "COALESCE(x.line, v._r + 2 + b.off)", tables
 
@@ -685,12 +806,8 @@ def _read_xlsx(con, source, table_name, sha, size, mappings, forced) -> RawSourc
 
     wb = load_workbook(source.path, read_only=True, data_only=True)
     try:
-        ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        header_row = next(rows, None)
-        headers = [(_cell_text(v) or "").strip() for v in (header_row or [])]
-        while headers and headers[-1] == "":
-            headers.pop()
+        rows = wb.worksheets[0].iter_rows(values_only=True)
+        headers = _header_cells(next(rows, None))
         mapping, column_map, extra = resolve_columns(source, headers, mappings, forced)
         n = len(headers)
         cols: list[list[str | None]] = [[] for _ in range(n)]

@@ -182,6 +182,47 @@ def test_missing_required_table_and_column_stop_with_file_and_column(tmp_path):
     assert con.execute("SELECT count(*) FROM patients").fetchone()[0] == 0
 
 
+@pytest.mark.parametrize("fmt", ["gb18030", "parquet", "xlsx"])
+def test_a_later_file_missing_a_column_stops_before_any_file_is_read(tmp_path, monkeypatch, fmt):
+    """Headers are checked first: a claim-lines file without its claim column stops the run
+    before the claims (loaded earlier in table order) are read at all."""
+    from graphfraud import readers
+    from graphfraud.mapping import get_mapping
+
+    d = tmp_path / "data"
+    reference_tables(d)
+    write_csv(d / "claims.csv", CLAIM_COLS, [claim()])
+    zh = get_mapping("nhsa_zh").source_headers("items")
+    cols = [c for c in TABLES["items"].column_names if c != "claim_id"]
+    heads, row = [zh[c] for c in cols], ["1" if c == "item_no" else "x" for c in cols]
+    if fmt == "gb18030":
+        name = "items.csv"
+        write_csv(d / name, heads, [row], encoding="gb18030")
+    elif fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        name = "items.parquet"
+        pq.write_table(pa.table({h: [v] for h, v in zip(heads, row)}), d / name)
+    else:
+        from openpyxl import Workbook
+
+        name = "items.xlsx"
+        wb = Workbook()
+        wb.active.append(heads)
+        wb.active.append(row)
+        wb.save(d / name)
+    read = []
+    real = readers.read_source
+    monkeypatch.setattr("graphfraud.ingest.read_source",
+                        lambda con, source, *a: read.append(source) or real(con, source, *a))
+    with pytest.raises(GraphfraudError) as exc:
+        ingest(d, tmp_path / "ws")
+    assert exc.value.key == "required_column_missing" and name in str(exc.value) and zh["claim_id"] in str(exc.value)
+    assert read == []
+    assert con_of(tmp_path / "ws").execute("SELECT count(*) FROM claims").fetchone()[0] == 0
+
+
 def test_chinese_headers_gb18030_and_value_maps(tmp_path):
     from graphfraud.mapping import get_mapping
 
