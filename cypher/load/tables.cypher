@@ -3,16 +3,18 @@
 // a claim whose cards table was not supplied) are created bare; `listed = true` marks a node
 // that came from its own table, so extraction gives back exactly the tables that were loaded.
 // Money arrives as integer fen (`*_fen`), quantities and unit prices as exact decimal text:
-// Neo4j has no decimal type and money is never a float.
+// Neo4j has no decimal type and money is never a float. Properties are written as one map
+// (`SET n += {...}`, `CREATE (n {...})`): one operator per row instead of one per property,
+// and a null value sets nothing, as `SET n.x = null` would.
 
 // name: load_patients
 // Patients with their pseudonymised attributes; the phone and address pseudonyms become
 // shared Phone and Address nodes, so people who share one are two hops apart.
 UNWIND $rows AS row
 MERGE (p:Patient {patient_id: row.patient_id})
-SET p.listed = true, p.id_number = row.id_number, p.name = row.name, p.sex = row.sex,
-    p.birth_date = row.birth_date, p.death_date = row.death_date, p.insured_region = row.insured_region,
-    p.insurance_type = row.insurance_type, p.id_number_valid = row.id_number_valid
+SET p += {listed: true, id_number: row.id_number, name: row.name, sex: row.sex, birth_date: row.birth_date,
+          death_date: row.death_date, insured_region: row.insured_region, insurance_type: row.insurance_type,
+          id_number_valid: row.id_number_valid}
 FOREACH (ph IN CASE WHEN row.phone IS NULL THEN [] ELSE [row.phone] END |
   MERGE (x:Phone {phone_id: ph}) MERGE (p)-[:HAS_PHONE]->(x))
 FOREACH (ad IN CASE WHEN row.address IS NULL THEN [] ELSE [row.address] END |
@@ -41,7 +43,7 @@ FOREACH (fid IN CASE WHEN row.facility_id IS NULL THEN [] ELSE [row.facility_id]
 // Cards and the patient who holds each.
 UNWIND $rows AS row
 MERGE (k:Card {card_id: row.card_id})
-SET k.listed = true, k.card_type = row.card_type, k.issued_at = row.issued_at
+SET k += {listed: true, card_type: row.card_type, issued_at: row.issued_at}
 FOREACH (pid IN CASE WHEN row.patient_id IS NULL THEN [] ELSE [row.patient_id] END |
   MERGE (p:Patient {patient_id: pid}) MERGE (p)-[:HOLDS]->(k))
 
@@ -50,11 +52,11 @@ FOREACH (pid IN CASE WHEN row.patient_id IS NULL THEN [] ELSE [row.patient_id] E
 // facility, BY a doctor, VIA a terminal. Amounts in fen.
 UNWIND $rows AS row
 MERGE (c:Claim {claim_id: row.claim_id})
-SET c.claim_type = row.claim_type, c.settled_at = row.settled_at, c.admit_date = row.admit_date,
-    c.discharge_date = row.discharge_date, c.diagnosis_code = row.diagnosis_code,
-    c.total_fen = row.total_fen, c.fund_fen = row.fund_fen, c.account_fen = row.account_fen,
-    c.self_fen = row.self_fen, c.region_code = row.region_code, c.reverses_claim_id = row.reverses_claim_id,
-    c.reversal_linked = row.reversal_linked, c.amount_parts_mismatch = row.amount_parts_mismatch
+SET c += {claim_type: row.claim_type, settled_at: row.settled_at, admit_date: row.admit_date,
+          discharge_date: row.discharge_date, diagnosis_code: row.diagnosis_code, total_fen: row.total_fen,
+          fund_fen: row.fund_fen, account_fen: row.account_fen, self_fen: row.self_fen, region_code: row.region_code,
+          reverses_claim_id: row.reverses_claim_id, reversal_linked: row.reversal_linked,
+          amount_parts_mismatch: row.amount_parts_mismatch}
 MERGE (k:Card {card_id: row.card_id})
 MERGE (k)-[:MADE]->(c)
 MERGE (f:Facility {facility_id: row.facility_id})
@@ -75,9 +77,8 @@ MERGE (c:Claim {claim_id: row.claim_id})
 MERGE (d:Drug {item_code: row.item_code})
 ON CREATE SET d.item_name = row.item_name, d.category = row.category
 MERGE (c)-[r:INCLUDES {item_no: row.item_no}]->(d)
-SET r.item_name = row.item_name, r.category = row.category, r.quantity = row.quantity,
-    r.unit_price = row.unit_price, r.amount_fen = row.amount_fen, r.days_supply = row.days_supply,
-    r.trace_code = row.trace_code
+SET r += {item_name: row.item_name, category: row.category, quantity: row.quantity, unit_price: row.unit_price,
+          amount_fen: row.amount_fen, days_supply: row.days_supply, trace_code: row.trace_code}
 FOREACH (tc IN CASE WHEN row.trace_code IS NULL THEN [] ELSE [row.trace_code] END |
   MERGE (t:TraceCode {code: tc}) MERGE (c)-[s:SCANNED {item_no: row.item_no}]->(t))
 
@@ -94,12 +95,11 @@ RETURN id
 // be there yet; the card, patient, facility, doctor and terminal are still MERGEd on their
 // keys. Gives exactly what load_claims gives for a new claim.
 UNWIND $rows AS row
-CREATE (c:Claim {claim_id: row.claim_id})
-SET c.claim_type = row.claim_type, c.settled_at = row.settled_at, c.admit_date = row.admit_date,
-    c.discharge_date = row.discharge_date, c.diagnosis_code = row.diagnosis_code,
-    c.total_fen = row.total_fen, c.fund_fen = row.fund_fen, c.account_fen = row.account_fen,
-    c.self_fen = row.self_fen, c.region_code = row.region_code, c.reverses_claim_id = row.reverses_claim_id,
-    c.reversal_linked = row.reversal_linked, c.amount_parts_mismatch = row.amount_parts_mismatch
+CREATE (c:Claim {claim_id: row.claim_id, claim_type: row.claim_type, settled_at: row.settled_at,
+                  admit_date: row.admit_date, discharge_date: row.discharge_date, diagnosis_code: row.diagnosis_code,
+                  total_fen: row.total_fen, fund_fen: row.fund_fen, account_fen: row.account_fen,
+                  self_fen: row.self_fen, region_code: row.region_code, reverses_claim_id: row.reverses_claim_id,
+                  reversal_linked: row.reversal_linked, amount_parts_mismatch: row.amount_parts_mismatch})
 MERGE (k:Card {card_id: row.card_id})
 CREATE (k)-[:MADE]->(c)
 MERGE (f:Facility {facility_id: row.facility_id})
@@ -127,9 +127,8 @@ UNWIND $rows AS row
 MERGE (c:Claim {claim_id: row.claim_id})
 MERGE (d:Drug {item_code: row.item_code})
 ON CREATE SET d.item_name = row.item_name, d.category = row.category
-CREATE (c)-[r:INCLUDES {item_no: row.item_no}]->(d)
-SET r.item_name = row.item_name, r.category = row.category, r.quantity = row.quantity,
-    r.unit_price = row.unit_price, r.amount_fen = row.amount_fen, r.days_supply = row.days_supply,
-    r.trace_code = row.trace_code
+CREATE (c)-[:INCLUDES {item_no: row.item_no, item_name: row.item_name, category: row.category,
+                        quantity: row.quantity, unit_price: row.unit_price, amount_fen: row.amount_fen,
+                        days_supply: row.days_supply, trace_code: row.trace_code}]->(d)
 FOREACH (tc IN CASE WHEN row.trace_code IS NULL THEN [] ELSE [row.trace_code] END |
   MERGE (t:TraceCode {code: tc}) CREATE (c)-[s:SCANNED {item_no: row.item_no}]->(t))
