@@ -53,7 +53,8 @@ def measure(argv: list[str], env: dict | None = None) -> dict:
 
 def save(name: str, payload: dict) -> Path:
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{name}-{time.strftime('%Y%m%dT%H%M')}.json"
+    # to the second: two runs within a minute must not overwrite each other
+    path = RESULTS / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.json"
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
     return path
 
