@@ -210,10 +210,15 @@ def to_utf8_file(path: Path, fmt: str, encoding: str, tmpdir: Path) -> tuple[Pat
 
 def _first_record(path: Path) -> str:
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-        line = fh.readline()
-        # a header with a quoted newline continues on the next lines
-        while line.count('"') % 2 and (more := fh.readline()):
-            line += more
+        return _read_record(fh)
+
+
+def _read_record(fh) -> str:
+    """The next record of a text stream, without its line end."""
+    line = fh.readline()
+    # a header with a quoted newline continues on the next lines
+    while line.count('"') % 2 and (more := fh.readline()):
+        line += more
     return line.rstrip("\r\n")
 
 
@@ -427,12 +432,7 @@ def check_header(source: SourceFile, mappings: list[Mapping], forced: Mapping | 
         if source.fmt in ("csv", "csv.gz"):
             encoding = detect_encoding(source.path, source.fmt, forced.encoding if forced else None)
             with _open_bytes(source.path, source.fmt) as fh:
-                text = io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline="")
-                line = text.readline()
-                # a header with a quoted newline continues on the next lines
-                while line.count('"') % 2 and (more := text.readline()):
-                    line += more
-            header_line = line.rstrip("\r\n")
+                header_line = _read_record(io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline=""))
             headers = _parse_header(header_line, _sniff_delimiter(header_line))
         elif source.fmt == "parquet":
             import pyarrow.parquet as pq
