@@ -203,9 +203,8 @@ def _node_label(path: Path) -> str:
 
 def import_threads() -> int:
     """Worker threads for the import: at least 8. The importer's default (one per core)
-    leaves a small machine idle while its stages wait on each other and on the disk; on
-    2 cores, 8 threads import the 1M-claim region in about 30 s instead of 38 s
-    (benchmarks/neo4j_load.py)."""
+    leaves a small machine idle while its stages wait on each other and on the disk
+    (measured figures: README, Benchmarks)."""
     return max(os.cpu_count() or 1, 8)
 
 
