@@ -214,3 +214,64 @@ def test_bulk_import_files_build_the_same_graph_as_the_bolt_loader(neo4j, neo4j_
 
     with LocalNeo4j.start(tmp_path / "home", heap="512m", pagecache="256m") as server:
         assert fingerprint(Neo4jTarget(server.uri, server.user, server.password)) == bolt
+
+
+def test_a_line_that_names_its_drug_otherwise_keeps_its_own_name_in_bolt_and_bulk(neo4j, tmp_path):
+    """The Drug holds the name and category of its first line; a line that says something else
+    (another name, another category, or nothing) reads back as it was ingested, whichever way
+    the graph was built. Trace codes come back through SCANNED."""
+    from graphfraud.neo4j import bulk
+    from graphfraud.neo4j.connect import Neo4jTarget
+    from graphfraud.neo4j.detect import extract_table
+    from graphfraud.neo4j.server import LocalNeo4j
+
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    lines = [  # (claim, item_no, item_code, item_name, category, trace_code)
+        ("S1", 1, "D1", "阿莫西林胶囊", "drug", "81000000000000000001"),
+        ("S1", 2, "D2", None, "consumable", None),
+        ("S2", 1, "D1", "阿莫西林胶囊(0.25g)", "drug", "81000000000000000002"),
+        ("S2", 2, "D2", "棉签", None, None),
+        ("S3", 1, "D1", None, None, "81000000000000000001"),
+        ("S3", 2, "D1", "阿莫西林胶囊", "consumable", None),
+    ]
+    con = ws.connect()
+    try:
+        con.execute("INSERT INTO facilities (facility_id, facility_type) VALUES ('F1', 'pharmacy')")
+        for i, claim in enumerate(("S1", "S2", "S3")):
+            con.execute("""INSERT INTO claims (claim_id, card_id, facility_id, claim_type, settled_at, total_amount)
+                           VALUES (?, 'C1', 'F1', 'pharmacy', ?, 10)""", [claim, dt.datetime(2025, 1, 1 + i, 9)])
+        for claim, no, code, name, cat, tc in lines:
+            con.execute("""INSERT INTO items (claim_id, item_no, item_code, item_name, category, amount, trace_code)
+                           VALUES (?, ?, ?, ?, ?, 5, ?)""", [claim, no, code, name, cat, tc])
+    finally:
+        con.close()
+
+    def read_back(target):
+        with Graph(target) as g:
+            t = extract_table(g, "items")
+            drugs = g.read("MATCH (d:Drug) RETURN d.item_code AS code, d.item_name AS name, d.category AS cat",
+                           name="tests")
+        got = sorted(zip(t.column("claim_id").to_pylist(), t.column("item_no").to_pylist(),
+                         t.column("item_code").to_pylist(), t.column("item_name").to_pylist(),
+                         t.column("category").to_pylist(), t.column("trace_code").to_pylist()))
+        return got, sorted((d["code"], d["name"], d["cat"]) for d in drugs)
+
+    load(ws.path, neo4j, batch_size=2, aggregate=False)
+    got, drugs = read_back(neo4j)
+    assert got == sorted(lines)
+    assert drugs == [("D1", "阿莫西林胶囊", "drug"), ("D2", None, "consumable")]
+    with Graph(neo4j) as g:
+        # a line that repeats its drug's catalogue entry carries neither on its INCLUDES
+        own = g.read("MATCH (c:Claim {claim_id: 'S1'})-[r:INCLUDES]->(:Drug {item_code: 'D1'}) "
+                     "RETURN r.item_name AS name, r.category AS cat, r.trace_code AS tc", name="tests")
+        assert own == [{"name": None, "cat": None, "tc": None}]
+    bolt = fingerprint(neo4j)
+
+    res = bulk.export(ws.path, tmp_path / "import")
+    bulk.run_import(res, tmp_path / "home", heap="512m")
+    with LocalNeo4j.start(tmp_path / "home", heap="512m", pagecache="128m") as server:
+        target = Neo4jTarget(server.uri, server.user, server.password)
+        assert read_back(target) == (sorted(lines), drugs)
+        imported = fingerprint(target)
+    # the Bolt loader's own progress nodes are left out of the fingerprint; nothing else differs
+    assert imported == bolt

@@ -3,17 +3,19 @@
 // a claim whose cards table was not supplied) are created bare; `listed = true` marks a node
 // that came from its own table, so extraction gives back exactly the tables that were loaded.
 // Money arrives as integer fen (`*_fen`), quantities and unit prices as exact decimal text:
-// Neo4j has no decimal type and money is never a float. Properties are written as one map
-// (`SET n += {...}`, `CREATE (n {...})`): one operator per row instead of one per property,
-// and a null value sets nothing, as `SET n.x = null` would.
+// Neo4j has no decimal type and money is never a float. Dates and times arrive as ISO text
+// and are parsed here (`date()`, `localdatetime()`; null stays null): the driver's own
+// conversion of Python datetimes cost the client more than anything else in a load.
+// Properties are written as one map (`SET n += {...}`, `CREATE (n {...})`): one operator per
+// row instead of one per property, and a null value sets nothing, as `SET n.x = null` would.
 
 // name: load_patients
 // Patients with their pseudonymised attributes; the phone and address pseudonyms become
 // shared Phone and Address nodes, so people who share one are two hops apart.
 UNWIND $rows AS row
 MERGE (p:Patient {patient_id: row.patient_id})
-SET p += {listed: true, id_number: row.id_number, name: row.name, sex: row.sex, birth_date: row.birth_date,
-          death_date: row.death_date, insured_region: row.insured_region, insurance_type: row.insurance_type,
+SET p += {listed: true, id_number: row.id_number, name: row.name, sex: row.sex, birth_date: date(row.birth_date),
+          death_date: date(row.death_date), insured_region: row.insured_region, insurance_type: row.insurance_type,
           id_number_valid: row.id_number_valid}
 FOREACH (ph IN CASE WHEN row.phone IS NULL THEN [] ELSE [row.phone] END |
   MERGE (x:Phone {phone_id: ph}) MERGE (p)-[:HAS_PHONE]->(x))
@@ -43,7 +45,7 @@ FOREACH (fid IN CASE WHEN row.facility_id IS NULL THEN [] ELSE [row.facility_id]
 // Cards and the patient who holds each.
 UNWIND $rows AS row
 MERGE (k:Card {card_id: row.card_id})
-SET k += {listed: true, card_type: row.card_type, issued_at: row.issued_at}
+SET k += {listed: true, card_type: row.card_type, issued_at: date(row.issued_at)}
 FOREACH (pid IN CASE WHEN row.patient_id IS NULL THEN [] ELSE [row.patient_id] END |
   MERGE (p:Patient {patient_id: pid}) MERGE (p)-[:HOLDS]->(k))
 
@@ -52,8 +54,8 @@ FOREACH (pid IN CASE WHEN row.patient_id IS NULL THEN [] ELSE [row.patient_id] E
 // facility, BY a doctor, VIA a terminal. Amounts in fen.
 UNWIND $rows AS row
 MERGE (c:Claim {claim_id: row.claim_id})
-SET c += {claim_type: row.claim_type, settled_at: row.settled_at, admit_date: row.admit_date,
-          discharge_date: row.discharge_date, diagnosis_code: row.diagnosis_code, total_fen: row.total_fen,
+SET c += {claim_type: row.claim_type, settled_at: localdatetime(row.settled_at), admit_date: date(row.admit_date),
+          discharge_date: date(row.discharge_date), diagnosis_code: row.diagnosis_code, total_fen: row.total_fen,
           fund_fen: row.fund_fen, account_fen: row.account_fen, self_fen: row.self_fen, region_code: row.region_code,
           reverses_claim_id: row.reverses_claim_id, reversal_linked: row.reversal_linked,
           amount_parts_mismatch: row.amount_parts_mismatch}
@@ -71,14 +73,23 @@ FOREACH (tid IN CASE WHEN row.terminal_id IS NULL THEN [] ELSE [row.terminal_id]
 // name: load_items
 // Claim lines: the claim INCLUDES a catalogue item (label Drug; `category` says drug,
 // consumable or service) with the line's quantity, price, amount and days of supply; a scanned
-// traceability code is a TraceCode node the claim SCANNED.
+// traceability code is a TraceCode node the claim SCANNED {item_no}, so the line's code is
+// read through that tie and not repeated on the INCLUDES. The item's name and category live
+// on the Drug (from the first line that names it); an INCLUDES carries its own `item_name`
+// or `category` only where the line says something else, '' where the line left it empty
+// (ingest stores no empty text, so '' cannot be a value). Most lines repeat the catalogue,
+// and a Chinese name on every line would cost the store a string record each.
 UNWIND $rows AS row
 MERGE (c:Claim {claim_id: row.claim_id})
 MERGE (d:Drug {item_code: row.item_code})
 ON CREATE SET d.item_name = row.item_name, d.category = row.category
 MERGE (c)-[r:INCLUDES {item_no: row.item_no}]->(d)
-SET r += {item_name: row.item_name, category: row.category, quantity: row.quantity, unit_price: row.unit_price,
-          amount_fen: row.amount_fen, days_supply: row.days_supply, trace_code: row.trace_code}
+SET r += {item_name: CASE WHEN row.item_name IS NULL THEN CASE WHEN d.item_name IS NULL THEN null ELSE '' END
+                          WHEN row.item_name = d.item_name THEN null ELSE row.item_name END,
+          category: CASE WHEN row.category IS NULL THEN CASE WHEN d.category IS NULL THEN null ELSE '' END
+                         WHEN row.category = d.category THEN null ELSE row.category END,
+          quantity: row.quantity, unit_price: row.unit_price, amount_fen: row.amount_fen,
+          days_supply: row.days_supply}
 FOREACH (tc IN CASE WHEN row.trace_code IS NULL THEN [] ELSE [row.trace_code] END |
   MERGE (t:TraceCode {code: tc}) MERGE (c)-[s:SCANNED {item_no: row.item_no}]->(t))
 
@@ -95,8 +106,8 @@ RETURN id
 // be there yet; the card, patient, facility, doctor and terminal are still MERGEd on their
 // keys. Gives exactly what load_claims gives for a new claim.
 UNWIND $rows AS row
-CREATE (c:Claim {claim_id: row.claim_id, claim_type: row.claim_type, settled_at: row.settled_at,
-                  admit_date: row.admit_date, discharge_date: row.discharge_date, diagnosis_code: row.diagnosis_code,
+CREATE (c:Claim {claim_id: row.claim_id, claim_type: row.claim_type, settled_at: localdatetime(row.settled_at),
+                  admit_date: date(row.admit_date), discharge_date: date(row.discharge_date), diagnosis_code: row.diagnosis_code,
                   total_fen: row.total_fen, fund_fen: row.fund_fen, account_fen: row.account_fen,
                   self_fen: row.self_fen, region_code: row.region_code, reverses_claim_id: row.reverses_claim_id,
                   reversal_linked: row.reversal_linked, amount_parts_mismatch: row.amount_parts_mismatch})
@@ -122,13 +133,17 @@ RETURN id
 // name: load_items_new
 // Lines of claims that have none in the graph yet: the INCLUDES and SCANNED ties are
 // CREATEd (a popular drug has hundreds of thousands of them, none of which can be this one).
-// Gives exactly what load_items gives for such lines.
+// Gives exactly what load_items gives for such lines (a null property sets nothing).
 UNWIND $rows AS row
 MERGE (c:Claim {claim_id: row.claim_id})
 MERGE (d:Drug {item_code: row.item_code})
 ON CREATE SET d.item_name = row.item_name, d.category = row.category
-CREATE (c)-[:INCLUDES {item_no: row.item_no, item_name: row.item_name, category: row.category,
+CREATE (c)-[:INCLUDES {item_no: row.item_no,
+                        item_name: CASE WHEN row.item_name IS NULL THEN CASE WHEN d.item_name IS NULL THEN null ELSE '' END
+                                        WHEN row.item_name = d.item_name THEN null ELSE row.item_name END,
+                        category: CASE WHEN row.category IS NULL THEN CASE WHEN d.category IS NULL THEN null ELSE '' END
+                                       WHEN row.category = d.category THEN null ELSE row.category END,
                         quantity: row.quantity, unit_price: row.unit_price, amount_fen: row.amount_fen,
-                        days_supply: row.days_supply, trace_code: row.trace_code}]->(d)
+                        days_supply: row.days_supply}]->(d)
 FOREACH (tc IN CASE WHEN row.trace_code IS NULL THEN [] ELSE [row.trace_code] END |
   MERGE (t:TraceCode {code: tc}) CREATE (c)-[s:SCANNED {item_no: row.item_no}]->(t))

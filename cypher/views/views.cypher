@@ -68,18 +68,23 @@ RETURN c.claim_id AS claim_id
 // The lines of the claims $ids, with the columns of extract_items.
 UNWIND $ids AS cid
 MATCH (c:Claim {claim_id: cid})-[r:INCLUDES]->(d:Drug)
-RETURN c.claim_id AS claim_id, r.item_no AS item_no, d.item_code AS item_code, r.item_name AS item_name,
-       r.category AS category, r.quantity AS quantity, r.unit_price AS unit_price, r.amount_fen AS amount_fen,
-       r.days_supply AS days_supply, r.trace_code AS trace_code
+OPTIONAL MATCH (c)-[s:SCANNED {item_no: r.item_no}]->(t:TraceCode)
+RETURN c.claim_id AS claim_id, r.item_no AS item_no, d.item_code AS item_code,
+       CASE r.item_name WHEN '' THEN null ELSE coalesce(r.item_name, d.item_name) END AS item_name,
+       CASE r.category WHEN '' THEN null ELSE coalesce(r.category, d.category) END AS category,
+       r.quantity AS quantity, r.unit_price AS unit_price, r.amount_fen AS amount_fen, r.days_supply AS days_supply,
+       t.code AS trace_code
 
 // name: view_trace_items
 // Every line anywhere that scanned one of the traceability codes $codes.
 UNWIND $codes AS code
-MATCH (:TraceCode {code: code})<-[:SCANNED]-(c:Claim)-[r:INCLUDES]->(d:Drug)
-WHERE r.trace_code = code
-RETURN DISTINCT c.claim_id AS claim_id, r.item_no AS item_no, d.item_code AS item_code, r.item_name AS item_name,
-       r.category AS category, r.quantity AS quantity, r.unit_price AS unit_price, r.amount_fen AS amount_fen,
-       r.days_supply AS days_supply, r.trace_code AS trace_code
+MATCH (t:TraceCode {code: code})<-[s:SCANNED]-(c:Claim)-[r:INCLUDES]->(d:Drug)
+WHERE r.item_no = s.item_no
+RETURN DISTINCT c.claim_id AS claim_id, r.item_no AS item_no, d.item_code AS item_code,
+       CASE r.item_name WHEN '' THEN null ELSE coalesce(r.item_name, d.item_name) END AS item_name,
+       CASE r.category WHEN '' THEN null ELSE coalesce(r.category, d.category) END AS category,
+       r.quantity AS quantity, r.unit_price AS unit_price, r.amount_fen AS amount_fen, r.days_supply AS days_supply,
+       t.code AS trace_code
 
 // name: view_cards
 // Listed cards by id ($ids), with the columns of extract_cards.

@@ -22,9 +22,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from graphfraud.neo4j.load import ISO_TIMESTAMP
 from graphfraud.workspace import Workspace
 
-_TS = "strftime({c}, '%Y-%m-%dT%H:%M:%S')"
 
 #: file name -> (SELECT producing the file's columns in header order, header)
 NODE_FILES: dict[str, tuple[str, str]] = {
@@ -62,7 +62,7 @@ NODE_FILES: dict[str, tuple[str, str]] = {
         SELECT DISTINCT card_id, NULL, NULL, NULL FROM claims WHERE card_id NOT IN (SELECT card_id FROM cards)""",
         "card_id:ID(Card),card_type,issued_at:date,listed:boolean"),
     "claims": (f"""
-        SELECT claim_id, claim_type, {_TS.format(c='settled_at')}, admit_date, discharge_date, diagnosis_code,
+        SELECT claim_id, claim_type, {ISO_TIMESTAMP.format(c='settled_at')}, admit_date, discharge_date, diagnosis_code,
                CAST(total_amount * 100 AS BIGINT), CAST(fund_amount * 100 AS BIGINT),
                CAST(account_amount * 100 AS BIGINT), CAST(self_amount * 100 AS BIGINT), region_code,
                reverses_claim_id, reversal_linked, amount_parts_mismatch FROM claims""",
@@ -70,10 +70,20 @@ NODE_FILES: dict[str, tuple[str, str]] = {
         "total_fen:long,fund_fen:long,account_fen:long,self_fen:long,region_code,reverses_claim_id,"
         "reversal_linked:boolean,amount_parts_mismatch:boolean"),
     "terminals": ("SELECT DISTINCT terminal_id FROM claims WHERE terminal_id IS NOT NULL", "terminal_id:ID(Terminal)"),
-    "drugs": ("SELECT item_code, any_value(item_name), any_value(category) FROM items GROUP BY item_code",
+    # a drug's name and category are those of its first line in key order, the one whose
+    # MERGE creates the Drug in the Bolt loader
+    "drugs": ("""
+        SELECT item_code, first(item_name ORDER BY claim_id, item_no) AS item_name,
+               first(category ORDER BY claim_id, item_no) AS category FROM items GROUP BY item_code""",
               "item_code:ID(Drug),item_name,category"),
     "trace_codes": ("SELECT DISTINCT trace_code FROM items WHERE trace_code IS NOT NULL", "code:ID(TraceCode)"),
 }
+
+#: a line's own item name or category on its INCLUDES: none where it is the Drug's, '' where
+#: the line left it empty and the Drug has one (as ``load_items`` writes it; ``d`` is the
+#: Drug's node file, exported before the relationships)
+_LINE_OWN = ("CASE WHEN i.{c} IS NULL THEN CASE WHEN d.{c} IS NULL THEN NULL ELSE '' END "
+             "WHEN i.{c} = d.{c} THEN NULL ELSE i.{c} END")
 
 REL_FILES: dict[str, tuple[str, str]] = {
     "has_phone": ("SELECT patient_id, phone, 'HAS_PHONE' FROM patients WHERE phone IS NOT NULL",
@@ -92,11 +102,13 @@ REL_FILES: dict[str, tuple[str, str]] = {
            ":START_ID(Claim),:END_ID(Doctor),:TYPE"),
     "via": ("SELECT claim_id, terminal_id, 'VIA' FROM claims WHERE terminal_id IS NOT NULL",
             ":START_ID(Claim),:END_ID(Terminal),:TYPE"),
-    "includes": ("""
-        SELECT claim_id, item_code, 'INCLUDES', item_no, item_name, category, CAST(quantity AS VARCHAR),
-               CAST(unit_price AS VARCHAR), CAST(amount * 100 AS BIGINT), days_supply, trace_code FROM items""",
+    "includes": (f"""
+        SELECT i.claim_id, i.item_code, 'INCLUDES', i.item_no, {_LINE_OWN.format(c='item_name')},
+               {_LINE_OWN.format(c='category')}, CAST(i.quantity AS VARCHAR), CAST(i.unit_price AS VARCHAR),
+               CAST(i.amount * 100 AS BIGINT), i.days_supply
+        FROM items i JOIN _bulk_Drug d ON d._key = i.item_code""",
                  ":START_ID(Claim),:END_ID(Drug),:TYPE,item_no:long,item_name,category,quantity,unit_price,"
-                 "amount_fen:long,days_supply:long,trace_code"),
+                 "amount_fen:long,days_supply:long"),
     "scanned": ("SELECT claim_id, trace_code, 'SCANNED', item_no FROM items WHERE trace_code IS NOT NULL",
                 ":START_ID(Claim),:END_ID(TraceCode),:TYPE,item_no:long"),
 }

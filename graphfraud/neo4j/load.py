@@ -28,6 +28,20 @@ from graphfraud.workspace import Workspace
 
 DEFAULT_BATCH_SIZE = 5000
 
+#: a TIMESTAMP column as ISO text to the microsecond (``localdatetime()`` reads it), a DATE as
+#: ISO text (``date()``): text crosses Bolt far cheaper than the driver's temporal types
+ISO_TIMESTAMP = "strftime({c}, '%Y-%m-%dT%H:%M:%S.%f')"
+ISO_DATE = "CAST({c} AS VARCHAR)"
+
+
+def _ts(c: str) -> str:
+    return ISO_TIMESTAMP.format(c=c) + f" AS {c}"
+
+
+def _d(c: str) -> str:
+    return ISO_DATE.format(c=c) + f" AS {c}"
+
+
 #: tables whose new rows take a CREATE query (ties that cannot exist yet are not looked for):
 #: table -> (the query naming the keys already in the graph, the query for the others)
 NEW_ROWS = {"claims": ("existing_claims", "load_claims_new"), "items": ("existing_items", "load_items_new")}
@@ -35,14 +49,14 @@ NEW_ROWS = {"claims": ("existing_claims", "load_claims_new"), "items": ("existin
 #: per canonical table: the SELECT that reads it in key order, shaped for its load query.
 #: Money becomes integer fen, exact decimals become text: Neo4j has no decimal type.
 SELECTS: dict[str, str] = {
-    "patients": """SELECT patient_id, id_number, name, sex, birth_date, death_date, phone, address, insured_region,
-                          insurance_type, id_number_valid FROM patients ORDER BY patient_id""",
+    "patients": f"""SELECT patient_id, id_number, name, sex, {_d('birth_date')}, {_d('death_date')}, phone, address,
+                           insured_region, insurance_type, id_number_valid FROM patients ORDER BY patient_id""",
     "facilities": """SELECT facility_id, name, facility_type, level, region_code, latitude, longitude
                      FROM facilities ORDER BY facility_id""",
     "doctors": "SELECT doctor_id, name, facility_id, department FROM doctors ORDER BY doctor_id",
-    "cards": "SELECT card_id, patient_id, card_type, issued_at FROM cards ORDER BY card_id",
-    "claims": """SELECT claim_id, card_id, patient_id, facility_id, doctor_id, claim_type, settled_at, admit_date,
-                        discharge_date, diagnosis_code,
+    "cards": f"SELECT card_id, patient_id, card_type, {_d('issued_at')} FROM cards ORDER BY card_id",
+    "claims": f"""SELECT claim_id, card_id, patient_id, facility_id, doctor_id, claim_type, {_ts('settled_at')},
+                        {_d('admit_date')}, {_d('discharge_date')}, diagnosis_code,
                         CAST(total_amount * 100 AS BIGINT) AS total_fen, CAST(fund_amount * 100 AS BIGINT) AS fund_fen,
                         CAST(account_amount * 100 AS BIGINT) AS account_fen,
                         CAST(self_amount * 100 AS BIGINT) AS self_fen,
