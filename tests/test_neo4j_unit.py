@@ -122,3 +122,28 @@ def test_credentials_never_appear_in_the_recorded_address():
 
     t = Neo4jTarget("bolt://user:secret@db.example:7687", password="secret")
     assert t.safe_uri() == "bolt://db.example:7687"
+
+
+def test_grouped_batches_name_each_shared_node_once_and_keep_every_row():
+    from graphfraud.neo4j.load import _grouped_claims, _grouped_items
+
+    lines = [{"claim_id": "S1", "item_no": 1, "item_code": "D1", "item_name": "甲", "category": "drug", "q": 1},
+             {"claim_id": "S1", "item_no": 2, "item_code": "D2", "item_name": None, "category": None, "q": 2},
+             {"claim_id": "S2", "item_no": 1, "item_code": "D1", "item_name": "乙", "category": "drug", "q": 3}]
+    got = _grouped_items(lines)
+    # a new drug takes its first line's name and category, as load_items' MERGE would
+    assert got["drugs"] == [{"item_code": "D1", "item_name": "甲", "category": "drug"},
+                            {"item_code": "D2", "item_name": None, "category": None}]
+    assert [c["claim_id"] for c in got["claims"]] == ["S1", "S2"]
+    back = [{**ln, "claim_id": c["claim_id"], "item_code": got["drugs"][ln["d"]]["item_code"]}
+            for c in got["claims"] for ln in c["lines"]]
+    assert [{k: v for k, v in b.items() if k != "d"} for b in back] == lines
+
+    claims = [{"claim_id": "S1", "facility_id": "F1", "doctor_id": None, "terminal_id": "T1"},
+              {"claim_id": "S2", "facility_id": "F2", "doctor_id": "D9", "terminal_id": "T1"},
+              {"claim_id": "S3", "facility_id": "F1", "doctor_id": "D9", "terminal_id": None}]
+    got = _grouped_claims(claims)
+    assert got["facilities"] == ["F1", "F2"] and got["doctors"] == ["D9"] and got["terminals"] == ["T1"]
+    assert [(r["claim_id"], r["f"], r["d"], r["t"]) for r in got["rows"]] == [
+        ("S1", 0, None, 0), ("S2", 1, 0, 0), ("S3", 0, 0, None)]
+    assert claims[0]["facility_id"] == "F1"  # the caller's rows are left as they were

@@ -103,24 +103,30 @@ RETURN id
 // name: load_claims_new
 // Claims not yet in the graph (existing_claims said so, in the same transaction): the claim
 // and its five ties are CREATEd, not merged, so the server need not look for ties that cannot
-// be there yet; the card, patient, facility, doctor and terminal are still MERGEd on their
-// keys. Gives exactly what load_claims gives for a new claim.
+// be there yet. The batch's distinct facilities, doctors and terminals ($facilities, $doctors,
+// $terminals: a few hundred in a region) are MERGEd once each, and a row names its own by
+// index (`f`, `d`, `t`); its card and patient are MERGEd on their keys. Gives exactly what
+// load_claims gives for a new claim.
+UNWIND $facilities AS fid
+MERGE (f:Facility {facility_id: fid})
+WITH collect(f) AS fs
+CALL () { UNWIND $doctors AS did MERGE (d:Doctor {doctor_id: did}) RETURN collect(d) AS ds }
+CALL () { UNWIND $terminals AS tid MERGE (t:Terminal {terminal_id: tid}) RETURN collect(t) AS ts }
 UNWIND $rows AS row
 CREATE (c:Claim {claim_id: row.claim_id, claim_type: row.claim_type, settled_at: localdatetime(row.settled_at),
-                  admit_date: date(row.admit_date), discharge_date: date(row.discharge_date), diagnosis_code: row.diagnosis_code,
-                  total_fen: row.total_fen, fund_fen: row.fund_fen, account_fen: row.account_fen,
-                  self_fen: row.self_fen, region_code: row.region_code, reverses_claim_id: row.reverses_claim_id,
-                  reversal_linked: row.reversal_linked, amount_parts_mismatch: row.amount_parts_mismatch})
+                  admit_date: date(row.admit_date), discharge_date: date(row.discharge_date),
+                  diagnosis_code: row.diagnosis_code, total_fen: row.total_fen, fund_fen: row.fund_fen,
+                  account_fen: row.account_fen, self_fen: row.self_fen, region_code: row.region_code,
+                  reverses_claim_id: row.reverses_claim_id, reversal_linked: row.reversal_linked,
+                  amount_parts_mismatch: row.amount_parts_mismatch})
 MERGE (k:Card {card_id: row.card_id})
 CREATE (k)-[:MADE]->(c)
-MERGE (f:Facility {facility_id: row.facility_id})
+WITH c, row, fs[row.f] AS f, ds, ts WHERE f:Facility
 CREATE (c)-[:AT]->(f)
 FOREACH (pid IN CASE WHEN row.patient_id IS NULL THEN [] ELSE [row.patient_id] END |
   MERGE (p:Patient {patient_id: pid}) CREATE (p)-[:MADE]->(c))
-FOREACH (did IN CASE WHEN row.doctor_id IS NULL THEN [] ELSE [row.doctor_id] END |
-  MERGE (d:Doctor {doctor_id: did}) CREATE (c)-[:BY]->(d))
-FOREACH (tid IN CASE WHEN row.terminal_id IS NULL THEN [] ELSE [row.terminal_id] END |
-  MERGE (t:Terminal {terminal_id: tid}) CREATE (c)-[:VIA]->(t))
+FOREACH (d IN CASE WHEN row.d IS NULL THEN [] ELSE [ds[row.d]] END | CREATE (c)-[:BY]->(d))
+FOREACH (t IN CASE WHEN row.t IS NULL THEN [] ELSE [ts[row.t]] END | CREATE (c)-[:VIA]->(t))
 
 // name: existing_items
 // Which claims of $ids already have lines in the graph: their lines go through the MERGE of
@@ -131,13 +137,22 @@ WHERE EXISTS { (c)-[:INCLUDES]->() }
 RETURN id
 
 // name: load_items_new
-// Lines of claims that have none in the graph yet: the INCLUDES and SCANNED ties are
-// CREATEd (a popular drug has hundreds of thousands of them, none of which can be this one).
-// Gives exactly what load_items gives for such lines (a null property sets nothing).
-UNWIND $rows AS row
-MERGE (c:Claim {claim_id: row.claim_id})
-MERGE (d:Drug {item_code: row.item_code})
-ON CREATE SET d.item_name = row.item_name, d.category = row.category
+// Lines of claims that have none in the graph yet, grouped: $drugs are the batch's distinct
+// catalogue items (with the name and category of their first line), found or created once
+// each; $claims are the batch's claims, each with its `lines`, whose `d` is the index of the
+// line's item in $drugs. One index lookup per claim and per drug instead of two per line. The
+// INCLUDES and SCANNED ties are CREATEd (a popular drug has hundreds of thousands of them,
+// none of which can be this one). Gives exactly what load_items gives for such lines (a null
+// property sets nothing).
+UNWIND $drugs AS dr
+MERGE (d:Drug {item_code: dr.item_code})
+ON CREATE SET d.item_name = dr.item_name, d.category = dr.category
+WITH collect(d) AS drugs
+UNWIND $claims AS cl
+MERGE (c:Claim {claim_id: cl.claim_id})
+WITH c, cl, drugs
+UNWIND cl.lines AS row
+WITH c, row, drugs[row.d] AS d WHERE d:Drug
 CREATE (c)-[:INCLUDES {item_no: row.item_no,
                         item_name: CASE WHEN row.item_name IS NULL THEN CASE WHEN d.item_name IS NULL THEN null ELSE '' END
                                         WHEN row.item_name = d.item_name THEN null ELSE row.item_name END,

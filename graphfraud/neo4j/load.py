@@ -78,6 +78,55 @@ SELECTS: dict[str, str] = {
 #: writer came first. Claim lines stay with one writer: a second one did not make them faster
 #: (both wait on the same common drugs) and a drug's name is set by the first line that names it.
 STREAMED = {"claims": "claim_id"}
+
+
+def _grouped_items(rows: list[dict]) -> dict:
+    """The parameters of ``load_items_new`` for ``rows`` (in key order): the batch's distinct
+    drugs, each with the name and category of its first line (as the MERGE of ``load_items``
+    would create it), and its claims, each with its lines, a line's drug by index."""
+    drugs: dict[str, int] = {}
+    drug_rows: list[dict] = []
+    claims: list[dict] = []
+    for r in rows:
+        code = r["item_code"]
+        d = drugs.get(code)
+        if d is None:
+            d = drugs[code] = len(drug_rows)
+            drug_rows.append({"item_code": code, "item_name": r["item_name"], "category": r["category"]})
+        if not claims or claims[-1]["claim_id"] != r["claim_id"]:
+            claims.append({"claim_id": r["claim_id"], "lines": []})
+        line = dict(r)
+        del line["claim_id"], line["item_code"]
+        line["d"] = d
+        claims[-1]["lines"].append(line)
+    return {"drugs": drug_rows, "claims": claims}
+
+
+def _grouped_claims(rows: list[dict]) -> dict:
+    """The parameters of ``load_claims_new`` for ``rows``: the batch's distinct facilities,
+    doctors and terminals, and the rows naming theirs by index (``f``, ``d``, ``t``)."""
+    out: dict[str, list] = {"facilities": [], "doctors": [], "terminals": [], "rows": []}
+    index: dict[str, dict[str, int]] = {"facilities": {}, "doctors": {}, "terminals": {}}
+    for r in rows:
+        row = dict(r)
+        for column, ref, group in (("facility_id", "f", "facilities"), ("doctor_id", "d", "doctors"),
+                                   ("terminal_id", "t", "terminals")):
+            key = row.pop(column)
+            if key is None:
+                row[ref] = None
+                continue
+            seen = index[group]
+            i = seen.get(key)
+            if i is None:
+                i = seen[key] = len(out[group])
+                out[group].append(key)
+            row[ref] = i
+        out["rows"].append(row)
+    return out
+
+
+#: load queries whose parameters are not ``{"rows": rows}``: query name -> the shaping function
+GROUPED = {"load_items_new": _grouped_items, "load_claims_new": _grouped_claims}
 DEFAULT_WRITERS = 2
 
 
@@ -237,8 +286,10 @@ def _load_table(con, graph: Graph, queries, table: str, key: str, batch_size: in
                 progress, *, stream: int = 0, streams: int = 1) -> TableLoad:
     stats = TableLoad(table)
     t0 = time.perf_counter()
-    query = queries[f"load_{table}"].text
-    check, query_new = (queries[n].text for n in NEW_ROWS[table]) if table in NEW_ROWS else (None, None)
+    query_name = f"load_{table}"
+    query = queries[query_name].text
+    check_name, new_name = NEW_ROWS.get(table, (None, None))
+    check, query_new = (queries[check_name].text, queries[new_name].text) if check_name else (None, None)
     mark = queries["progress_mark"].text
     already = int(done["batches_done"]) if done else 0
     progress_id = f"{key}/{table}" if streams == 1 else f"{key}/{table}/{stream}"
@@ -265,14 +316,15 @@ def _load_table(con, graph: Graph, queries, table: str, key: str, batch_size: in
                   "batches_done": batch_no + 1, "rows_done": rows_done, "batch_size": batch_size, "complete": False}
 
         def work(tx, rows=rows, params=params):
-            parts = [(query, rows)]
+            parts = [(query_name, query, rows)]
             if check is not None:
                 # rows of claims the graph does not hold yet are CREATEd; the rest are MERGEd
                 ids = sorted({r["claim_id"] for r in rows})
                 there = {r["id"] for r in tx.run(check, {"ids": ids})}
-                parts = [(query_new, [r for r in rows if r["claim_id"] not in there]),
-                         (query, [r for r in rows if r["claim_id"] in there])]
-            counters = [tx.run(q, {"rows": part}).consume().counters for q, part in parts if part]
+                parts = [(new_name, query_new, [r for r in rows if r["claim_id"] not in there]),
+                         (query_name, query, [r for r in rows if r["claim_id"] in there])]
+            counters = [tx.run(q, (GROUPED[q_name](part) if q_name in GROUPED else {"rows": part})).consume().counters
+                        for q_name, q, part in parts if part]
             tx.run(mark, params).consume()
             return counters
 
