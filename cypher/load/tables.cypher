@@ -70,6 +70,13 @@ FOREACH (did IN CASE WHEN row.doctor_id IS NULL THEN [] ELSE [row.doctor_id] END
 FOREACH (tid IN CASE WHEN row.terminal_id IS NULL THEN [] ELSE [row.terminal_id] END |
   MERGE (t:Terminal {terminal_id: tid}) MERGE (c)-[:VIA]->(t))
 
+// name: load_drugs
+// The catalogue of claim items, before their lines: a Drug per item code, named after its
+// first line in key order (the loader's DRUG_CATALOGUE); a Drug already there keeps its name.
+UNWIND $rows AS row
+MERGE (d:Drug {item_code: row.item_code})
+ON CREATE SET d.item_name = row.item_name, d.category = row.category
+
 // name: load_items
 // Claim lines: the claim INCLUDES a catalogue item (label Drug; `category` says drug,
 // consumable or service) with the line's quantity, price, amount and days of supply; a scanned

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graphfraud.neo4j.load import ISO_TIMESTAMP
+from graphfraud.neo4j.load import DRUG_CATALOGUE, ISO_TIMESTAMP
 from graphfraud.workspace import Workspace
 
 
@@ -70,11 +70,8 @@ NODE_FILES: dict[str, tuple[str, str]] = {
         "total_fen:long,fund_fen:long,account_fen:long,self_fen:long,region_code,reverses_claim_id,"
         "reversal_linked:boolean,amount_parts_mismatch:boolean"),
     "terminals": ("SELECT DISTINCT terminal_id FROM claims WHERE terminal_id IS NOT NULL", "terminal_id:ID(Terminal)"),
-    # a drug's name and category are those of its first line in key order, the one whose
-    # MERGE creates the Drug in the Bolt loader
-    "drugs": ("""
-        SELECT item_code, first(item_name ORDER BY claim_id, item_no) AS item_name,
-               first(category ORDER BY claim_id, item_no) AS category FROM items GROUP BY item_code""",
+    # the catalogue the Bolt loader creates its Drug nodes from
+    "drugs": (DRUG_CATALOGUE,
               "item_code:ID(Drug),item_name,category"),
     "trace_codes": ("SELECT DISTINCT trace_code FROM items WHERE trace_code IS NOT NULL", "code:ID(TraceCode)"),
 }

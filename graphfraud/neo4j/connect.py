@@ -14,6 +14,8 @@ from graphfraud import __version__
 from graphfraud.errors import GraphfraudError
 
 APP = "graphfraud"
+#: seconds before the first retry of a write transaction that failed transiently (a deadlock)
+WRITE_RETRY_DELAY = 0.05
 
 # the driver reports each retried transaction (a deadlock between two load writers, say) as a
 # warning; the retry is routine, so it is not printed unless the caller configures logging
@@ -119,7 +121,10 @@ class Graph:
         return retry(lambda: self._write(work))
 
     def _write(self, work):
-        with self.session() as s:
+        # concurrent writers of one load sometimes deadlock (two lines scanning the same new
+        # trace code); the server has already resolved it, so the retry need not wait a
+        # second, the driver's default (it still backs off, doubling, up to 30 s in all)
+        with self.session(initial_retry_delay=WRITE_RETRY_DELAY) as s:
             return s.execute_write(work)
 
     def run_auto(self, text: str, params: dict | None = None, *, name: str) -> None:

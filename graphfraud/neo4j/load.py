@@ -67,17 +67,25 @@ SELECTS: dict[str, str] = {
                  ORDER BY claim_id""",
     "items": """SELECT claim_id, item_no, item_code, item_name, category, CAST(quantity AS VARCHAR) AS quantity,
                        CAST(unit_price AS VARCHAR) AS unit_price, CAST(amount * 100 AS BIGINT) AS amount_fen,
-                       days_supply, trace_code
+                       days_supply, trace_code, claim_id AS _stream_key
                 FROM items ORDER BY claim_id, item_no""",
 }
+#: the catalogue of claim items: each code with the name and category of its first line in key
+#: order. The Bolt loader creates the Drug nodes from it before the lines, the bulk files
+#: write it as the Drug nodes, so either way a drug is named alike, whichever writer is first.
+DRUG_CATALOGUE = """SELECT item_code, first(item_name ORDER BY claim_id, item_no) AS item_name,
+                           first(category ORDER BY claim_id, item_no) AS category
+                    FROM items GROUP BY item_code ORDER BY item_code"""
+
 #: the tables written by several writers at once, with the key order of each writer's rows.
 #: A claim goes to the writer its card's holder picks (``_stream_key``), so one writer touches
 #: a person's cards and claims; the writers then seldom wait for each other's locks, and when
 #: they deadlock (two new doctors or terminals at once) the driver retries the batch. Every
 #: node a claim MERGEs has no property set on creation, so the graph does not depend on which
-#: writer came first. Claim lines stay with one writer: a second one did not make them faster
-#: (both wait on the same common drugs) and a drug's name is set by the first line that names it.
-STREAMED = {"claims": "claim_id"}
+#: writer came first. Claim lines go by claim: a claim's lines stay with one writer. Their
+#: drugs exist before the lines (``load_drugs``), and a trace code is created bare by whichever
+#: writer meets it first (two writers meeting one new code at once deadlock, and one retries).
+STREAMED = {"claims": "claim_id", "items": "claim_id, item_no"}
 
 
 def _grouped_items(rows: list[dict]) -> dict:
@@ -223,12 +231,14 @@ def load(workspace: str | Path, target: Neo4jTarget, *, batch_size: int = DEFAUL
                     progress(table, n)
 
             for table in tables:
+                drugs = _load_drugs(con, graph, queries) if table == "items" else 0
                 if table in STREAMED and writers > 1:
                     result.tables[table] = _load_streams(con, target, queries, table, key, batch_size, writers,
                                                          done, locked_progress if progress else None)
                 else:
                     result.tables[table] = _load_table(con, graph, queries, table, key, batch_size,
                                                        done.get((table, 0)), progress)
+                result.tables[table].nodes_created += drugs
             if aggregate:
                 t0 = time.perf_counter()
                 for name in ("aggregate_visited", "aggregate_prescribes_to"):
@@ -270,6 +280,17 @@ def _load_streams(con, target: Neo4jTarget, queries, table: str, key: str, batch
             setattr(stats, name, getattr(stats, name) + getattr(part, name))
     stats.seconds = round(time.perf_counter() - t0, 3)
     return stats
+
+
+def _load_drugs(con, graph: Graph, queries) -> int:
+    """Create the Drug nodes of the catalogue (``DRUG_CATALOGUE``) that the graph lacks, in one
+    transaction (a region has a few thousand items); returns how many were created."""
+    rows = con.sql(DRUG_CATALOGUE).to_arrow_table().to_pylist()
+    if not rows:
+        return 0
+    counters = graph.write(lambda tx: tx.run(queries["load_drugs"].text, {"rows": rows}).consume().counters,
+                           name="load_drugs")
+    return counters.nodes_created
 
 
 def _stream_select(table: str, stream: int, streams: int) -> str:
