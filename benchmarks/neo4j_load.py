@@ -72,7 +72,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--work", type=Path, default=Path("/tmp/graphfraud-bench"))
     ap.add_argument("--batch-size", type=int, default=10_000)
-    ap.add_argument("--writers", type=int, default=2, help="concurrent writers for the claims")
+    ap.add_argument("--writers", type=int, default=2, help="concurrent writers for the claims and claim lines")
     ap.add_argument("--sample", type=int, default=2_000, help="claims loaded one per transaction for the baseline")
     ap.add_argument("--heap", default="2g")
     ap.add_argument("--pagecache", default="2g")

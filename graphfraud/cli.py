@@ -471,7 +471,7 @@ def rejects(ctx, workspace: Path, table_name: str | None, reason: str | None, li
 @click.option("--batch-size", type=click.IntRange(min=1), default=5000, show_default=True,
               help="每个事务写入的行数 / rows written per transaction")
 @click.option("--writers", type=click.IntRange(1, 8), default=2, show_default=True,
-              help="并发写入结算的连接数 / concurrent writers for the claims")
+              help="并发写入结算与明细的连接数 / concurrent writers for the claims and claim lines")
 @click.option("--no-aggregate", is_flag=True,
               help="不计算 VISITED、PRESCRIBES_TO 汇总边 / skip the aggregated exploration edges")
 @click.option("--bulk", "bulk_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -488,8 +488,8 @@ def load(ctx, workspace: Path, neo4j_uri, neo4j_user, neo4j_password, neo4j_data
     Over Bolt (--neo4j, or NEO4J_URI): applies cypher/schema.cypher, then writes each table
     in batches (UNWIND $rows with MERGE on constrained keys), so loading twice changes
     nothing and an interrupted load continues after its last committed batch; transient
-    errors are retried. Claims are written by --writers connections at once, each with its
-    own share of them (by the card's holder). Then builds the exploration edges (Card-VISITED->Facility,
+    errors are retried. Claims and claim lines are written by --writers connections at once,
+    each with its own share (claims by the card's holder, lines by claim). Then builds the exploration edges (Card-VISITED->Facility,
     Doctor-PRESCRIBES_TO->Pharmacy). Credentials from --neo4j-user/--neo4j-password or
     NEO4J_USERNAME/NEO4J_PASSWORD.
 
