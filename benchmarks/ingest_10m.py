@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -34,7 +35,9 @@ def main() -> None:
     ws = args.work / f"ws-{tag}"
     env = {"GRAPHFRAUD_KEY": "benchmark-key-not-secret-0123456789"}
     result = {"benchmark": "ingest_10m", "date": time.strftime("%Y-%m-%d"), "machine": machine(),
-              "args": {k: str(v) for k, v in vars(args).items()}}
+              "args": {k: str(v) for k, v in vars(args).items()},
+              # settings that change the run without being arguments (DuckDB's memory limit)
+              "env": {k: os.environ[k] for k in ("GRAPHFRAUD_MEMORY_LIMIT",) if k in os.environ}}
     if not (args.keep_data and (data / "truth.json").exists()):
         shutil.rmtree(data, ignore_errors=True)
         gen = graphfraud_cmd("generate", str(data), "--patients", str(args.patients), "--months",
