@@ -147,7 +147,9 @@ def _typed_expr(table: str, col, mapping: Mapping, param: Params, others: list[M
         for m in [*others, mapping]:
             vmap.update({k.lower(): v for k, v in m.value_map(table, col.name).items()})
         whens = " ".join(f"WHEN {param(k)} THEN {param(v)}" for k, v in vmap.items())
-        return f"(CASE lower({src}) {whens} ELSE NULL END)"
+        # stored as an ENUM while staged (1 byte a row, not a 16-byte string); the staged
+        # rows are read back as text (``Ingestor._sources``)
+        return f"CAST((CASE lower({src}) {whens} ELSE NULL END) AS {_enum_type(col.values)})"
     if kind == DATE:
         return f"COALESCE(TRY_CAST({src} AS DATE), CAST(try_strptime({src}, {param(list(mapping.date_formats))}) AS DATE))"
     if kind == DATETIME:
@@ -164,6 +166,16 @@ def _typed_expr(table: str, col, mapping: Mapping, param: Params, others: list[M
     if kind == REGION:
         return f"(CASE WHEN regexp_full_match({src}, '[0-9]{{6}}') THEN {src} END)"
     raise AssertionError(kind)
+
+
+def _enum_type(values) -> str:
+    """An ENUM type over fixed canonical values (constants of the code, never data)."""
+    assert values and all(v.replace("_", "").isalnum() for v in values), values
+    return "ENUM(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+# every code ``_reason_exprs`` can give a typed row
+_ROW_REASONS = ("bad_encoding", "missing_required", *sorted(set(_KIND_REASON.values())), "bad_date_order")
 
 
 def _reason_exprs(table: Table, check_encoding: bool) -> tuple[str, str]:
@@ -339,26 +351,35 @@ class Ingestor:
         value = "(CASE _column " + " ".join(f"WHEN '{c.name}' THEN r_{c.name}" for c in table.columns) + " END)"
         raw_json = "json_object(" + ", ".join(
             f"'{c.name}', {c.name if c.name in pii else 'r_' + c.name}" for c in table.columns) + ")"
-        keep = [*line, "_extra", *table.column_names, *(["id_number_valid"] if derived else []),
-                *(f"r_{c} AS o_{c}" for c in pii), "_reason", "_column",
-                f"CASE WHEN _reason IS NOT NULL THEN {value} END AS _value",
-                f"CASE WHEN _reason IS NOT NULL THEN CAST({raw_json} AS VARCHAR) END AS _raw"]
+        # the staged rows are kept narrow, since a region's claim lines fill GBs: ``_extra``
+        # only when the file has unknown columns, the reason as an ENUM, and what only a
+        # failing row needs (column, raw value, raw row) in one JSON list, NULL for the others
+        keep = [*line, *(["_extra"] if extra else []), *table.column_names,
+                *(["id_number_valid"] if derived else []), *(f"r_{c} AS o_{c}" for c in pii),
+                f"CAST(_reason AS {_enum_type(_ROW_REASONS)}) AS _reason",
+                f"CASE WHEN _reason IS NOT NULL THEN CAST(to_json([_column, {value}, CAST({raw_json} AS VARCHAR)]) "
+                f"AS VARCHAR) END AS _fail"]
         return f"SELECT {', '.join(keep)} FROM ({q})", param.values
 
     @staticmethod
-    def _row_columns(table: Table) -> list[str]:
-        """The columns of a typed row, in order (after ``_line`` when the table keeps it)."""
-        return ["_extra", *table.column_names, *(["id_number_valid"] if table.name == "patients" else []),
-                *(f"o_{c}" for c in PII_COLUMNS.get(table.name, ())), "_reason", "_column", "_value", "_raw"]
+    def _row_columns(table: Table, has_extra: bool = True) -> list[str]:
+        """The columns of a typed row as read from its staged table, in order (after ``_line``
+        when the table keeps it): text again where the stage keeps an ENUM, and ``_column``,
+        ``_value`` and ``_raw`` out of ``_fail``."""
+        cols = [c.name if c.kind != ENUM else f"CAST({c.name} AS VARCHAR) AS {c.name}" for c in table.columns]
+        return ["_extra" if has_extra else "CAST(NULL AS VARCHAR) AS _extra", *cols,
+                *(["id_number_valid"] if table.name == "patients" else []),
+                *(f"o_{c}" for c in PII_COLUMNS.get(table.name, ())), "CAST(_reason AS VARCHAR) AS _reason",
+                *(f"json_extract_string(_fail, '$[{i}]') AS {c}" for i, c in enumerate(("_column", "_value", "_raw")))]
 
     # -- staging: the outcome of every row, stored only for rows that are not loaded -----------
     def _sources(self, table: Table, raws: list[RawSource]) -> _Sources:
         """The typed rows of every file of ``table`` as one relation (``_src``, ``_r``,
         ``_line``, row columns); ``_line`` stays NULL until ``lined`` asks for it, since only
         the loaded and the rejected rows need it."""
-        cols = ", ".join(self._row_columns(table))
         parts, lines = [], {}
         for i, r in enumerate(raws):
+            cols = ", ".join(self._row_columns(table, has_extra=bool(r.extra_columns)))
             line = "_line" if r.line_sql == "v._line" else "CAST(NULL AS BIGINT) AS _line"
             parts.append(f"SELECT {i} AS _src, {row_index(self.con, r.typed_table)} AS _r, {line}, {cols} "
                          f"FROM {r.typed_table}")
