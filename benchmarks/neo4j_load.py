@@ -120,7 +120,7 @@ def main() -> None:
                 "relationships_per_s": round(res.relationships_created / table_secs),
                 "rows_per_s": round(res.rows / table_secs),
                 "tables": {t: {"rows": s.rows, "relationships": s.relationships_created, "seconds": s.seconds,
-                               "rows_per_s": round(s.rows_per_s)} for t, s in res.tables.items()},
+                               "rows_per_s": round(s.rows_per_s), "fresh": s.fresh} for t, s in res.tables.items()},
                 "load_average_after": os.getloadavg()}
             print(f"bolt: {result['bolt']}", flush=True)
         shutil.rmtree(home, ignore_errors=True)

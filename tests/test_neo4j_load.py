@@ -111,7 +111,33 @@ def test_a_killed_load_resumes_after_its_last_committed_batch(neo4j, neo4j_regio
     # every claim was either committed before the kill or written now, by one of the writers
     assert result.tables["claims"].skipped_rows + result.tables["claims"].rows == workspace_counts(ws)["claims"]
     assert 0 < result.tables["claims"].skipped_rows
+    # the graph's claims were all this load's committed batches: the rest were CREATEd unasked
+    assert result.tables["claims"].fresh and result.tables["items"].fresh
     assert fingerprint(neo4j) == uninterrupted
+
+
+def test_a_load_onto_a_graph_holding_part_of_the_region_gives_the_graph_of_a_fresh_load(neo4j, neo4j_region):
+    _, ws = neo4j_region
+    from conftest import wipe_neo4j
+
+    wipe_neo4j(neo4j)
+    first = load(ws, neo4j, batch_size=500)
+    # an empty graph: every table goes straight to its CREATE query
+    assert all(first.tables[t].fresh for t in ("patients", "cards", "claims", "items"))
+    fresh = fingerprint(neo4j)
+    with Graph(neo4j) as g:
+        ids = [r["id"] for r in g.read("MATCH (c:Claim) RETURN c.claim_id AS id ORDER BY id", name="tests")]
+        # half the claims go with all their ties; a quarter keep the claim and lose their lines
+        g.run_auto("MATCH (c:Claim) WHERE c.claim_id < $cut DETACH DELETE c", {"cut": ids[len(ids) // 2]},
+                   name="tests")
+        g.run_auto("MATCH (c:Claim)-[r:INCLUDES|SCANNED]->() WHERE c.claim_id >= $lo AND c.claim_id < $hi DELETE r",
+                   {"lo": ids[len(ids) // 2], "hi": ids[3 * len(ids) // 4]}, name="tests")
+        g.run_auto("MATCH (p:LoadProgress) DELETE p", name="tests")
+    again = load(ws, neo4j, batch_size=500)
+    # the graph held rows of no load in progress: each batch asks which of its rows are there
+    assert not any(t.fresh for t in again.tables.values())
+    assert again.tables["claims"].nodes_created > 0 and again.tables["items"].relationships_created > 0
+    assert fingerprint(neo4j) == fresh
 
 
 HOSTILE = ["C'\"`}) DETACH DELETE n //", "`Card`) MATCH (x) DETACH DELETE x //", "卡号-张三-医保", "💳🏥 card",

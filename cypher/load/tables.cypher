@@ -22,6 +22,20 @@ FOREACH (ph IN CASE WHEN row.phone IS NULL THEN [] ELSE [row.phone] END |
 FOREACH (ad IN CASE WHEN row.address IS NULL THEN [] ELSE [row.address] END |
   MERGE (x:Address {address_id: ad}) MERGE (p)-[:LIVES_AT]->(x))
 
+// name: load_patients_new
+// Patients when the graph holds no patient but those of this load's committed batches
+// (graph_counts said so when the load started): each is CREATEd with its ties, not merged.
+// Gives exactly what load_patients gives for a new patient (a null property sets nothing).
+UNWIND $rows AS row
+CREATE (p:Patient {patient_id: row.patient_id, listed: true, id_number: row.id_number, name: row.name, sex: row.sex,
+                   birth_date: date(row.birth_date), death_date: date(row.death_date),
+                   insured_region: row.insured_region, insurance_type: row.insurance_type,
+                   id_number_valid: row.id_number_valid})
+FOREACH (ph IN CASE WHEN row.phone IS NULL THEN [] ELSE [row.phone] END |
+  MERGE (x:Phone {phone_id: ph}) CREATE (p)-[:HAS_PHONE]->(x))
+FOREACH (ad IN CASE WHEN row.address IS NULL THEN [] ELSE [row.address] END |
+  MERGE (x:Address {address_id: ad}) CREATE (p)-[:LIVES_AT]->(x))
+
 // name: load_facilities
 // Facilities; the type also becomes a label (Hospital, Clinic, Pharmacy) so queries can say
 // (:Pharmacy). The labels are fixed text here, never taken from the data.
@@ -48,6 +62,25 @@ MERGE (k:Card {card_id: row.card_id})
 SET k += {listed: true, card_type: row.card_type, issued_at: date(row.issued_at)}
 FOREACH (pid IN CASE WHEN row.patient_id IS NULL THEN [] ELSE [row.patient_id] END |
   MERGE (p:Patient {patient_id: pid}) MERGE (p)-[:HOLDS]->(k))
+
+// name: load_cards_new
+// Cards when the graph holds no card but those of this load's committed batches: CREATEd,
+// with the HOLDS tie of their holder. Gives exactly what load_cards gives for a new card.
+UNWIND $rows AS row
+CREATE (k:Card {card_id: row.card_id, listed: true, card_type: row.card_type, issued_at: date(row.issued_at)})
+FOREACH (pid IN CASE WHEN row.patient_id IS NULL THEN [] ELSE [row.patient_id] END |
+  MERGE (p:Patient {patient_id: pid}) CREATE (p)-[:HOLDS]->(k))
+
+// name: graph_counts
+// How many patients, cards, claims and claim lines (INCLUDES) the graph holds, from the
+// count store. When a count equals the rows this load has committed of that table, every
+// such node in the graph is this load's own, and the rows still to write cannot be there:
+// they take the CREATE queries without asking the graph first.
+CALL () { MATCH (n:Patient) RETURN count(n) AS patients }
+CALL () { MATCH (n:Card) RETURN count(n) AS cards }
+CALL () { MATCH (n:Claim) RETURN count(n) AS claims }
+CALL () { MATCH ()-[r:INCLUDES]->() RETURN count(r) AS items }
+RETURN patients, cards, claims, items
 
 // name: load_claims
 // Settlements: the card MADE the claim (and the patient named on the claim, when given), AT a

@@ -4,7 +4,10 @@ Each table is read from the workspace in key order and written in batches with t
 ``UNWIND $rows`` query from ``cypher/load/tables.cypher`` (MERGE on constrained keys, so a
 second load changes nothing). Claims and claim lines the graph does not hold yet take a
 CREATE query instead, checked in the batch's own transaction: their ties cannot exist yet, so
-the server does not look for them among a busy pharmacy's or a common drug's ties. A ``LoadProgress`` node per table, written in the same
+the server does not look for them among a busy pharmacy's or a common drug's ties. When the
+graph holds none of a table's rows but those this load has committed (``graph_counts``: the
+usual first load), the check is skipped and every row of patients, cards, claims and claim
+lines takes the CREATE query. A ``LoadProgress`` node per table, written in the same
 transaction as each batch, records how many batches are committed: a load that was
 interrupted continues after its last committed batch. Lost connections and transient errors
 are retried with backoff. The only query text is the named queries; table names come from
@@ -43,8 +46,10 @@ def _d(c: str) -> str:
 
 
 #: tables whose new rows take a CREATE query (ties that cannot exist yet are not looked for):
-#: table -> (the query naming the keys already in the graph, the query for the others)
-NEW_ROWS = {"claims": ("existing_claims", "load_claims_new"), "items": ("existing_items", "load_items_new")}
+#: table -> (the query naming the keys already in the graph, or None, and the query for the
+#: others). Without a naming query the CREATE query is used only on a fresh table (``FRESH``).
+NEW_ROWS = {"patients": (None, "load_patients_new"), "cards": (None, "load_cards_new"),
+            "claims": ("existing_claims", "load_claims_new"), "items": ("existing_items", "load_items_new")}
 
 #: per canonical table: the SELECT that reads it in key order, shaped for its load query.
 #: Money becomes integer fen, exact decimals become text: Neo4j has no decimal type.
@@ -150,6 +155,7 @@ class TableLoad:
     relationships_created: int = 0
     properties_set: int = 0
     seconds: float = 0.0
+    fresh: bool = False  # written by the CREATE query without asking the graph (see ``load``)
 
     @property
     def rows_per_s(self) -> float:
@@ -224,6 +230,10 @@ def load(workspace: str | Path, target: Neo4jTarget, *, batch_size: int = DEFAUL
                 graph.write(lambda tx: tx.run(queries["progress_reset"].text, {"load_key": key}).consume(),
                             name="progress_reset")
                 done = {}
+            counts = graph.read(queries["graph_counts"].text, name="graph_counts")[0]
+            # a table is fresh when the graph holds only what this load has committed of it
+            fresh = {t: int(counts[t]) == sum(int(r["rows_done"] or 0) for (tt, _), r in done.items() if tt == t)
+                     for t in NEW_ROWS}
             result = LoadResult(target.safe_uri(), key, batch_size, resumed=bool(done))
             lock = threading.Lock()
 
@@ -237,10 +247,11 @@ def load(workspace: str | Path, target: Neo4jTarget, *, batch_size: int = DEFAUL
                 t_drugs = time.perf_counter() - t_drugs
                 if table in STREAMED and writers > 1:
                     result.tables[table] = _load_streams(con, target, queries, table, key, batch_size, writers,
-                                                         done, locked_progress if progress else None)
+                                                         done, locked_progress if progress else None,
+                                                         fresh=fresh.get(table, False))
                 else:
                     result.tables[table] = _load_table(con, graph, queries, table, key, batch_size,
-                                                       done.get((table, 0)), progress)
+                                                       done.get((table, 0)), progress, fresh=fresh.get(table, False))
                 # the catalogue step is part of loading the lines: its nodes and time count there
                 result.tables[table].nodes_created += drugs
                 result.tables[table].seconds = round(result.tables[table].seconds + t_drugs, 3)
@@ -256,7 +267,7 @@ def load(workspace: str | Path, target: Neo4jTarget, *, batch_size: int = DEFAUL
 
 
 def _load_streams(con, target: Neo4jTarget, queries, table: str, key: str, batch_size: int, writers: int,
-                  done: dict, progress) -> TableLoad:
+                  done: dict, progress, *, fresh: bool = False) -> TableLoad:
     """One table by ``writers`` threads, each with its own connection, its own rows (by
     ``_stream_key``) in key order and its own progress; the stats added up."""
     parts: list[TableLoad | BaseException | None] = [None] * writers
@@ -266,7 +277,8 @@ def _load_streams(con, target: Neo4jTarget, queries, table: str, key: str, batch
         try:
             with Graph(target) as graph:
                 parts[stream] = _load_table(con.cursor(), graph, queries, table, key, batch_size,
-                                            done.get((table, stream)), progress, stream=stream, streams=writers)
+                                            done.get((table, stream)), progress, stream=stream, streams=writers,
+                                            fresh=fresh)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             parts[stream] = exc
 
@@ -278,7 +290,7 @@ def _load_streams(con, target: Neo4jTarget, queries, table: str, key: str, batch
     for part in parts:
         if isinstance(part, BaseException):
             raise part
-    stats = TableLoad(table)
+    stats = TableLoad(table, fresh=fresh)
     for part in parts:
         for name in ("rows", "batches", "skipped_batches", "skipped_rows", "nodes_created", "relationships_created",
                      "properties_set"):
@@ -309,13 +321,18 @@ def _stream_select(table: str, stream: int, streams: int) -> str:
 
 
 def _load_table(con, graph: Graph, queries, table: str, key: str, batch_size: int, done: dict | None,
-                progress, *, stream: int = 0, streams: int = 1) -> TableLoad:
-    stats = TableLoad(table)
+                progress, *, stream: int = 0, streams: int = 1, fresh: bool = False) -> TableLoad:
+    """One table (or one writer's share of it) in batches. ``fresh``: the graph held none of
+    the table's rows still to write when the load started, so they all take the CREATE query."""
+    stats = TableLoad(table, fresh=fresh)
     t0 = time.perf_counter()
     query_name = f"load_{table}"
     query = queries[query_name].text
     check_name, new_name = NEW_ROWS.get(table, (None, None))
-    check, query_new = (queries[check_name].text, queries[new_name].text) if check_name else (None, None)
+    check = queries[check_name].text if check_name and not fresh else None
+    if fresh and new_name:
+        # nothing to look for: every row is new
+        query_name, query = new_name, queries[new_name].text
     mark = queries["progress_mark"].text
     already = int(done["batches_done"]) if done else 0
     progress_id = f"{key}/{table}" if streams == 1 else f"{key}/{table}/{stream}"
@@ -347,7 +364,7 @@ def _load_table(con, graph: Graph, queries, table: str, key: str, batch_size: in
                 # rows of claims the graph does not hold yet are CREATEd; the rest are MERGEd
                 ids = sorted({r["claim_id"] for r in rows})
                 there = {r["id"] for r in tx.run(check, {"ids": ids})}
-                parts = [(new_name, query_new, [r for r in rows if r["claim_id"] not in there]),
+                parts = [(new_name, queries[new_name].text, [r for r in rows if r["claim_id"] not in there]),
                          (query_name, query, [r for r in rows if r["claim_id"] in there])]
             counters = [tx.run(q, (GROUPED[q_name](part) if q_name in GROUPED else {"rows": part})).consume().counters
                         for q_name, q, part in parts if part]
