@@ -174,29 +174,22 @@ def _enum_type(values) -> str:
     return "ENUM(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-# every code ``_reason_exprs`` can give a typed row
-_ROW_REASONS = ("bad_encoding", "missing_required", *sorted(set(_KIND_REASON.values())), "bad_date_order")
-
-
-def _reason_exprs(table: Table, check_encoding: bool) -> tuple[str, str]:
-    """(reason, column) CASE expressions over the typed stage: the first failing check wins."""
-    reasons, columns = [], []
+def _reason_exprs(table: Table, check_encoding: bool) -> tuple[str, str, str]:
+    """(reason, column, reason type) over the typed stage: CASE expressions where the first
+    failing check wins, and the ENUM of the reason codes those checks can give."""
+    checks: list[tuple[str, str, str]] = []  # (condition, reason code, column SQL)
     if check_encoding:
-        cond = " OR ".join(f"contains(r_{c.name}, '\ufffd')" for c in table.columns)
-        reasons.append(f"WHEN {cond} THEN 'bad_encoding'")
-        columns.append(f"WHEN {cond} THEN NULL")
+        checks.append((" OR ".join(f"contains(r_{c.name}, '\ufffd')" for c in table.columns), "bad_encoding", "NULL"))
     for c in table.columns:
         if c.required:
-            reasons.append(f"WHEN r_{c.name} IS NULL THEN 'missing_required'")
-            columns.append(f"WHEN r_{c.name} IS NULL THEN '{c.name}'")
+            checks.append((f"r_{c.name} IS NULL", "missing_required", f"'{c.name}'"))
         if c.kind != STRING:
-            reasons.append(f"WHEN r_{c.name} IS NOT NULL AND {c.name} IS NULL THEN '{_KIND_REASON[c.kind]}'")
-            columns.append(f"WHEN r_{c.name} IS NOT NULL AND {c.name} IS NULL THEN '{c.name}'")
+            checks.append((f"r_{c.name} IS NOT NULL AND {c.name} IS NULL", _KIND_REASON[c.kind], f"'{c.name}'"))
     if table.name == "claims":
-        cond = "discharge_date < admit_date"
-        reasons.append(f"WHEN {cond} THEN 'bad_date_order'")
-        columns.append(f"WHEN {cond} THEN 'discharge_date'")
-    return f"(CASE {' '.join(reasons)} END)", f"(CASE {' '.join(columns)} END)"
+        checks.append(("discharge_date < admit_date", "bad_date_order", "'discharge_date'"))
+    reason = " ".join(f"WHEN {cond} THEN '{code}'" for cond, code, _ in checks)
+    column = " ".join(f"WHEN {cond} THEN {col}" for cond, _, col in checks)
+    return f"(CASE {reason} END)", f"(CASE {column} END)", _enum_type(sorted({code for _, code, _ in checks}))
 
 
 @dataclass
@@ -315,10 +308,12 @@ class Ingestor:
         """(query, parameters) typing one file's raw rows. ``inner`` yields its mapped columns
         as trimmed text (NULL when empty), ``_extra_vals`` and, when ``has_line``, ``_line``.
 
-        The query yields ``_extra`` (unknown columns as JSON), the typed and pseudonymised
-        columns, the originals of personal values (``o_<column>``, for the vault only) and the
-        first failing check: ``_reason``, ``_column`` and, for a failing row, the raw ``_value``
-        and ``_raw``. Rows keep the file's order, so a row's position (``row_index``) gives its line."""
+        The query yields ``_extra`` (unknown columns as JSON; only when the file has any), the
+        typed and pseudonymised columns (enum columns as ENUMs), the originals of personal values
+        (``o_<column>``, for the vault only) and the first failing check: ``_reason`` (an ENUM)
+        and, for a failing row only, ``_fail``, the JSON list of its column, raw value and raw
+        row. ``_row_columns`` reads these back as ``_reason``, ``_column``, ``_value``, ``_raw``.
+        Rows keep the file's order, so a row's position (``row_index``) gives its line."""
         param = Params()
         pii = PII_COLUMNS.get(table.name, ())
         line = ["_line"] if has_line else []
@@ -341,7 +336,7 @@ class Ingestor:
                 COALESCE(sex, CASE WHEN id_number_valid THEN
                     CASE WHEN CAST(substr(r_id_number, 17, 1) AS INTEGER) % 2 = 1 THEN 'M' ELSE 'F' END END) AS sex)
                 FROM ({q})"""
-        reason, column = _reason_exprs(table, replaced)
+        reason, column, reason_type = _reason_exprs(table, replaced)
         q = f"SELECT *, {reason} AS _reason, {column} AS _column FROM ({q})"
         if pii:
             # personal values become keyed pseudonyms here; originals go only to the vault
@@ -356,7 +351,7 @@ class Ingestor:
         # failing row needs (column, raw value, raw row) in one JSON list, NULL for the others
         keep = [*line, *(["_extra"] if extra else []), *table.column_names,
                 *(["id_number_valid"] if derived else []), *(f"r_{c} AS o_{c}" for c in pii),
-                f"CAST(_reason AS {_enum_type(_ROW_REASONS)}) AS _reason",
+                f"CAST(_reason AS {reason_type}) AS _reason",
                 f"CASE WHEN _reason IS NOT NULL THEN CAST(to_json([_column, {value}, CAST({raw_json} AS VARCHAR)]) "
                 f"AS VARCHAR) END AS _fail"]
         return f"SELECT {', '.join(keep)} FROM ({q})", param.values

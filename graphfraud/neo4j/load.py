@@ -47,7 +47,7 @@ def _d(c: str) -> str:
 
 #: tables whose new rows take a CREATE query (ties that cannot exist yet are not looked for):
 #: table -> (the query naming the keys already in the graph, or None, and the query for the
-#: others). Without a naming query the CREATE query is used only on a fresh table (``FRESH``).
+#: others). Without a naming query the CREATE query is used only on a fresh table (see ``load``).
 NEW_ROWS = {"patients": (None, "load_patients_new"), "cards": (None, "load_cards_new"),
             "claims": ("existing_claims", "load_claims_new"), "items": ("existing_items", "load_items_new")}
 
