@@ -154,6 +154,7 @@ def main() -> None:
         print(f"bulk import: {exp.import_seconds} s", flush=True)
     median = statistics.median(r["import_seconds"] for r in runs)
     result["bulk"] = {"nodes": exp.nodes, "relationships": exp.relationships, "records": exp.records,
+                      "command": exp.command, "jvm_options": list(bulk.IMPORT_JVM_OPTIONS),
                       "export_seconds": exp.export_seconds, "import_seconds": median,
                       "records_per_s": round(exp.records / median),
                       "records_per_s_with_export": round(exp.records / (median + exp.export_seconds)),

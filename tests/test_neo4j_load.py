@@ -211,9 +211,13 @@ def test_bulk_import_files_build_the_same_graph_as_the_bolt_loader(neo4j, neo4j_
     res = bulk.export(ws, tmp_path / "import")
     headers = {p.name: p.read_text(encoding="utf-8").splitlines()[0] for p in res.node_files + res.relationship_files}
     assert headers["nodes_cards.csv"].startswith(":ID(Card),card_id,")
-    # integer import ids per label; the card's own id stays a property, every tie finds its ends
+    # the import ids are the node ids, 0 … n-1 over all node files (--id-type=actual); the
+    # card's own id stays a property, and every tie finds its ends
     first = (res.out_dir / "nodes_cards.csv").read_text(encoding="utf-8").splitlines()[1].split(",")
     assert first[0].isdigit() and first[1].startswith("C")
+    ids = sorted(int(line.split(",", 1)[0]) for p in res.node_files
+                 for line in p.read_text(encoding="utf-8").splitlines()[1:])
+    assert ids == list(range(res.nodes))
     for path in res.relationship_files:
         for line in path.read_text(encoding="utf-8").splitlines()[1:50]:
             start, end = line.split(",")[:2]

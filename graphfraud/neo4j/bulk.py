@@ -3,11 +3,14 @@ full``, the fastest way to build a large region's graph from scratch (the databa
 new or empty; later months go through the Bolt loader, which merges).
 
 Each file has its header on its first line with typed properties (``settled_at:localdatetime``,
-``total_fen:long``), ``:ID(Card)`` id spaces per label, and ``:START_ID``/``:END_ID``/``:TYPE``
-on relationships; empty fields are absent properties. The import ids are integers numbered
-here per label (``--id-type=integer``: the importer maps them faster than text ids), and each
-node keeps its own key as a property (``card_id`` …), exactly as the Bolt loader writes it. The same graph model as the Bolt loader
-(``cypher/load/tables.cypher``), so either way the extraction queries read it back alike.
+``total_fen:long``), ``:ID(Card)`` on nodes and ``:START_ID``/``:END_ID``/``:TYPE`` on
+relationships; empty fields are absent properties. The import ids are the node ids
+themselves, numbered here 0, 1, 2, … across all node files (``--id-type=actual``): the
+importer then looks nothing up, which halved its relationship stage against integer ids it
+had to map (README, Benchmarks). The ``(Label)`` of a header only names the file's nodes. Each
+node keeps its own key as a property (``card_id`` …), exactly as the Bolt loader writes it:
+the same graph model as the Bolt loader (``cypher/load/tables.cypher``), so either way the
+extraction queries read it back alike.
 The aggregated exploration edges and the constraints are added by ``graphfraud load
 --neo4j`` afterwards (``--tables none`` only applies the schema and aggregates)."""
 
@@ -150,22 +153,23 @@ _ID_FIELD = re.compile(r"^(\w+):ID\((\w+)\)$")
 _END_FIELD = re.compile(r"^:(START|END)_ID\((\w+)\)$")
 
 
-def _numbered_nodes(con, name: str, select: str, header: str) -> tuple[str, str, str]:
-    """The node file ``name`` with integer import ids: a temporary table ``_bulk_<Label>``
-    (``nid``, the key, the other columns) and the SELECT and header of the file."""
+def _numbered_nodes(con, name: str, select: str, header: str, first: int) -> tuple[str, str]:
+    """The node file ``name`` with the node ids ``first``, ``first + 1``, …: a temporary table
+    ``_bulk_<Label>`` (``_nid``, the key, the other columns) and the SELECT and header of the
+    file."""
     fields = header.split(",")
     m = _ID_FIELD.match(fields[0])
     if not m:
         raise ValueError(f"{name}: the first header field must be KEY:ID(Label), not {fields[0]}")
     key, label = m.groups()
     con.execute(f"CREATE OR REPLACE TEMP TABLE _bulk_{label} AS "
-                f"SELECT row_number() OVER () AS _nid, s.* FROM ({select}) s(_key)")
-    return label, f"SELECT * FROM _bulk_{label}", ",".join([f":ID({label})", key, *fields[1:]])
+                f"SELECT CAST({int(first)} + row_number() OVER () - 1 AS BIGINT) AS _nid, s.* FROM ({select}) s(_key)")
+    return f"SELECT * FROM _bulk_{label}", ",".join([f":ID({label})", key, *fields[1:]])
 
 
 def _numbered_relationships(select: str, header: str) -> str:
-    """A relationship SELECT whose two first columns (start and end keys) become the integer
-    ids of ``_bulk_<Label>``. LEFT joins: a key without its node leaves the id empty, and the
+    """A relationship SELECT whose two first columns (start and end keys) become the node ids
+    of ``_bulk_<Label>``. LEFT joins: a key without its node leaves the id empty, and the
     import stops on it (``--skip-bad-relationships=false``) instead of losing the tie."""
     fields = header.split(",")
     ends = [_END_FIELD.match(f) for f in fields[:2]]
@@ -187,7 +191,8 @@ def export(workspace: str | Path, out_dir: str | Path) -> BulkResult:
     try:
         for name, (select, header) in NODE_FILES.items():
             path = out / f"nodes_{name}.csv"
-            _, numbered, numbered_header = _numbered_nodes(con, name, select, header)
+            # node ids go on from the previous file's: one id space for all nodes
+            numbered, numbered_header = _numbered_nodes(con, name, select, header, first=res.nodes)
             res.nodes += _copy(con, numbered, numbered_header, path)
             res.node_files.append(path)
         for name, (select, header) in REL_FILES.items():
@@ -220,7 +225,7 @@ def import_threads() -> int:
 def import_command(res: BulkResult, *, database: str = "neo4j", admin: str = "neo4j-admin") -> list[str]:
     """The ``neo4j-admin database import full`` command line for the files of ``res``."""
     # the database name first: --nodes and --relationships take several files each
-    cmd = [admin, "database", "import", "full", database, "--overwrite-destination=true", "--id-type=integer",
+    cmd = [admin, "database", "import", "full", database, "--overwrite-destination=true", "--id-type=actual",
            "--array-delimiter=|", "--skip-bad-relationships=false", f"--threads={import_threads()}",
            f"--report-file={res.out_dir / 'import.report'}"]
     # each file's label from its id space (the importer takes no label from the id space
@@ -230,10 +235,18 @@ def import_command(res: BulkResult, *, database: str = "neo4j", admin: str = "ne
     return cmd
 
 
+#: JVM options of the import tool. Left to itself, the JIT compiler spent 29–44 CPU-seconds
+#: of a 52–81 s import (``-XX:+CITime``) compiling ~1,200 methods with C2 on the two cores the
+#: import needs; raising the thresholds 5× leaves C2 only the hot loops (~20 s of compiling)
+#: and took the import of the benchmark region from a median 35.8 s to 27.4 s (README,
+#: Benchmarks). Run neo4j-admin yourself with the same option (``JAVA_OPTS``) for the same gain.
+IMPORT_JVM_OPTIONS = ("-XX:CompileThresholdScaling=5",)
+
+
 def run_import(res: BulkResult, neo4j_home: str | Path, *, database: str = "neo4j",
                heap: str = "1g") -> BulkResult:
     """Run the import into ``neo4j_home`` (stopped; its database is replaced) with the import
-    tool from ``tools/neo4j`` (built by ``make neo4j-launcher``)."""
+    tool from ``tools/neo4j`` (built by ``make neo4j-launcher``) and ``IMPORT_JVM_OPTIONS``."""
     from graphfraud.neo4j.server import classpath, launcher_built
 
     if not launcher_built():
@@ -241,7 +254,7 @@ def run_import(res: BulkResult, neo4j_home: str | Path, *, database: str = "neo4
     home = Path(neo4j_home)
     (home / "conf").mkdir(parents=True, exist_ok=True)
     (home / "conf" / "neo4j.conf").touch()
-    cmd = ["java", f"-Xmx{heap}", "-cp", classpath(), "org.neo4j.cli.AdminTool",
+    cmd = ["java", f"-Xmx{heap}", *IMPORT_JVM_OPTIONS, "-cp", classpath(), "org.neo4j.cli.AdminTool",
            *import_command(res, database=database)[1:]]
     env = {**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(home / "conf")}
     t0 = time.perf_counter()
