@@ -303,23 +303,18 @@ class Records:
     shift: Steps
     blank_lines: int
     physical_lines: int
-    padded: bool
 
     def line(self, i):
         return np.asarray(i, dtype=np.int64) + 2 + self.shift.at(i)
 
 
-def scan_records(path: Path, hasher=None, delimiter: str = ",") -> Records:
+def scan_records(path: Path, hasher=None) -> Records:
     """Record boundaries of a UTF-8 CSV: newlines outside double quotes.
 
-    Also counts blank lines (skipped) and physical lines, and tells whether any value may carry
-    leading or trailing spaces (a space next to a delimiter, quote or line end), so that
-    trimming can be skipped for files that need none. ``hasher`` (e.g. a ``hashlib.sha256()``)
-    is fed the bytes on the way, so the file is read once. One array of record offsets is
-    kept; everything else is as small as the file's irregularities."""
-    edges = np.frombuffer(delimiter.encode() + b'\n\r"', dtype=np.uint8)
-    padded = False
-    tail = b""
+    Also counts blank lines (skipped) and physical lines. ``hasher`` (e.g. a
+    ``hashlib.sha256()``) is fed the bytes on the way, so the file is read once. One array of
+    record offsets is kept; everything else is as small as the file's irregularities. Whether
+    values need trimming is ``has_padding``'s question, asked before the file is read."""
     ends: list[np.ndarray] = []  # byte offsets of record-ending newlines
     quoted_nl: list[np.ndarray] = []  # byte offsets of newlines inside quoted values
     parity = 0  # quotes seen so far, mod 2: 1 means inside a quoted field
@@ -330,16 +325,14 @@ def scan_records(path: Path, hasher=None, delimiter: str = ",") -> Records:
             if hasher is not None:
                 hasher.update(chunk)
             arr = np.frombuffer(chunk, dtype=np.uint8)
-            if not padded:
-                padded = _chunk_padded(arr, chunk, tail, edges)
-                tail = chunk[-1:]
             nl = np.flatnonzero(arr == 10)
             if parity or chunk.find(b'"') >= 0:
                 inside, parity = _inside_quotes(arr, nl, parity)
                 if inside is not None:
                     quoted_nl.append(nl[inside] + base)
                     nl = nl[~inside]
-            ends.append(nl + base)
+            nl += base  # a new array: shifted in place
+            ends.append(nl)
             base += len(chunk)
             last = chunk[-1:]
     size = base
@@ -352,7 +345,7 @@ def scan_records(path: Path, hasher=None, delimiter: str = ",") -> Records:
         # open to the end of the file; either way it is one more record
         end = np.append(end, size)
     if end.size == 0:
-        return Records(np.empty(0, np.int64), Steps([]), 0, physical, padded)
+        return Records(np.empty(0, np.int64), Steps([]), 0, physical)
     # record k (k >= 1; 0 is the header) runs from end[k-1] + 1 to end[k]
     length = np.diff(end) - 1  # the record's bytes, between the two newlines
     blank = length == 0
@@ -372,7 +365,7 @@ def scan_records(path: Path, hasher=None, delimiter: str = ",") -> Records:
     after_quoted = np.searchsorted(end, dropped)  # data position of the record after each
     shift = Steps(np.concatenate([after_quoted - np.searchsorted(blank_at, after_quoted),
                                   blank_at - np.arange(blank_at.size)]))
-    return Records(starts.astype(np.int64, copy=False), shift, int(blank_at.size), physical, padded)
+    return Records(starts.astype(np.int64, copy=False), shift, int(blank_at.size), physical)
 
 
 def _inside_quotes(arr: np.ndarray, nl: np.ndarray, parity: int) -> tuple[np.ndarray | None, int]:
@@ -399,26 +392,28 @@ def _inside_quotes(arr: np.ndarray, nl: np.ndarray, parity: int) -> tuple[np.nda
     return np.cumsum(mark[:-1]) > 0, new_parity
 
 
-def _chunk_padded(arr: np.ndarray, chunk: bytes, tail: bytes, edges: np.ndarray) -> bool:
+def _chunk_padded(arr: np.ndarray, chunk: bytes, tail: bytes, is_edge: np.ndarray) -> bool:
     """Whether a space in ``chunk`` (``tail``: the byte before it) touches a delimiter, a
-    quote or a line end."""
+    quote or a line end (``is_edge``: a table of 256 booleans, one per byte value)."""
     spaces = np.flatnonzero(arr == 32)
     if spaces.size:
-        after = arr[np.minimum(spaces + 1, arr.size - 1)]
-        before = arr[np.maximum(spaces - 1, 0)]
-        if np.isin(after, edges).any() or np.isin(before, edges).any():
+        # a table lookup per neighbour: much cheaper than np.isin where every row has a space
+        if is_edge[arr[np.minimum(spaces + 1, arr.size - 1)]].any() or is_edge[arr[np.maximum(spaces - 1, 0)]].any():
             return True
     pair = tail + chunk[:1]  # the two bytes either side of the chunk boundary
-    return len(pair) == 2 and b" " in pair and pair.replace(b" ", b"", 1)[:1] in {bytes([e]) for e in edges.tolist()}
+    return len(pair) == 2 and b" " in pair and bool(is_edge[pair.replace(b" ", b"", 1)[0]])
 
 
 def has_padding(path: Path, delimiter: str = ",") -> bool:
-    """``scan_records``' padding answer alone (stops at the first padded value)."""
-    edges = np.frombuffer(delimiter.encode() + b'\n\r"', dtype=np.uint8)
+    """Whether any value may carry leading or trailing spaces (a space next to a delimiter,
+    quote or line end), so that trimming can be skipped for files that need none. Stops at
+    the first padded value."""
+    is_edge = np.zeros(256, dtype=bool)
+    is_edge[np.frombuffer(delimiter.encode() + b'\n\r"', dtype=np.uint8)] = True
     tail = b""
     with open(path, "rb") as fh:
         while chunk := fh.read(SCAN_CHUNK):
-            if _chunk_padded(np.frombuffer(chunk, dtype=np.uint8), chunk, tail, edges):
+            if _chunk_padded(np.frombuffer(chunk, dtype=np.uint8), chunk, tail, is_edge):
                 return True
             tail = chunk[-1:]
     return False
@@ -571,7 +566,7 @@ def _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir, shap
         # the byte scan (and hash) runs in a thread while DuckDB reads the file: both release
         # the GIL, and DuckDB's reader does not need the record starts until it has finished
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            scan = pool.submit(scan_records, plain, hasher, delimiter)
+            scan = pool.submit(scan_records, plain, hasher)
             try:
                 raw = _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra,
                                   scan.result, trim=padded, shape=shaper)

@@ -87,3 +87,20 @@ def test_wheel_carries_cypher_loaders_and_viz(tmp_path):
                    "graphfraud/_assets/viz/styles.toml", "graphfraud/_assets/cypher/README.md",
                    "graphfraud/resources.py"):
         assert needed in names
+
+
+def test_has_padding_finds_a_space_beside_a_delimiter_quote_or_line_end_wherever_the_chunks_split(tmp_path, monkeypatch):
+    import re
+
+    from graphfraud import readers
+
+    monkeypatch.setattr(readers, "SCAN_CHUNK", 7)  # every boundary case within a few rows
+    padded = re.compile(rb'[ ][,\n\r"]|[,\n\r"][ ]|^ | $')
+    cases = [b"a,b\n1,2025-01-01 08:00\n", b"a,b\n1, 2\n", b"a,b\n1 ,2\n", b"a,b\n1,2 \n", b'a,b\n"x" ,2\n',
+             b"a,b\n1,2\r\n 3,4\r\n", b"a,b\nab cd,ef gh\n", b"a;b\n1 ;2\n", b"a,b\n1;2 x,3\n"]
+    for i, text in enumerate(cases):
+        delimiter = ";" if text.startswith(b"a;b") else ","
+        path = tmp_path / f"f{i}.csv"
+        path.write_bytes(text)
+        expected = bool(padded.search(text.replace(b";", b",") if delimiter == ";" else text))
+        assert readers.has_padding(path, delimiter) is expected, text
