@@ -235,11 +235,12 @@ def import_command(res: BulkResult, *, database: str = "neo4j", admin: str = "ne
     return cmd
 
 
-#: JVM options of the import tool. Left to itself, the JIT compiler spent 29–44 CPU-seconds
-#: of a 52–81 s import (``-XX:+CITime``) compiling ~1,200 methods with C2 on the two cores the
-#: import needs; raising the thresholds 5× leaves C2 only the hot loops (~20 s of compiling)
-#: and took the import of the benchmark region from a median 35.8 s to 27.4 s (README,
-#: Benchmarks). Run neo4j-admin yourself with the same option (``JAVA_OPTS``) for the same gain.
+#: JVM options of the import tool. Left to itself, the JIT compiler spent 29–44 of the 52–81
+#: CPU-seconds of an import (``-XX:+CITime``), compiling ~1,200 methods with C2 on the two cores
+#: the import itself needs; raising the thresholds 5× leaves C2 only the hot loops (~20 s of
+#: compiling) and took the benchmark region's import from a median 35.8 s to 27.4 s in ad hoc
+#: runs (the benchmark's figures: README, Benchmarks). Give your own neo4j-admin the same
+#: option (``JAVA_OPTS``) for the same gain.
 IMPORT_JVM_OPTIONS = ("-XX:CompileThresholdScaling=5",)
 
 
