@@ -48,7 +48,7 @@ def main() -> None:
     truth = json.loads((data / "truth.json").read_text(encoding="utf-8"))
     result["rows"] = truth["counts"]
     result["input_bytes"] = sum(p.stat().st_size for p in data.iterdir())
-    # on this shared 2-core machine one ingest of the same files took 117-142 s within an hour
+    # on this shared 2-core machine one ingest of the same files took 116-136 s within 40 minutes
     # (every step slower together), so one run says little: each run starts from a new
     # workspace, and the median run (by time) is reported with its timings
     runs = []

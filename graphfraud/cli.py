@@ -510,7 +510,7 @@ def load(ctx, workspace: Path, neo4j_uri, neo4j_user, neo4j_password, neo4j_data
         res = bulk.export(workspace, bulk_dir)
         _say(ctx, t("bulk_written", nodes=res.nodes, rels=res.relationships, dir=bulk_dir, seconds=res.export_seconds))
         if neo4j_home is None:
-            click.echo(t("bulk_command", command=res.command_line()))
+            click.echo(t("bulk_command", command=res.command_line(), jvm=" ".join(bulk.IMPORT_JVM_OPTIONS)))
             return
         try:
             bulk.run_import(res, neo4j_home, database=neo4j_database or "neo4j")

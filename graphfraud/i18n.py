@@ -498,8 +498,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "wrote import files: {nodes:,} nodes and {rels:,} relationships in {dir}, {seconds} s",
     },
     "bulk_command": {
-        "zh": "在停止的 Neo4j 上运行下面的命令导入（会替换该数据库），再运行 graphfraud load --neo4j 建约束与汇总边：\n{command}",
-        "en": "run this on the stopped Neo4j to import (the database is replaced), then graphfraud load --neo4j for constraints and aggregated edges:\n{command}",
+        "zh": "在停止的 Neo4j 上运行下面的命令导入（会替换该数据库），再运行 graphfraud load --neo4j 建约束与汇总边"
+              "（核数少的机器上设 JAVA_OPTS='{jvm}' 可省下 JIT 编译的时间）：\n{command}",
+        "en": "run this on the stopped Neo4j to import (the database is replaced), then graphfraud load --neo4j for "
+              "constraints and aggregated edges (on a machine with few cores, JAVA_OPTS='{jvm}' saves JIT compile "
+              "time):\n{command}",
     },
     "bulk_imported": {
         "zh": "已导入 {records:,} 条记录到 {home}，用时 {seconds} 秒（每秒 {rate} 条）",

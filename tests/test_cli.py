@@ -46,3 +46,17 @@ def test_generate_ingest_status_and_rejects(tmp_path):
 def test_status_on_a_missing_workspace_says_what_to_do(tmp_path):
     r = CliRunner().invoke(main, ["--lang", "en", "status", "--workspace", str(tmp_path / "nope")])
     assert r.exit_code == 2 and "run graphfraud ingest first" in r.output
+
+
+def test_load_bulk_without_a_neo4j_home_writes_the_files_and_prints_the_command(tmp_path):
+    runner = CliRunner()
+    data, ws, out = tmp_path / "data", tmp_path / "ws", tmp_path / "import"
+    assert runner.invoke(main, ["generate", str(data), "--patients", "300", "--months", "1", "--seed", "2"]).exit_code == 0
+    assert runner.invoke(main, ["ingest", str(data), "--workspace", str(ws)]).exit_code == 0
+    for lang, words in (("zh", "在停止的 Neo4j 上运行"), ("en", "run this on the stopped Neo4j")):
+        r = runner.invoke(main, ["--lang", lang, "load", "--workspace", str(ws), "--bulk", str(out)])
+        assert r.exit_code == 0, r.output
+        assert words in r.output and "JAVA_OPTS='-XX:CompileThresholdScaling=5'" in r.output
+        command = r.output.strip().splitlines()[-1]
+        assert command.startswith("neo4j-admin database import full neo4j ") and "--id-type=actual" in command
+        assert f"--nodes=Claim={out / 'nodes_claims.csv'}" in command and (out / "nodes_claims.csv").exists()
