@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from graphfraud import __version__
@@ -448,18 +449,28 @@ class Ingestor:
         con = self.con
         key_sql = ", ".join(table.key)
         row_hash = f"hash({', '.join(table.column_names)})"
-        # grouping on a 64-bit hash of the key is much cheaper than on the key itself; a hash
-        # collision only adds a key to the candidates, which the window then sorts out. Rows
-        # keep the file's order, so (_src, _r) orders them like (_src, _line)
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE dupinfo AS
-            WITH h AS (SELECT hash({key_sql}) AS _kh FROM ({src.fast}) WHERE _reason IS NULL
-                       GROUP BY _kh HAVING count(*) > 1),
-            cand AS (SELECT * FROM ({src.fast}) WHERE _reason IS NULL AND hash({key_sql}) IN (SELECT _kh FROM h))
-            SELECT *, row_number() OVER w AS _rn, {row_hash} = first_value({row_hash}) OVER w AS _same
-            FROM cand
-            WINDOW w AS (PARTITION BY {key_sql} ORDER BY _src, _r)"""
-        )
+        # the keys seen more than once, as 64-bit hashes of the key: a hash collision only adds
+        # a key to the candidates, which the window then sorts out. Nearly every key is unique,
+        # so grouping would build a table as big as the batch (21M groups for a region's claim
+        # lines, spilling); sorting the hashes in place needs 8 bytes a row and one core.
+        # Rows keep the file's order, so (_src, _r) orders them like (_src, _line)
+        hashes = con.execute(f"SELECT hash({key_sql}) AS h FROM ({src.fast}) WHERE _reason IS NULL").fetchnumpy()["h"]
+        hashes = np.asarray(hashes, dtype=np.uint64)
+        hashes.sort()
+        repeated = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
+        del hashes
+        con.register("_repeated_keys", pa.table({"_kh": pa.array(repeated, pa.uint64())}))
+        try:
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE dupinfo AS
+                WITH cand AS (SELECT * FROM ({src.fast})
+                              WHERE _reason IS NULL AND hash({key_sql}) IN (SELECT _kh FROM _repeated_keys))
+                SELECT *, row_number() OVER w AS _rn, {row_hash} = first_value({row_hash}) OVER w AS _same
+                FROM cand
+                WINDOW w AS (PARTITION BY {key_sql} ORDER BY _src, _r)"""
+            )
+        finally:
+            con.unregister("_repeated_keys")
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE bad_nl AS
             SELECT _src, _r, _line, _outcome, {self._reject_fields(table)} FROM (
