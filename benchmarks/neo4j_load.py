@@ -87,7 +87,7 @@ def main() -> None:
     from graphfraud.neo4j import bulk
     from graphfraud.neo4j.connect import Neo4jTarget
     from graphfraud.neo4j.load import load
-    from graphfraud.neo4j.server import LocalNeo4j
+    from graphfraud.neo4j.server import SERVER_JVM_OPTIONS, LocalNeo4j
 
     tag = f"p{args.patients}-m{args.months}-s{args.seed}"
     data, ws = args.work / f"data-{tag}", args.work / f"ws-{tag}"
@@ -118,7 +118,8 @@ def main() -> None:
             res = load(ws, target, batch_size=args.batch_size, writers=args.writers)
             table_secs = sum(t.seconds for t in res.tables.values())
             result["bolt"] = {
-                "batch_size": args.batch_size, "writers": args.writers, "rows": res.rows, "nodes_created": res.nodes_created,
+                "batch_size": args.batch_size, "writers": args.writers,
+                "server_jvm_options": list(SERVER_JVM_OPTIONS), "rows": res.rows, "nodes_created": res.nodes_created,
                 "relationships_created": res.relationships_created, "table_seconds": round(table_secs, 1),
                 "aggregate_seconds": res.aggregate_seconds, "seconds_total": res.seconds,
                 "relationships_per_s": round(res.relationships_created / table_secs),

@@ -26,6 +26,14 @@ TOOL_DIR = ROOT / "tools" / "neo4j"
 TARGET = TOOL_DIR / "target"
 MAIN_CLASS = "graphfraud.Launcher"
 
+#: JVM options of the server. A load over Bolt keeps both cores busy (the server, the client,
+#: DuckDB); G1's concurrent work and write barriers took a share of them. With the throughput
+#: collector the benchmark region's Bolt load ran at 40,753–43,372 relationships/s against
+#: 34,581–35,729 with G1, alternating on the same machine within the hour (2026-12-02, ad hoc
+#: runs; the benchmark's figures: README, Benchmarks). On a server of your own, the same is
+#: ``server.jvm.additional=-XX:+UseParallelGC`` in neo4j.conf, in place of ``-XX:+UseG1GC``.
+SERVER_JVM_OPTIONS = ("-XX:+UseParallelGC",)
+
 
 class ServerError(RuntimeError):
     """The local Neo4j could not be built or started; the message says why and where the log is."""
@@ -89,7 +97,7 @@ class LocalNeo4j:
         env = {**os.environ, "NEO4J_PASSWORD": password}
         conf = {"server.memory.pagecache.size": pagecache, **(settings or {})}
         (home / "neo4j-extra.conf").write_text("".join(f"{k}={v}\n" for k, v in conf.items()), encoding="utf-8")
-        proc = subprocess.Popen(["java", f"-Xmx{heap}", "-cp", classpath(), MAIN_CLASS, str(home), str(port)],
+        proc = subprocess.Popen(["java", f"-Xmx{heap}", *SERVER_JVM_OPTIONS, "-cp", classpath(), MAIN_CLASS, str(home), str(port)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env)
         server = cls(home, port, password, proc, log_path, _log=log)
         deadline = time.monotonic() + timeout
