@@ -97,8 +97,8 @@ class LocalNeo4j:
         env = {**os.environ, "NEO4J_PASSWORD": password}
         conf = {"server.memory.pagecache.size": pagecache, **(settings or {})}
         (home / "neo4j-extra.conf").write_text("".join(f"{k}={v}\n" for k, v in conf.items()), encoding="utf-8")
-        proc = subprocess.Popen(["java", f"-Xmx{heap}", *SERVER_JVM_OPTIONS, "-cp", classpath(), MAIN_CLASS, str(home), str(port)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env)
+        cmd = ["java", f"-Xmx{heap}", *SERVER_JVM_OPTIONS, "-cp", classpath(), MAIN_CLASS, str(home), str(port)]
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env)
         server = cls(home, port, password, proc, log_path, _log=log)
         deadline = time.monotonic() + timeout
         line = b""
