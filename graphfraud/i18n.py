@@ -182,6 +182,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "身份证号校验位错误（GB 11643）",
         "en": "citizen ID number fails the GB 11643 check digit",
     },
+    "flag.id_number_missing": {"zh": "未提供身份证号（选填，仅计数，不算错误）",
+                               "en": "no citizen ID number given (optional: counted, not an error)"},
     "flag.reversal_unlinked": {"zh": "冲销记录找不到被冲销的结算", "en": "reversal whose cancelled claim is not loaded"},
     "flag.amount_parts_mismatch": {
         "zh": "统筹、个人账户与现金支付之和不等于总额",

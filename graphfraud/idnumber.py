@@ -37,13 +37,15 @@ def check_chars(first17: np.ndarray) -> np.ndarray:
 
 
 def sql_is_valid(col: str) -> str:
-    """A DuckDB expression that is true when column ``col`` is a valid 18-character ID.
+    """A DuckDB expression that is true when column ``col`` is a valid 18-character ID, false
+    when it holds anything else, and NULL when it is empty: the citizen ID is optional, and a
+    missing one is missing, not invalid.
 
     ``col`` must be a trusted column name (it is put into query text).
     """
     terms = " + ".join(f"{w} * CAST(substr({col}, {i + 1}, 1) AS INTEGER)" for i, w in enumerate(WEIGHTS))
     return (
-        f"(CASE WHEN regexp_full_match({col}, '[0-9]{{17}}[0-9Xx]') "
+        f"(CASE WHEN nullif(trim({col}), '') IS NULL THEN NULL WHEN regexp_full_match({col}, '[0-9]{{17}}[0-9Xx]') "
         f"THEN substr('{CHECK_CHARS}', (({terms}) % 11) + 1, 1) = upper(substr({col}, 18, 1)) "
         f"ELSE false END)"
     )

@@ -716,6 +716,7 @@ def _flag_counts(con, run_id: str) -> dict[str, int]:
     """Rows loaded by this run that carry a warning flag (kept, not rejected)."""
     q = {
         "id_number_invalid": "SELECT count(*) FROM patients WHERE _run_id = ? AND NOT id_number_valid",
+        "id_number_missing": "SELECT count(*) FROM patients WHERE _run_id = ? AND id_number_valid IS NULL",
         "reversal_unlinked": "SELECT count(*) FROM claims WHERE _run_id = ? AND reversal_linked = false",
         "amount_parts_mismatch": "SELECT count(*) FROM claims WHERE _run_id = ? AND amount_parts_mismatch",
     }

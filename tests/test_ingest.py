@@ -301,6 +301,22 @@ def test_quoted_newlines_and_blank_lines_keep_line_numbers_exact(tmp_path):
     assert result.files[0].blank_lines == 1
 
 
+def test_an_empty_citizen_id_is_missing_not_invalid(tmp_path):
+    d = tmp_path / "data"
+    write_csv(d / "patients.csv", TABLES["patients"].column_names,
+              [["P1", "", "张三", "女", "1950-01-01", "", "13800000000", "昆明市五华区一路1号", "530102", "职工"],
+               ["P2", "   ", "李四", "女", "1950-01-01", "", "", "", "530102", "resident"],
+               ["P3", "110105194912310021", "王五", "女", "1949-12-31", "", "", "", "530102", "resident"],
+               ["P4", "11010519491231002X", "赵六", "女", "1949-12-31", "", "", "", "530102", "resident"]])
+    write_csv(d / "claims.csv", CLAIM_COLS, [claim(card_id="C1", patient_id="P1")])
+    result = ingest(d, tmp_path / "ws")
+    assert result.flags["id_number_invalid"] == 1 and result.flags["id_number_missing"] == 2
+    con = con_of(tmp_path / "ws")
+    assert dict(con.execute("SELECT patient_id, id_number_valid FROM patients").fetchall()) == {
+        "P1": None, "P2": None, "P3": False, "P4": True}
+    con.close()
+
+
 def test_citizen_ids_are_checked_and_personal_data_pseudonymised(tmp_path):
     d = tmp_path / "data"
     reference_tables(d)
