@@ -126,6 +126,11 @@ DX_PREGNANCY_IN = ("O80",)
 DX_MALE_IN = ("N40", "C61")
 #: Diagnoses of the fake cohorts (虚假住院): vague, sex-neutral, common in induced admissions.
 DX_COHORT = ("I63.9", "M54.5", "I25.1", "J44.9", "M47.8", "E11.9", "I67.8")
+#: Diagnoses of the hard region's look-alikes and camouflaged schemes: mass admissions (food
+#: poisoning, injuries), dialysis and rehabilitation wards, and the codes a cohort scheme varies
+#: its billing over (stroke and its sequelae, back pain and disc disease).
+DX_HARD = ("A05.9", "T62.9", "S06.0", "S82.2", "S22.3", "N18.5", "Z49.1", "Z50.1", "I69.3", "I63.5", "I63.8",
+           "M51.2", "M54.4", "I20.9", "J44.1", "J18.0")
 #: Chronic conditions of the regulars: diagnosis, share, drug groups refilled.
 CHRONIC = (("I10", 0.45), ("E11.9", 0.25), ("E78.5", 0.15), ("I25.1", 0.15))
 

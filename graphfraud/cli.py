@@ -359,11 +359,23 @@ def print_detect_summary(result, top: int = 10) -> None:
 
         from graphfraud.detect.leads import KINDS as LEAD_KINDS
 
-        click.echo(t("detect_leads_header", n=len(result.leads), seconds=result.timings.get("leads", 0.0)))
+        queued = [x for x in result.leads if x.queued]
+        click.echo(t("detect_leads_header", n=len(result.leads), seconds=result.timings.get("leads", 0.0),
+                     queued=len(queued), rest=len(result.leads) - len(queued)))
         for kind in LEAD_KINDS:
             mine = [x for x in result.leads if x.kind == kind]
             click.echo(t("detect_leads_line", kind=_pad(t("lead." + kind), 20), n=len(mine),
+                         queued=sum(x.queued for x in mine),
                          amount=fmt_money(sum((x.amount for x in mine), Decimal("0.00")))))
+        shown_leads = sorted(queued, key=lambda x: x.rank)[:top]
+        if shown_leads:
+            click.echo(t("detect_top_leads_header", n=len(shown_leads)))
+            click.echo(t("detect_top_leads_columns"))
+            for x in shown_leads:
+                click.echo(t("detect_top_lead_line", rank=x.rank, lead_id=x.lead_id, kind=_pad(t("lead." + x.kind), 20),
+                             score=x.score, amount=fmt_money(x.amount), card=x.entity_id))
+                if x.reasons:
+                    click.echo(t("detect_top_reason", text=x.reasons_line(get_lang(), top=2)))
     shown = result.rings[:top]
     if shown:
         click.echo(t("detect_top_header", n=len(shown)))

@@ -757,7 +757,7 @@ class _Dx:
     def __init__(self) -> None:
         lists = (W.DX_ADULT_OUT, W.DX_CHILD_OUT, W.DX_FEMALE_OUT, W.DX_PREGNANCY_OUT, W.DX_MALE_OUT,
                  W.DX_ADULT_IN, W.DX_CHILD_IN, W.DX_FEMALE_IN, W.DX_PREGNANCY_IN, W.DX_MALE_IN, W.DX_COHORT,
-                 tuple(c for c, _ in W.CHRONIC), ("I48.9", "C34.9", "I50.9", "O80", "O26.9"))
+                 tuple(c for c, _ in W.CHRONIC), ("I48.9", "C34.9", "I50.9", "O80", "O26.9"), W.DX_HARD)
         self.codes = sorted({c for lst in lists for c in lst})
         self.index = {c: i for i, c in enumerate(self.codes)}
 
@@ -1775,11 +1775,13 @@ def _reversals(rng: np.random.Generator, w: _World, c: Claims) -> Claims:
     return r
 
 
-def _reroute_prescriptions(rng: np.random.Generator, c: Claims, w: _World, reroute: list[tuple[int, int, int]]) -> None:
-    """Steer the background prescriptions of doctor-pharmacy ring doctors to their partner."""
+def _reroute_prescriptions(rng: np.random.Generator, c: Claims, w: _World, reroute: list[tuple[int, int, int]],
+                           shares: dict[int, float] | None = None) -> None:
+    """Steer the background prescriptions of doctor-pharmacy ring doctors to their partner
+    (92 % of them, or the doctor's share in ``shares``)."""
     for doc, ph, tag in reroute:
         sel = np.nonzero((c["doc"] == doc) & (c["ctype"] == PHARMACY) & ~c["fixed"])[0]
-        sel = sel[rng.random(len(sel)) < 0.92]
+        sel = sel[rng.random(len(sel)) < (shares or {}).get(doc, 0.92)]
         c["fac"][sel] = ph
         c["term"][sel] = w.term_start[ph] + (rng.random(len(sel)) * w.term_count[ph]).astype(np.int64)
         c["tag"][sel] = tag
@@ -2127,15 +2129,23 @@ def _parse_start(start: str) -> int:
     return int(m.astype("datetime64[D]").astype(np.int64))
 
 
+DIFFICULTIES = ("default", "hard")
+
+
 def generate_region(out_dir: str | Path, *, patients: int, months: int, seed: int, zh: bool = False,
-                    start: str = "2025-01", progress: Callable[[str], None] | None = None) -> GenerateResult:
+                    start: str = "2025-01", difficulty: str = "default",
+                    progress: Callable[[str], None] | None = None) -> GenerateResult:
     """Write a synthetic region (six tables + ``truth.json``) to ``out_dir``.
 
     ``patients`` >= 100, 1 <= ``months`` <= 36, ``start`` the first month (``YYYY-MM``).
     With ``zh`` the tables use the ``nhsa_zh`` mapping's file names, headers and enum values
     and are encoded in GB18030; the data are the same as without it, line for line.
+    ``difficulty="hard"`` adds the legitimate look-alikes real data has and camouflages the
+    planted fraud (``graphfraud.generate_hard``); the default region does not change with it.
     ``progress`` is called with a short step name eight times.
     """
+    if difficulty not in DIFFICULTIES:
+        raise ValueError(f"difficulty must be one of {', '.join(DIFFICULTIES)}, not {difficulty!r}")
     t_start = time.perf_counter()
     if not isinstance(patients, (int, np.integer)) or patients < 100:
         raise ValueError("patients must be an integer of at least 100")
@@ -2159,24 +2169,43 @@ def generate_region(out_dir: str | Path, *, patients: int, months: int, seed: in
     _build_doctors(rng, w)
     ch = _choosers(w)
     _assign_preferences(rng, w, ch)
+    hard = None
+    if difficulty == "hard":
+        from graphfraud.generate_hard import HardPlanter, HardWorld
+
+        hard = HardWorld(rng, w)
+        hard.build()
 
     step("claims")
     bg, facts = _background(rng, w, cat, dxs, ch)
+    if hard is not None:
+        bg = hard.reshape(rng, bg)
+        facts["hard_decoys"] = hard.decoys()
     _assign_cards_terminals(rng, w, bg)
 
     step("planting")
-    planter = _Planter(rng, w, cat, dxs, n_base=len(bg["pat"]))
+    n_bg = len(bg["pat"])
+    if hard is not None:
+        planter = HardPlanter(rng, w, cat, dxs, n_bg, hard, bg, facts["regulars"])
+    else:
+        planter = _Planter(rng, w, cat, dxs, n_base=n_bg)
     planter.plant_all(int(patients))
     claims = _cat([bg, planter.claims()])
     del bg
-    _reroute_prescriptions(rng, claims, w, planter.reroute)
+    # background claims a look-alike is built on are kept whatever cleaning says
+    for idx, tag in getattr(planter, "promote", ()):
+        claims["fixed"][idx], claims["tag"][idx] = True, tag
+    _reroute_prescriptions(rng, claims, w, planter.reroute, getattr(planter, "reroute_share", None))
     claims = _cat([claims, _reversals(rng, w, claims)])
 
     step("cleaning")
     keep = _clean(claims, w)
 
     step("items")
-    base_idx = np.nonzero(keep & ~claims["fixed"] & (claims["rev_of"] < 0))[0]
+    # background claims (kept ones included) get background lines; planted claims have their own
+    background = np.arange(len(keep)) < n_bg
+    base_idx = np.nonzero(keep & (~claims["fixed"] | background) & (claims["rev_of"] < 0))[0]
+    del background
     items = _Items.cat([_planted_items(planter),
                         _background_items(rng, cat, claims, w, base_idx, trace_start=planter.next_trace)])
     _clean_supply(claims, keep, items, planter.overlap_ok)
@@ -2229,7 +2258,7 @@ def generate_region(out_dir: str | Path, *, patients: int, months: int, seed: in
 
     truth = _truth(data, planter, facts, dirty, files, counts,
                    {"version": GENERATOR_VERSION, "seed": int(seed), "patients": int(patients), "months": int(months),
-                    "start": start, "zh": bool(zh)})
+                    "start": start, "zh": bool(zh), "difficulty": difficulty})
     truth_path = out / "truth.json"
     truth_path.write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
     return GenerateResult(out, truth_path, counts, time.perf_counter() - t_start)
@@ -2639,6 +2668,12 @@ def _truth(f: _Final, planter: _Planter, facts: dict, dirty: dict[str, list[_Dir
     regs = regs[~planter.used[regs] & (w.death[regs] == NO_DAY)][:200]
     if len(regs):
         decoys.append({"kind": "regular", "entity_type": "card", "entity_ids": [w.cid(int(w.ssc[p])) for p in regs]})
+    # the hard region's look-alikes, with the kind of ring or lead each mimics
+    decoys += facts.get("hard_decoys", [])
+    for d in getattr(planter, "decoys", ()):
+        d = dict(d)
+        d["claim_ids"] = ids_of(d.pop("_tag"))
+        decoys.append(d)
 
     dirty_out = []
     for table in ("patients", "claims", "items"):

@@ -139,8 +139,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "detection done: run {run_id}, {rings} rings ({over} over the transfer threshold), {seconds:.1f} s, "
               "results in {out}",
     },
-    "detect_leads_header": {"zh": "线索 {n} 条（用时 {seconds:.1f} 秒）：", "en": "{n} leads ({seconds:.1f} s):"},
-    "detect_leads_line": {"zh": "  {kind} {n:>6,} 条  {amount:>14} 元", "en": "  {kind} {n:>6,}  {amount:>14} yuan"},
+    "detect_leads_header": {"zh": "线索 {n} 条（用时 {seconds:.1f} 秒），疑点清单收录 {queued} 条，其余 {rest} 条评分较低，留在工作区：",
+                            "en": "{n} leads ({seconds:.1f} s), {queued} in the work queue; the other {rest} score low "
+                                  "and stay in the workspace:"},
+    "detect_leads_line": {"zh": "  {kind} {n:>6,} 条  收录 {queued:>5,}  {amount:>14} 元",
+                          "en": "  {kind} {n:>6,}  queued {queued:>5,}  {amount:>14} yuan"},
+    "detect_top_leads_header": {"zh": "疑点清单前 {n} 条：", "en": "the first {n} leads of the work queue:"},
+    "detect_top_leads_columns": {
+        "zh": "名次  线索编号          类型                  评分   金额（元）      卡号",
+        "en": "rank  lead id           kind                  score  amount (yuan)   card",
+    },
+    "detect_top_lead_line": {
+        "zh": "{rank:>4}  {lead_id:<16}  {kind}  {score:>5.1f}  {amount:>14}  {card}",
+        "en": "{rank:>4}  {lead_id:<16}  {kind}  {score:>5.1f}  {amount:>14}  {card}",
+    },
     "lead.after_death": {"zh": "死亡后结算", "en": "settled after death"},
     "lead.impossible_travel": {"zh": "不可能的行程", "en": "impossible travel"},
     "lead.used_while_inpatient": {"zh": "住院期间外院结算", "en": "used while inpatient"},

@@ -252,7 +252,8 @@ def test_totals_are_exact_and_outputs_follow_the_contract(tmp_path):
     assert manifest["parameters"]["transfer_threshold"] == "10000"
     assert manifest["parameters"]["card_collection"]["window_minutes"] == 10
     assert manifest["software"]["name"] == "graphfraud" and manifest["results"]["rings"] == len(result.rings)
-    assert set(manifest["outputs"]) == {f"{n}.{e}" for n in ("rings", "ring_members", "reasons", "leads")
+    assert set(manifest["outputs"]) == {f"{n}.{e}" for n in ("rings", "ring_members", "reasons", "leads",
+                                                             "lead_reasons")
                                         for e in ("csv", "parquet")}
     assert "card_collection" in manifest["timings_s"]
 

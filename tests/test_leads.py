@@ -292,8 +292,11 @@ def test_detect_writes_stores_and_summarises_leads(tmp_path):
     assert manifest["results"]["leads_by_kind"] == {k: int(k == "after_death") for k in KINDS}
     assert "leads" in manifest["timings_s"] and "after_death" in manifest["detectors"]["leads"]["timings_s"]
     rows = (tmp_path / "out1" / "leads.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert rows[0] == "lead_id,kind,entity_type,entity_id,claim_ids,amount,text_zh,text_en"
+    assert rows[0] == ("lead_id,kind,entity_type,entity_id,claim_ids,amount,text_zh,text_en,score,rank,kind_rank,"
+                       "reasons_zh,reasons_en")
     assert rows[1].startswith(f"{first.leads[0].lead_id},after_death,card,{card},{claim},33.00,")
+    lead = first.leads[0]
+    assert lead.rank == lead.kind_rank == 1 and lead.score == 70.0 and rows[1].endswith(",70.0,1,1,,")
     con = ws.connect()
     try:
         stored = con.execute("SELECT run_id, lead_id, amount FROM leads ORDER BY run_id").fetchall()
@@ -308,6 +311,8 @@ def test_detect_writes_stores_and_summarises_leads(tmp_path):
                                str(tmp_path / "out4")])
     assert res.exit_code == 0, res.output
     assert "1 leads" in res.output and "settled after death" in res.output and "33.00 yuan" in res.output
+    assert "1 in the work queue" in res.output and "the first 1 leads of the work queue" in res.output
+    assert first.leads[0].lead_id in res.output
     res = runner.invoke(main, ["detect", "--workspace", str(ws.path), "--out", str(tmp_path / "out5")])
     assert res.exit_code == 0, res.output
     assert "线索 1 条" in res.output and "死亡后结算" in res.output

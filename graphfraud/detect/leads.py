@@ -102,12 +102,18 @@ def lead_id(kind: str, entity_id: str, claim_ids: list[str]) -> str:
     return f"L-{LEAD_PREFIX[kind]}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:10].upper()}"
 
 
-def make_lead(kind: str, card: str, claims: dict[str, Decimal], code: str | None = None, **params: object) -> Lead:
-    """A lead on ``card`` from its claims (claim id -> total amount) and its text's parameters."""
+def make_lead(kind: str, card: str, claims: dict[str, Decimal], code: str | None = None, *,
+              hits: dict[str, str | None] | None = None, patient: str | None = None,
+              facts: dict | None = None, **params: object) -> Lead:
+    """A lead on ``card`` from its claims (claim id -> total amount), the claims that are the
+    suspicious acts (``hits``: claim id -> the claim it is judged against; all claims when
+    not given), the holder, facts for scoring and its text's parameters."""
     ids = sorted(claims)
     amount = sum(claims.values(), Decimal("0.00"))
     zh, en = text(code or kind, card=card, n=len(ids), amount=fmt_money(amount), **params)
-    return Lead(lead_id(kind, card, ids), kind, "card", card, ids, amount, zh, en)
+    return Lead(lead_id(kind, card, ids), kind, "card", card, ids, amount, zh, en,
+                hits=dict(hits) if hits is not None else {c: None for c in ids}, patient_id=patient,
+                facts=dict(facts or {}), claim_amounts={c: claims[c] for c in ids})
 
 
 # ------------------------------------------------------------------ the claims considered
@@ -129,16 +135,6 @@ def _money(x) -> Decimal:
     return Decimal(x).quantize(Decimal("0.01")) if x is not None else Decimal("0.00")
 
 
-def _pair_claims(rows) -> dict[str, Decimal]:
-    """Claim id -> amount from rows holding two claims each as (.., id, amount, id, amount, ..)
-    in columns 1-4."""
-    claims: dict[str, Decimal] = {}
-    for r in rows:
-        claims[r[1]] = _money(r[2])
-        claims[r[3]] = _money(r[4])
-    return claims
-
-
 def _group(rows, key=lambda r: r[0]) -> dict:
     out: dict = {}
     for r in rows:
@@ -149,18 +145,27 @@ def _group(rows, key=lambda r: r[0]) -> dict:
 # ------------------------------------------------------------------ the kinds
 def after_death(con, settings: Settings) -> list[Lead]:
     rows = con.execute("""
-        SELECT l.card_id, l.claim_id, l.total_amount, p.death_date, date_diff('day', p.death_date, l.day)
+        SELECT l.card_id, l.claim_id, l.total_amount, p.death_date, date_diff('day', p.death_date, l.day),
+               l.patient_id, l.claim_type, l.admit_date, l.discharge_date
         FROM lead_claims l JOIN patients p USING (patient_id)
         WHERE p.death_date IS NOT NULL AND l.day > p.death_date
         ORDER BY l.card_id, l.claim_id""").fetchall()
     leads = []
     for card, rs in _group(rows).items():
-        leads.append(make_lead("after_death", card, {r[1]: _money(r[2]) for r in rs},
-                               death=min(r[3] for r in rs).isoformat(), days=max(r[4] for r in rs)))
+        death = min(r[3] for r in rs)
+        # care that ended by the death date, settled afterwards (a stay closed by the death)
+        before = [r[1] for r in rs if r[6] == "inpatient" and r[8] is not None and r[8] <= death]
+        leads.append(make_lead("after_death", card, {r[1]: _money(r[2]) for r in rs}, patient=rs[0][5],
+                               facts={"death_date": death, "days_after": max(r[4] for r in rs),
+                                      "care_before_death": before},
+                               death=death.isoformat(), days=max(r[4] for r in rs)))
     return leads
 
 
 def impossible_travel(con, settings: Settings) -> list[Lead]:
+    """Consecutive uses too far apart for the time between them. A trip high-speed rail could
+    make (``max_speed_kmh``) is not a lead; one only a flight could make is kept, with the
+    flight as a fact that lowers its score."""
     s = settings.leads
     rows = con.execute("""
         WITH centroid AS (
@@ -170,7 +175,7 @@ def impossible_travel(con, settings: Settings) -> list[Lead]:
             SELECT f.facility_id, coalesce(f.latitude, c.lat) AS lat, coalesce(f.longitude, c.lon) AS lon
             FROM facilities f LEFT JOIN centroid c USING (region_code)),
         uses AS (
-            SELECT l.card_id, l.claim_id, l.facility_id, l.settled_at, l.total_amount, p.lat, p.lon,
+            SELECT l.card_id, l.claim_id, l.facility_id, l.settled_at, l.total_amount, p.lat, p.lon, l.patient_id,
                    lag(l.claim_id) OVER w AS prev_claim, lag(l.facility_id) OVER w AS prev_facility,
                    lag(l.settled_at) OVER w AS prev_at, lag(l.total_amount) OVER w AS prev_amount,
                    lag(p.lat) OVER w AS prev_lat, lag(p.lon) OVER w AS prev_lon
@@ -185,50 +190,67 @@ def impossible_travel(con, settings: Settings) -> list[Lead]:
                    epoch(settled_at) - epoch(prev_at) AS seconds
             FROM uses WHERE prev_claim IS NOT NULL AND facility_id <> prev_facility)
         SELECT card_id, prev_claim, prev_amount, claim_id, total_amount, prev_facility, facility_id, prev_at, km,
-               seconds
+               seconds, patient_id
         FROM trips WHERE km >= ? AND km * 3600 > ? * seconds
         ORDER BY card_id, prev_at, claim_id""", [s.min_travel_km, s.max_speed_kmh]).fetchall()
     leads = []
     for card, rs in _group(rows).items():
-        claims = _pair_claims(rs)
+        claims: dict[str, Decimal] = {}
+        hits: dict[str, str | None] = {}
+        trips = []
+        for r in rs:
+            claims[r[1]], claims[r[3]] = _money(r[2]), _money(r[4])
+            hits[r[3]] = r[1]
+            seconds = max(float(r[9]), 1.0)
+            flight = r[8] >= s.flight_min_km and seconds >= 3600 * r[8] / s.flight_kmh + 60 * s.flight_overhead_minutes
+            trips.append({"from": r[1], "to": r[3], "km": float(r[8]), "seconds": seconds,
+                          "speed": float(r[8]) * 3600 / seconds, "flight": flight, "day": r[7].date()})
         worst = max(rs, key=lambda r: (r[8] / max(r[9], 1.0), r[1]))
         speed = worst[8] * 3600 / max(worst[9], 1.0)
-        leads.append(make_lead("impossible_travel", card, claims, at=worst[7].strftime("%Y-%m-%d %H:%M"),
-                               fa=worst[5], fb=worst[6], minutes=f"{worst[9] / 60:.0f}", km=f"{worst[8]:,.0f}",
+        leads.append(make_lead("impossible_travel", card, claims, hits=hits, patient=rs[0][10], facts={"trips": trips},
+                               at=worst[7].strftime("%Y-%m-%d %H:%M"), fa=worst[5], fb=worst[6],
+                               minutes=f"{worst[9] / 60:.0f}", km=f"{worst[8]:,.0f}",
                                speed=f"{speed:,.0f}" if math.isfinite(speed) else "∞", pairs=len(rs)))
     return leads
 
 
 def used_while_inpatient(con, settings: Settings) -> list[Lead]:
+    """The holder's card used elsewhere strictly inside one of the holder's stays; one lead
+    per holder with every stay and every such use."""
     rows = con.execute("""
         WITH stays AS (
             SELECT claim_id, patient_id, facility_id, admit_date, discharge_date, total_amount FROM lead_claims
             WHERE claim_type = 'inpatient' AND patient_id IS NOT NULL AND admit_date IS NOT NULL
               AND discharge_date IS NOT NULL AND discharge_date > admit_date + 1)
-        SELECT o.card_id, s.claim_id, s.total_amount, o.claim_id, o.total_amount, s.facility_id, s.admit_date,
-               s.discharge_date
+        SELECT s.patient_id, o.card_id, s.claim_id, s.total_amount, o.claim_id, o.total_amount, s.facility_id,
+               s.admit_date, s.discharge_date
         FROM stays s JOIN lead_claims o
           ON o.patient_id = s.patient_id AND o.day > s.admit_date AND o.day < s.discharge_date
          AND o.facility_id <> s.facility_id AND o.claim_id <> s.claim_id
         LEFT JOIN doctors d ON d.doctor_id = o.doctor_id
         WHERE d.facility_id IS DISTINCT FROM s.facility_id  -- not the hospital's own prescription filled outside
-        ORDER BY o.card_id, s.admit_date, o.claim_id""").fetchall()
+        ORDER BY s.patient_id, s.admit_date, o.claim_id""").fetchall()
     leads = []
-    for card, rs in _group(rows).items():
-        claims = {}
-        out = {}
+    for patient, rs in _group(rows).items():
+        claims: dict[str, Decimal] = {}
+        out: dict[str, Decimal] = {}
+        hits: dict[str, str | None] = {}
+        uses: dict[str, int] = {}
         for r in rs:
-            claims[r[1]] = _money(r[2])
-            out[r[3]] = _money(r[4])
+            claims[r[2]] = _money(r[3])
+            out[r[4]] = _money(r[5])
+            hits[r[4]] = r[2]
+            uses[r[1]] = uses.get(r[1], 0) + 1
         claims.update(out)
+        card = max(sorted(uses), key=lambda c: uses[c])  # the card used most while the holder was away
         first = rs[0]
-        lead = make_lead("used_while_inpatient", card, claims, hospital=first[5], admit=first[6].isoformat(),
-                         discharge=first[7].isoformat(), out_amount=fmt_money(sum(out.values())))
+        params = {"hospital": first[6], "admit": first[7].isoformat(), "discharge": first[8].isoformat(),
+                  "out_amount": fmt_money(sum(out.values()))}
+        lead = make_lead("used_while_inpatient", card, claims, hits=hits, patient=patient,
+                         facts={"stays": sorted({r[2] for r in rs})}, **params)
         # n in the text counts the settlements outside the hospital, not the stays
-        lead.text_zh, lead.text_en = text("used_while_inpatient", card=card, n=len(out),
-                                          amount=fmt_money(lead.amount), hospital=first[5],
-                                          admit=first[6].isoformat(), discharge=first[7].isoformat(),
-                                          out_amount=fmt_money(sum(out.values())))
+        lead.text_zh, lead.text_en = text("used_while_inpatient", card=card, n=len(out), amount=fmt_money(lead.amount),
+                                          **params)
         leads.append(lead)
     return leads
 
@@ -252,7 +274,7 @@ def overlapping_supply(con, settings: Settings) -> list[Lead]:
             FROM lead_claims l JOIN items i USING (claim_id)
             WHERE i.days_supply > 0 AND l.card_id IN (SELECT card_id FROM flagged))
         -- claim ids and names only for the (card, drug) pairs that overlap at all
-        SELECT x.card_id, x.item_code, x.day, sum(x.days_supply)::BIGINT, list(DISTINCT x.claim_id),
+        SELECT x.card_id, x.item_code, x.day, sum(x.days_supply)::BIGINT, list(DISTINCT x.claim_id ORDER BY x.claim_id),
                any_value(x.item_name)
         FROM lines x SEMI JOIN flagged f USING (card_id, item_code)
         GROUP BY x.card_id, x.item_code, x.day
@@ -261,8 +283,8 @@ def overlapping_supply(con, settings: Settings) -> list[Lead]:
         return []
     claim_ids = sorted({c for r in rows for c in r[4]})
     con.execute("CREATE OR REPLACE TEMP TABLE lead_ids AS SELECT unnest(?::VARCHAR[]) AS claim_id", [claim_ids])
-    amounts = dict(con.execute("SELECT claim_id, total_amount FROM lead_claims SEMI JOIN lead_ids USING (claim_id)")
-                   .fetchall())
+    amounts = {c: (a, p) for c, a, p in con.execute(
+        "SELECT claim_id, total_amount, patient_id FROM lead_claims SEMI JOIN lead_ids USING (claim_id)").fetchall()}
     con.execute("DROP TABLE lead_ids")
     leads = []
     for (card, code), rs in _group(rows, key=lambda r: (r[0], r[1])).items():
@@ -282,9 +304,13 @@ def overlapping_supply(con, settings: Settings) -> list[Lead]:
             excess = supply - span
             if excess < s.overlap_min_excess_days or supply < s.overlap_min_ratio * max(span, 1):
                 continue
-            claims = {c: _money(amounts.get(c)) for _day, _d, ids in ep for c in ids}
-            lead = make_lead("overlapping_supply", card, claims, drug=rs[0][5] or code, first=first.isoformat(),
-                             last=last.isoformat(), span=span, supply=supply, excess=excess)
+            claims = {c: _money(amounts.get(c, (None, None))[0]) for _day, _d, ids in ep for c in ids}
+            patient = next((amounts[c][1] for c in claims if c in amounts and amounts[c][1]), None)
+            episode = {"drug": code, "name": rs[0][5], "first": first, "last": last, "span": span, "supply": supply,
+                       "excess": excess, "buys": [(day, d) for day, d, _ids in ep]}
+            lead = make_lead("overlapping_supply", card, claims, patient=patient, facts={"episodes": [episode]},
+                             drug=rs[0][5] or code, first=first.isoformat(), last=last.isoformat(), span=span,
+                             supply=supply, excess=excess)
             # one card may overlap on two drugs bought in the same claims: the drug is part of the id
             lead.lead_id = lead_id("overlapping_supply", card, [code, *lead.claim_ids])
             leads.append(lead)
@@ -316,11 +342,13 @@ def split_admission(con, settings: Settings) -> list[Lead]:
     gap = settings.leads.split_max_gap_days
     rows = con.execute("""
         WITH stays AS (
-            SELECT claim_id, card_id, patient_id, facility_id, admit_date, discharge_date, total_amount
+            SELECT claim_id, card_id, patient_id, facility_id, admit_date, discharge_date, total_amount,
+                   diagnosis_code, doctor_id
             FROM lead_claims
             WHERE claim_type = 'inpatient' AND admit_date IS NOT NULL AND discharge_date IS NOT NULL)
         SELECT b.card_id, a.claim_id, a.total_amount, b.claim_id, b.total_amount, a.facility_id, a.discharge_date,
-               b.admit_date, date_diff('day', a.discharge_date, b.admit_date)
+               b.admit_date, date_diff('day', a.discharge_date, b.admit_date), b.patient_id, a.diagnosis_code,
+               b.diagnosis_code, a.doctor_id, b.doctor_id
         FROM stays a JOIN stays b
           ON coalesce(a.patient_id, 'card:' || a.card_id) = coalesce(b.patient_id, 'card:' || b.card_id)
          AND a.facility_id = b.facility_id AND a.claim_id <> b.claim_id
@@ -329,10 +357,16 @@ def split_admission(con, settings: Settings) -> list[Lead]:
         ORDER BY b.card_id, a.discharge_date, b.claim_id""", [gap]).fetchall()
     leads = []
     for card, rs in _group(rows).items():
-        claims = _pair_claims(rs)
+        claims: dict[str, Decimal] = {}
+        hits: dict[str, str | None] = {}
+        for r in rs:
+            claims[r[1]], claims[r[3]] = _money(r[2]), _money(r[4])
+            hits[r[3]] = r[1]
         first = min(rs, key=lambda r: r[8])
-        leads.append(make_lead("split_admission", card, claims, facility=first[5], discharge=first[6].isoformat(),
-                               admit=first[7].isoformat(), gap=first[8], stays=len(claims)))
+        splits = [{"gap": r[8], "dx": (r[10], r[11]), "doctors": (r[12], r[13])} for r in rs]
+        leads.append(make_lead("split_admission", card, claims, hits=hits, patient=rs[0][9], facts={"splits": splits},
+                               facility=first[5], discharge=first[6].isoformat(), admit=first[7].isoformat(),
+                               gap=first[8], stays=len(claims)))
     return leads
 
 
@@ -349,7 +383,8 @@ def duplicate_claim(con, settings: Settings) -> list[Lead]:
                                         ';' ORDER BY item_code, quantity, amount) AS lines
             FROM items SEMI JOIN same_day USING (claim_id) GROUP BY claim_id),
         keyed AS (
-            SELECT l.card_id, l.facility_id, l.day, l.settled_at, l.total_amount, coalesce(s.lines, '') AS lines, l.claim_id
+            SELECT l.card_id, l.facility_id, l.day, l.settled_at, l.total_amount, coalesce(s.lines, '') AS lines,
+                   l.claim_id, l.patient_id
             FROM same_day l LEFT JOIN sig s USING (claim_id)),
         dup AS (
             SELECT card_id, facility_id, day, total_amount, lines FROM keyed
@@ -359,7 +394,7 @@ def duplicate_claim(con, settings: Settings) -> list[Lead]:
                    lead(epoch(k.settled_at)) OVER w - epoch(k.settled_at) AS before_next
             FROM keyed k SEMI JOIN dup USING (card_id, facility_id, day, total_amount, lines)
             WINDOW w AS (PARTITION BY card_id, facility_id, day, total_amount, lines ORDER BY settled_at, claim_id))
-        SELECT card_id, claim_id, total_amount, facility_id, day
+        SELECT card_id, claim_id, total_amount, facility_id, day, patient_id
         FROM timed
         WHERE ?::BIGINT = 0 OR after_prev <= ?::BIGINT OR before_next <= ?::BIGINT
         ORDER BY card_id, day, facility_id, claim_id""", [window, window, window]).fetchall()
@@ -368,8 +403,10 @@ def duplicate_claim(con, settings: Settings) -> list[Lead]:
         claims = {r[1]: _money(r[2]) for r in rs}
         groups = _group(rs, key=lambda r: (r[4], r[3], r[2]))
         day, fac, each = next(iter(groups))
-        leads.append(make_lead("duplicate_claim", card, claims, day=day.isoformat(), facility=fac,
-                               each=fmt_money(_money(each)), extra=len(rs) - len(groups)))
+        leads.append(make_lead("duplicate_claim", card, claims, patient=rs[0][5],
+                               facts={"days": len({r[4] for r in rs}), "copies": len(rs) - len(groups)},
+                               day=day.isoformat(), facility=fac, each=fmt_money(_money(each)),
+                               extra=len(rs) - len(groups)))
     return leads
 
 
@@ -381,7 +418,7 @@ def demographic_mismatch(con, settings: Settings) -> list[Lead]:
               "child_age": s.paediatric_min_age}
     rows = con.execute("""
         WITH holders AS (
-            SELECT l.claim_id, l.card_id, l.total_amount, l.diagnosis_code, l.day, p.sex,
+            SELECT l.claim_id, l.card_id, l.total_amount, l.diagnosis_code, l.day, p.sex, l.patient_id,
                    CASE WHEN p.birth_date IS NULL THEN NULL
                         ELSE date_diff('year', p.birth_date, l.day)
                              - CASE WHEN strftime(l.day, '%m%d') < strftime(p.birth_date, '%m%d') THEN 1 ELSE 0 END
@@ -389,13 +426,13 @@ def demographic_mismatch(con, settings: Settings) -> list[Lead]:
             FROM lead_claims l JOIN patients p USING (patient_id)),
         dx AS (
             SELECT card_id, claim_id, total_amount, CASE WHEN sex = 'M' THEN 'dm_dx_male' ELSE 'dm_dx_female' END AS code,
-                   diagnosis_code AS what, age
+                   diagnosis_code AS what, age, patient_id
             FROM holders
             WHERE diagnosis_code IS NOT NULL AND (
                   (sex = 'M' AND len(list_filter($female_dx, lambda x: starts_with(upper(diagnosis_code), x))) > 0)
                OR (sex = 'F' AND len(list_filter($male_dx, lambda x: starts_with(upper(diagnosis_code), x))) > 0))),
         lines AS (
-            SELECT h.card_id, h.claim_id, h.total_amount, h.sex, h.age, i.item_code,
+            SELECT h.card_id, h.claim_id, h.total_amount, h.sex, h.age, i.item_code, h.patient_id,
                    coalesce(i.item_name, i.item_code) AS name, coalesce(i.item_name, '') AS item_name
             FROM holders h JOIN items i USING (claim_id)),
         it AS (
@@ -407,7 +444,7 @@ def demographic_mismatch(con, settings: Settings) -> list[Lead]:
                           THEN 'dm_item_female'
                         WHEN age >= $child_age AND len(list_filter($child_names, lambda x: contains(item_name, x))) > 0
                           THEN 'dm_item_child'
-                   END AS code, name AS what, age
+                   END AS code, name AS what, age, patient_id
             FROM lines)
         SELECT * FROM dx
         UNION ALL
@@ -422,7 +459,8 @@ def demographic_mismatch(con, settings: Settings) -> list[Lead]:
             if zh not in parts_zh:
                 parts_zh.append(zh)
                 parts_en.append(en)
-        lead = make_lead("demographic_mismatch", card, claims, details="")
+        lead = make_lead("demographic_mismatch", card, claims, patient=rs[0][6],
+                         facts={"mismatches": sorted({r[3] for r in rs})}, details="")
         amount = fmt_money(lead.amount)
         lead.text_zh = text("demographic_mismatch", card=card, n=len(claims), amount=amount,
                             details="；".join(parts_zh[:3]))[0]
@@ -443,9 +481,53 @@ DETECTORS: dict[str, Callable[[object, Settings], list[Lead]]] = {
 }
 
 
-def detect_leads(con, settings: Settings, timings: dict[str, float] | None = None) -> list[Lead]:
-    """Every lead kind, in ``KINDS`` order, each kind's leads by card then id. ``timings``
-    (when given) receives the seconds per kind."""
+def merge(leads: list[Lead]) -> list[Lead]:
+    """One lead per kind and holder (the card's, when the holder is unknown): a person's stays,
+    trips or drugs on two cards, or two episodes of one drug, are one finding with all its
+    hits, claims and total. The merged lead names the card with the most hits; its text is the
+    first lead's, with how many more there are."""
+    groups: dict[tuple[str, str], list[Lead]] = {}
+    for x in leads:
+        groups.setdefault((x.kind, x.patient_id or f"card:{x.entity_id}"), []).append(x)
+    out = []
+    for (kind, _who), xs in groups.items():
+        if len(xs) == 1:
+            out.append(xs[0])
+            continue
+        xs.sort(key=lambda x: (-len(x.hits), -x.amount, x.lead_id))
+        main = xs[0]
+        hits: dict[str, str | None] = {}
+        facts: dict[str, object] = {}
+        claims: dict[str, Decimal] = {}
+        per_card: dict[str, int] = {}
+        for x in xs:
+            hits.update(x.hits)
+            claims.update(x.claim_amounts)  # a claim two leads list (two drugs in one claim) counts once
+            per_card[x.entity_id] = per_card.get(x.entity_id, 0) + len(x.hits)
+            for k, v in x.facts.items():
+                if isinstance(v, list):
+                    facts[k] = [*facts.get(k, []), *(e for e in v if e not in facts.get(k, []))]
+                else:
+                    facts.setdefault(k, v)
+        card = max(sorted(per_card), key=lambda c: per_card[c])
+        ids = sorted(claims)
+        more = len(xs) - 1
+        merged = Lead(lead_id(kind, card, sorted(x.lead_id for x in xs) if kind == "overlapping_supply" else ids),
+                      kind, "card", card, ids, sum(claims.values(), Decimal("0.00")),
+                      f"{main.text_zh}（另有 {more} 项同类线索并入）", f"{main.text_en} (and {more} more merged in)",
+                      hits=hits, patient_id=main.patient_id, facts=facts, claim_amounts=claims)
+        out.append(merged)
+    out.sort(key=lambda x: (KINDS.index(x.kind), x.entity_id, x.lead_id))
+    return out
+
+
+def detect_leads(con, settings: Settings, timings: dict[str, float] | None = None, rings=()) -> list[Lead]:
+    """Every lead kind, merged per holder, scored and queued (``graphfraud.detect.lead_score``),
+    in queue order (the queued ones by rank, then the rest by kind, score and id). ``rings``
+    are the run's rings (membership raises a lead's score); ``timings`` (when given) receives
+    the seconds per kind."""
+    from graphfraud.detect.lead_score import queue, score_leads
+
     if not settings.leads.enabled:
         return []
     t0 = time.perf_counter()
@@ -461,6 +543,12 @@ def detect_leads(con, settings: Settings, timings: dict[str, float] | None = Non
             leads += found
             if timings is not None:
                 timings[kind] = round(time.perf_counter() - t0, 3)
+        t0 = time.perf_counter()
+        leads = merge(leads)
+        score_leads(con, leads, settings, rings)
+        queue(leads, settings.leads)
+        if timings is not None:
+            timings["score"] = round(time.perf_counter() - t0, 3)
     finally:
         con.execute("DROP TABLE IF EXISTS lead_claims")
     return leads

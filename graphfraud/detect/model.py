@@ -153,6 +153,14 @@ class Reason:
     value: float | int | str
     text_zh: str
     text_en: str
+    #: for a lead's scoring reasons: the points it adds to (or, negative, takes from) the score
+    points: float | None = None
+
+    def line(self, lang: str) -> str:
+        text = self.text_zh if lang == "zh" else self.text_en
+        if self.points is None or not self.points:
+            return text
+        return f"{text}（{self.points:+.0f}）" if lang == "zh" else f"{text} ({self.points:+.0f})"
 
 
 def fmt_money(amount: Decimal) -> str:
@@ -226,6 +234,29 @@ class Lead:
     amount: Decimal
     text_zh: str
     text_en: str
+    #: 0-100, higher is more worth an investigator's time (``graphfraud.detect.lead_score``)
+    score: float = 0.0
+    #: place in the work queue (1 = first), over all kinds and within the kind; None when the
+    #: lead is kept in the workspace but not queued
+    rank: int | None = None
+    kind_rank: int | None = None
+    #: what raised and what lowered the score, each with its number and its points
+    reasons: list[Reason] = field(default_factory=list)
+    #: the claims that are the suspicious acts themselves (``claim_ids`` adds their context,
+    #: e.g. the stay a purchase fell in), each with the claim it is judged against
+    hits: dict[str, str | None] = field(default_factory=dict)
+    #: the card holder, when known
+    patient_id: str | None = None
+    facts: dict[str, object] = field(default_factory=dict)
+    #: each claim's total amount (``amount`` is their exact sum)
+    claim_amounts: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def queued(self) -> bool:
+        return self.rank is not None
+
+    def reasons_line(self, lang: str, top: int = 4) -> str:
+        return ("；" if lang == "zh" else "; ").join(r.line(lang) for r in self.reasons[:top])
 
 
 @dataclass

@@ -45,7 +45,9 @@ RING_COLUMNS = ("ring_id", "kind", "score", "rank", "n_members", "n_claims", "to
                 "previous_id")
 MEMBER_COLUMNS = ("ring_id", "entity_type", "entity_id", "role", "n_claims", "amount")
 REASON_COLUMNS = ("ring_id", "code", "value", "text_zh", "text_en")
-LEAD_COLUMNS = ("lead_id", "kind", "entity_type", "entity_id", "claim_ids", "amount", "text_zh", "text_en")
+LEAD_COLUMNS = ("lead_id", "kind", "entity_type", "entity_id", "claim_ids", "amount", "text_zh", "text_en", "score",
+                "rank", "kind_rank", "reasons_zh", "reasons_en")
+LEAD_REASON_COLUMNS = ("lead_id", "code", "value", "points", "text_zh", "text_en")
 
 STORE_DDL = (
     """CREATE TABLE IF NOT EXISTS detect_runs (
@@ -67,6 +69,15 @@ STORE_DDL = (
     """CREATE TABLE IF NOT EXISTS leads (
         run_id VARCHAR, lead_id VARCHAR, kind VARCHAR, entity_type VARCHAR, entity_id VARCHAR, claim_ids VARCHAR,
         amount DECIMAL(18,2), text_zh VARCHAR, text_en VARCHAR)""",
+    # the work queue (a workspace made before it gains the columns; its old leads keep NULLs)
+    "ALTER TABLE leads ADD COLUMN IF NOT EXISTS score DOUBLE",
+    "ALTER TABLE leads ADD COLUMN IF NOT EXISTS rank INTEGER",
+    "ALTER TABLE leads ADD COLUMN IF NOT EXISTS kind_rank INTEGER",
+    "ALTER TABLE leads ADD COLUMN IF NOT EXISTS reasons_zh VARCHAR",
+    "ALTER TABLE leads ADD COLUMN IF NOT EXISTS reasons_en VARCHAR",
+    "ALTER TABLE leads ADD COLUMN IF NOT EXISTS queued BOOLEAN",
+    """CREATE TABLE IF NOT EXISTS lead_reasons (
+        run_id VARCHAR, lead_id VARCHAR, code VARCHAR, value VARCHAR, points DOUBLE, text_zh VARCHAR, text_en VARCHAR)""",
 )
 
 
@@ -137,9 +148,10 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
                 progress("leads")
             t0 = time.perf_counter()
             lead_timings: dict[str, float] = {}
-            leads = detect_leads(con, settings, lead_timings)
+            leads = detect_leads(con, settings, lead_timings, rings=rings)
             timings["leads"] = round(time.perf_counter() - t0, 3)
-            stats["leads"] = {"timings_s": lead_timings, **_leads_by_kind(leads)}
+            stats["leads"] = {"timings_s": lead_timings, **_leads_by_kind(leads),
+                              "queued": _leads_by_kind([x for x in leads if x.queued])}
         finished_at = dt.datetime.now()
         manifest = _manifest(con, run_id, ws, out_dir, settings, rings, leads, changes, stats, timings,
                              previous_run, started_at, finished_at, time.perf_counter() - started)
@@ -316,8 +328,14 @@ def reason_rows(rings: list[Ring]) -> list[dict]:
 
 def lead_rows(leads: list[Lead]) -> list[dict]:
     return [{"lead_id": x.lead_id, "kind": x.kind, "entity_type": x.entity_type, "entity_id": x.entity_id,
-             "claim_ids": ";".join(x.claim_ids), "amount": x.amount, "text_zh": x.text_zh, "text_en": x.text_en}
-            for x in leads]
+             "claim_ids": ";".join(x.claim_ids), "amount": x.amount, "text_zh": x.text_zh, "text_en": x.text_en,
+             "score": x.score, "rank": x.rank, "kind_rank": x.kind_rank, "reasons_zh": x.reasons_line("zh"),
+             "reasons_en": x.reasons_line("en")} for x in leads]
+
+
+def lead_reason_rows(leads: list[Lead]) -> list[dict]:
+    return [{"lead_id": x.lead_id, "code": r.code, "value": str(r.value), "points": r.points, "text_zh": r.text_zh,
+             "text_en": r.text_en} for x in leads for r in x.reasons]
 
 
 _MONEY = pa.decimal128(18, 2)
@@ -333,16 +351,23 @@ SCHEMAS = {
     "reasons": pa.schema([(c, pa.string()) for c in REASON_COLUMNS]),
     "leads": pa.schema([("lead_id", pa.string()), ("kind", pa.string()), ("entity_type", pa.string()),
                         ("entity_id", pa.string()), ("claim_ids", pa.string()), ("amount", _MONEY),
-                        ("text_zh", pa.string()), ("text_en", pa.string())]),
+                        ("text_zh", pa.string()), ("text_en", pa.string()), ("score", pa.float64()),
+                        ("rank", pa.int32()), ("kind_rank", pa.int32()), ("reasons_zh", pa.string()),
+                        ("reasons_en", pa.string())]),
+    "lead_reasons": pa.schema([("lead_id", pa.string()), ("code", pa.string()), ("value", pa.string()),
+                               ("points", pa.float64()), ("text_zh", pa.string()), ("text_en", pa.string())]),
 }
 
 
 def write_outputs(out_dir: Path, rings: list[Ring], leads: list[Lead]) -> list[Path]:
     """Each table as ``NAME.csv`` (UTF-8 with BOM, for Excel on Chinese Windows) and
-    ``NAME.parquet`` (amounts as decimal128(18, 2))."""
+    ``NAME.parquet`` (amounts as decimal128(18, 2)). ``leads`` and ``lead_reasons`` hold the
+    work queue (the queued leads, by rank); the workspace keeps the others too."""
     files = []
+    queued = [x for x in leads if x.queued]
     for name, rows in (("rings", ring_rows(rings)), ("ring_members", member_rows(rings)),
-                       ("reasons", reason_rows(rings)), ("leads", lead_rows(leads))):
+                       ("reasons", reason_rows(rings)), ("leads", lead_rows(queued)),
+                       ("lead_reasons", lead_reason_rows(queued))):
         schema = SCHEMAS[name]
         csv_path = out_dir / f"{name}.csv"
         with csv_path.open("w", encoding="utf-8-sig", newline="") as fh:
@@ -394,8 +419,11 @@ def _manifest(con, run_id, ws, out_dir, settings, rings, leads, changes, stats, 
         "workspace": str(ws.path.resolve()), "out_dir": str(out_dir.resolve()),
         "inputs": inputs, "row_counts": counts, "rejected_by_reason": rejected,
         "parameters": settings.to_dict(),
-        "results": {"rings": len(rings), "rings_by_kind": by_kind, "leads": len(leads),
-                    "leads_by_kind": _leads_by_kind(leads),
+        "results": {"rings": len(rings), "rings_by_kind": by_kind, "leads": sum(x.queued for x in leads),
+                    "leads_by_kind": _leads_by_kind([x for x in leads if x.queued]),
+                    # every lead found; those the queue did not keep stay in the workspace
+                    "leads_found": len(leads), "leads_found_by_kind": _leads_by_kind(leads),
+                    "leads_not_queued": sum(not x.queued for x in leads),
                     "lead_amount_by_kind": {k: str(v) for k, v in sorted(lead_amounts.items())},
                     "over_transfer_threshold": sum(r.over_transfer_threshold for r in rings)},
         "previous_run": previous_run, "changes": changes,
@@ -421,14 +449,18 @@ def _store(con, run_id, started_at, finished_at, out_dir, settings, manifest, ri
                     [run_id, started_at, finished_at, str(out_dir.resolve()),
                      json.dumps(settings.to_dict(), ensure_ascii=False),
                      json.dumps(manifest, ensure_ascii=False, default=str)])
+        lrows = lead_rows(leads)
+        for row, x in zip(lrows, leads):
+            row["queued"] = x.queued
         for name, rows, cols in (("rings", ring_rows(rings), RING_COLUMNS),
                                  ("ring_members", member_rows(rings), MEMBER_COLUMNS),
                                  ("reasons", reason_rows(rings), REASON_COLUMNS),
-                                 ("leads", lead_rows(leads), LEAD_COLUMNS)):
+                                 ("leads", lrows, (*LEAD_COLUMNS, "queued")),
+                                 ("lead_reasons", lead_reason_rows(leads), LEAD_REASON_COLUMNS)):
             if rows:
                 table = pa.Table.from_pylist([{"run_id": run_id, **{c: row[c] for c in cols}} for row in rows])
                 con.register("_detect_rows", table)
-                con.execute(f"INSERT INTO {name} SELECT * FROM _detect_rows")
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _detect_rows")
                 con.unregister("_detect_rows")
         claims = pa.table({"run_id": pa.array([run_id] * sum(r.n_claims for r in rings), pa.string()),
                            "ring_id": pa.array([r.ring_id for r in rings for _ in r.claim_ids], pa.string()),

@@ -148,11 +148,19 @@ class LeadSettings:
     """Single-entity leads (线索): one card's settlements that break a rule on their own."""
 
     enabled: bool = True
-    #: impossible_travel: two consecutive uses of one card imply more than this speed
-    max_speed_kmh: float = 200.0
+    #: impossible_travel: the fastest ground travel, high-speed rail included (350 km/h from
+    #: station to station, with no time to reach the stations): two consecutive uses of one
+    #: card that a train could join are never a lead
+    max_speed_kmh: float = 350.0
     #: ... and the two facilities are at least this far apart (nearby facilities are ignored:
     #: clocks of different systems disagree by minutes)
     min_travel_km: float = 100.0
+    #: a flight joins two places at least ``flight_min_km`` apart in ``km / flight_kmh`` hours
+    #: plus ``flight_overhead_minutes`` (to the airport, boarding, from the airport) at the
+    #: least; a trip a flight explains stays a lead, scored low
+    flight_kmh: float = 900.0
+    flight_min_km: float = 300.0
+    flight_overhead_minutes: float = 60.0
     #: split_admission: readmitted to the same facility at most this many days after discharge
     split_max_gap_days: int = 3
     #: duplicate_claim: the copies are settled within this many minutes of each other (0: any
@@ -181,6 +189,27 @@ class LeadSettings:
     paediatric_item_names: tuple[str, ...] = ("小儿", "儿童", "婴幼儿")
     #: a paediatric item on the card of a holder of this age or more is a mismatch
     paediatric_min_age: int = 60
+    # -- the work queue (graphfraud.detect.lead_score)
+    #: key drugs (重点药品) by NHSA code prefix: insulins, GLP-1 and SGLT-2 drugs, anticoagulants,
+    #: albumin, antineoplastic and immunomodulating agents, nerve growth factor, sacubitril
+    key_drug_prefixes: tuple[str, ...] = ("XA10A", "XA10BJ", "XA10BK", "XB01AE", "XB01AF", "XB05AA", "XL01", "XL02",
+                                          "XL03", "XL04", "XN07XX", "XC09DX")
+    #: a line of at least this amount (yuan) counts as a high-value drug whatever its code
+    high_value_line_yuan: float = 300.0
+    #: the hits of a lead worth this much (yuan) raise its score (a third of it, a little)
+    high_value_yuan: float = 1000.0
+    #: a single hit below this (yuan), with no key drug, lowers the score
+    low_value_yuan: float = 200.0
+    #: a pharmacy this close to the hospital (km) is the hospital's own pharmacy, in effect
+    next_to_hospital_km: float = 1.0
+    #: people sharing an address or a phone in a group no bigger than this are a household
+    household_max: int = 6
+    #: the queue keeps leads scoring at least this ...
+    queue_min_score: float = 25.0
+    #: ... at most this many of each kind ...
+    queue_per_kind: int = 200
+    #: ... and at most this many in all; the others stay in the workspace, counted in run.json
+    queue_total: int = 1000
 
 
 @dataclass(frozen=True)
