@@ -90,10 +90,10 @@ METHODS = ("graphfraud", "cooccur_cc", "fraudar")
 METHOD_LABEL = {"graphfraud": "graphfraud", "cooccur_cc": "raw co-occurrence + components",
                 "fraudar": "plain FRAUDAR"}
 DECOY_KINDS = ("family", "member_day", "regular", "busy_pharmacy", "mass_admission", "chronic_ward",
-               "one_pharmacy_town", "hospital_pharmacy")
+               "one_pharmacy_town", "hospital_pharmacy", "till_rescan", "placeholder_code")
 DECOY_ABBR = {"family": "fam", "member_day": "md", "regular": "reg", "busy_pharmacy": "busy",
               "mass_admission": "mass", "chronic_ward": "ward", "one_pharmacy_town": "town",
-              "hospital_pharmacy": "hosp-ph"}
+              "hospital_pharmacy": "hosp-ph", "till_rescan": "rescan", "placeholder_code": "placeholder"}
 FOUND_JACCARD = 0.5
 TOP = 20
 BENCH_KEY = "benchmark-key-not-secret-0123456789"
@@ -193,6 +193,9 @@ class Truth:
                 self.decoy_marks.update({f"doctor:{x}": d["kind"] for x in d["entity_ids"]})
             elif d["kind"] == "hospital_pharmacy":
                 self.decoy_marks.update({f"facility:{x}": d["kind"] for x in d["entity_ids"]})
+            elif d["kind"] in ("till_rescan", "placeholder_code"):
+                for c in d.get("cards", []):
+                    self.group_of.setdefault(c, (d["kind"], i))
         self.card_patient = dict(con.execute(
             "SELECT card_id, patient_id FROM cards WHERE patient_id IS NOT NULL").fetchall())
         for card, pat in con.execute("""SELECT card_id, any_value(patient_id) FROM claims
@@ -553,7 +556,8 @@ def markdown(rows: list[dict], seeds: list[int], months: int) -> str:
     lines.append(f"Totals over seeds {', '.join(map(str, seeds))} ({regions} per size, {months} months each). "
                  "Decoys: fam = family, md = member-day crowd, reg = regular, busy = busy pharmacy, mass = one-off "
                  "mass admission, ward = dialysis or rehabilitation ward, town = the one doctor and pharmacy of a "
-                 "rural town, hosp-ph = a pharmacy next to a hospital.")
+                 "rural town, hosp-ph = a pharmacy next to a hospital, rescan = a box scanned twice at the till, "
+                 "placeholder = one code scanned for every box.")
     return "\n".join(lines)
 
 

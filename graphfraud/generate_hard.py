@@ -26,7 +26,9 @@ lead kind it ``mimics``, so the accuracy benchmark counts it as a false positive
 * ``one_pharmacy_town``: rural towns with one clinic, one doctor and one pharmacy;
 * ``hospital_pharmacy``: pharmacies next to hospitals, where many of the hospital's
   prescriptions are filled;
-* ``member_day`` in a chain: several pharmacies of one chain hold their member day on the same date.
+* ``member_day`` in a chain: several pharmacies of one chain hold their member day on the same date;
+* ``till_rescan``: a box scanned twice at the till, minutes apart; ``placeholder_code``: one code
+  scanned for every box of a product for weeks.
 
 **Camouflaged fraud**: collected cards present on only some of the sessions, minutes apart
 rather than seconds, with members joining and leaving; cohort schemes whose pool rotates month
@@ -527,7 +529,7 @@ class HardPlanter(_Planter):
         loc = int(w.pref[p, 2])
         if np.isnan(w.flat[loc]):
             loc = int(rng.choice(np.nonzero((w.ftype == PHARMACY_F) & ~w.far & ~np.isnan(w.flat) & (w.fweight > 0))[0]))
-        near_rail = [f for f in self.hw.rail if self.km(loc, f) < 300]
+        near_rail = [f for f in self.hw.rail if 120 <= self.km(loc, f) < 300]
         if v % 3 == 0 or not near_rail:  # a far city within the hour or two
             far_f = int(rng.choice([f for f in self.hw.air if self.km(loc, f) > 1500] or self.hw.air))
             gap = int(rng.integers(20, 111)) * MINUTE
@@ -874,6 +876,46 @@ class HardPlanter(_Planter):
         self.stay(pat=p, card=c, fac=h, admit=admit + los1 + gap, los=los2, dx=second, tag=tag, doc=d2)
         self.decoy("other_condition_readmission", "split_admission", tag, [c])
 
+    def till_rescan(self) -> None:
+        """A box scanned twice at the till: the same code on two sales minutes apart (the next
+        customer's, or the same one's)."""
+        rng, w = self.rng, self.w
+        ph = self.local(PHARMACY_F)
+        a, b = self.pick(2, min_age=20, max_age=85)
+        item = int(rng.choice(self.cat.idx(group="general")))
+        grp = self.new_trace()
+        tag = self.tag()
+        t = self.ts(self.S + int(rng.integers(0, self.D)), (9, 19))
+        cards = [self.card(a), self.card(b) if rng.random() < 0.7 else self.card(a)]
+        for pat, card, dt_ in ((a, cards[0], 0), (b if cards[1] != cards[0] else a, cards[1],
+                                                  int(rng.integers(1, 15)) * MINUTE)):
+            line = self.line(item, 1)
+            line.trace = grp
+            self.claim(pat=pat, card=card, fac=ph, ctype=PHARMACY, ts=t + dt_, tag=tag, items=[line])
+        self.decoys.append({"kind": "till_rescan", "mimics": "trace_code_reuse", "entity_type": "facility",
+                            "entity_ids": [w.fid(ph)], "cards": sorted({w.cid(c) for c in cards}), "_tag": tag})
+
+    def placeholder_code(self) -> None:
+        """A pharmacy that scans one code for every box of a product for weeks (a placeholder,
+        not a box): the same code on dozens of sales to different people."""
+        rng, w = self.rng, self.w
+        ph = self.local(PHARMACY_F)
+        item = int(rng.choice(self.cat.idx(group="general")))
+        grp = self.new_trace()
+        tag = self.tag()
+        pats = self.pick(int(rng.integers(20, 40)), min_age=20, max_age=85)
+        start = self.S + int(rng.integers(0, max(1, self.D - 60)))
+        cards = []
+        for p in pats:
+            line = self.line(item, 1)
+            line.trace = grp
+            c = self.card(p)
+            cards.append(c)
+            self.claim(pat=p, card=c, fac=ph, ctype=PHARMACY, ts=self.ts(start + int(rng.integers(0, 60))), tag=tag,
+                       items=[line])
+        self.decoys.append({"kind": "placeholder_code", "mimics": "trace_code_reuse", "entity_type": "facility",
+                            "entity_ids": [w.fid(ph)], "cards": sorted({w.cid(c) for c in cards}), "_tag": tag})
+
     # ------------------------------------------------------------------ look-alikes of rings
     def mass_admission(self) -> None:
         """An accident or an outbreak: a crowd admitted to one hospital on one or two days."""
@@ -946,6 +988,9 @@ class HardPlanter(_Planter):
         for _ in range(2 + n_patients // 50000):
             self.mass_admission()
             self.chronic_ward()
+            self.placeholder_code()
+        for _ in range(max(3, n_patients // 2000)):
+            self.till_rescan()
         # about fifty leads of every kind, each variant in turn
         n_leads = 50 + n_patients // 5000 if n_patients >= 5000 else max(4, n_patients // 100)
         for i in range(n_leads):

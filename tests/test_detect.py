@@ -205,7 +205,8 @@ def test_cohort_admissions_are_found_and_a_busy_ward_is_not(tmp_path):
     top = next(r for r in cohorts if r.key == frozenset(cohort))
     codes = {x.code for x in top.reasons}
     assert {"ca_cohort", "ca_similar_los", "ca_doctor", "shared_phone", "over_threshold"} <= codes
-    assert top.reasons[0].text_en.startswith("8 people admitted to H1 with the same diagnosis J44.9")
+    assert top.reasons[0].text_en.startswith("8 people admitted to H1 in batches (within 2 day(s) of each other) in "
+                                             "5 different months, mostly with diagnoses J44.9")
     assert {m.entity_type for m in top.members} >= {"card", "facility", "doctor", "phone", "patient"}
     assert top.facts["rounds"] == 5
 
@@ -307,7 +308,8 @@ def test_every_reason_exists_in_both_languages_with_the_same_numbers():
               "pharmacy": "P1", "n_d": 40, "peer": "9%", "people": 12, "buys": 30, "minimum": 100,
               "refunds": 4, "hub": "ph_0123abcd", "drug": "甘精胰岛素（XA10AE）", "drug_en": "XA10AE", "excess": "1,200",
               "per": "400", "ratio": "3.5", "k": 2, "doctors": "D1、D2", "doctors_en": "D1, D2",
-              "pharmacies": "P1", "pharmacies_en": "P1"}
+              "pharmacies": "P1", "pharmacies_en": "P1", "visits": 2, "focus": "1.2", "used": "3 家药店",
+              "used_en": "3 pharmacies", "n_ph": 3, "back": 4, "got": 5}
     for code in REASON_TEXTS:
         r = reason(code, 1, **params)
         assert cjk.search(r.text_zh), code
@@ -335,7 +337,7 @@ def test_settings_file_is_typed_and_errors_name_the_key(tmp_path):
                     'facility_types = ["pharmacy", "clinic"]\n', encoding="utf-8")
     s = Settings.load(good)
     assert s.transfer_threshold == Decimal("8000.50") and s.card_collection.window_minutes == 5
-    assert s.card_collection.facility_types == ("pharmacy", "clinic") and s.cohort_admission.window_days == 1
+    assert s.card_collection.facility_types == ("pharmacy", "clinic") and s.cohort_admission.window_days == 2
     assert Settings.from_dict(s.to_dict()) == s
     for text, key in (("[card_collection]\nwindow_minute = 5\n", "card_collection.window_minute"),
                       ('transfer_threshold = 6000.5\n', "transfer_threshold"),
@@ -513,7 +515,8 @@ def test_steering_behind_a_resale_ring_is_one_ring_with_both_reasons():
     def ring(kind, cards, extra, code):
         return Ring(kind=kind, key=frozenset(cards), score=80.0,
                     members=[Member("card", c, "card") for c in cards] + list(extra),
-                    reasons=[reason(code, 1, doctor="D1", share="90%", n=9, n_d=10, pharmacy="P1", peer="5%", same=3)],
+                    reasons=[reason(code, 1, doctor="D1", share="90%", n=9, n_d=10, pharmacy="P1", expected="5%",
+                                   same=3)],
                     claim_ids=[], total_amount=Decimal("1.00"), fund_amount=Decimal("0.00"), first_date=None,
                     last_date=None, over_transfer_threshold=False)
 

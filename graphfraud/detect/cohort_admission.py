@@ -1,7 +1,20 @@
 """虚假住院 cohort_admission: a facility admits recruited people who are not really treated.
-Signature: people admitted to the same facility with the same diagnosis within a day of each
-other and with a similar length of stay, month after month, far beyond what their own
-admissions predict; members often share a recruiter's phone."""
+Signature: people admitted to the same facility within days of each other and with similar
+lengths of stay, round after round, far beyond what their own admissions predict; members
+often share a recruiter's phone and one attending doctor.
+
+Real schemes do not line up perfectly: a batch is admitted over two or three days, the
+diagnoses vary over a small set the facility bills, stays vary, and the recruiter's pool
+rotates (not everyone every month). So the context is the facility alone (the diagnosis is a
+reason, not a condition), a batch is ``window_days`` wide, and communities whose members were
+admitted together on ``merge_min_days`` distinct days (covering ``merge_min_cover`` of the
+pairs between them) are one scheme: the facility, its attending doctors, the pool, the months.
+
+Legitimate groups stay out: a one-off mass admission (an accident, an outbreak) happens once,
+and maternity admissions once per person, so no pair meets twice; a dialysis or
+rehabilitation ward's regulars do meet month after month, but they are the facility's own
+patients, seen in its outpatient clinics between stays, which a recruited pool is not.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +36,7 @@ from graphfraud.detect.model import (
     money_reasons,
     reason,
 )
-from graphfraud.detect.rings import RingFacts, communities, ring_facts
+from graphfraud.detect.rings import RingFacts, apply_merge, communities, merge_pairs, ring_facts
 from graphfraud.detect.settings import Settings
 
 KIND = "cohort_admission"
@@ -34,17 +47,17 @@ PROFILE_DAYS = 30
 
 def events(con) -> int:
     """``ca_events``: one event per positive, unreversed inpatient settlement with an
-    admission date; the context is (facility, diagnosis), the clock is the admission day and
+    admission date; the context is the facility, the clock is the admission day and
     the attribute is the length of stay."""
     live_claims(con)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE ca_events AS
-        SELECT c.card_id AS entity, c.facility_id || '|' || c.diagnosis_code AS context,
+        SELECT c.card_id AS entity, c.facility_id AS context,
                date_diff('day', DATE '1970-01-01', c.admit_date)::BIGINT AS t, c.claim_id,
                date_diff('day', c.admit_date, coalesce(c.discharge_date, c.settled_at::DATE))::DOUBLE AS attr
         FROM live_claims c
         WHERE c.claim_type = 'inpatient' AND c.admit_date IS NOT NULL AND c.total_amount > 0
-          AND c.card_id IS NOT NULL AND c.diagnosis_code IS NOT NULL""")
+          AND c.card_id IS NOT NULL""")
     return con.execute("SELECT count(*) FROM ca_events").fetchall()[0][0]
 
 
@@ -63,30 +76,124 @@ def detect(con, settings: Settings) -> DetectorResult:
     t_select = time.perf_counter()
     n_events = events(con)
     t_select = time.perf_counter() - t_select
-    pr = cooccurrence(con, "ca_events", spec(settings), PREFIX)
+    pr = cooccurrence(con, "ca_events", spec(settings), PREFIX, keep_meetings=True)
     t0 = time.perf_counter()
-    n_rings = communities(con, pr, settings.engine, settings.seed, s.min_members)
+    merged = [0]
+
+    def merge(con, p: str) -> None:
+        merged[0] = apply_merge(con, p, merge_pairs(con, p, "comm0", s.merge_min_days, s.merge_min_cover))
+
+    try:
+        n_rings = communities(con, pr, settings.engine, settings.seed, s.min_members, merge=merge)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {PREFIX}_pe")
+    pruned = prune(con, PREFIX) if n_rings else 0
     t1 = time.perf_counter()
     facts = ring_facts(con, pr, s.elderly_age, seconds_per_t=86400) if n_rings else {}
-    los = dict(con.execute("""
-        SELECT rc.r, list(date_diff('day', c.admit_date, coalesce(c.discharge_date, c.settled_at::DATE)))
-        FROM ca_rclaims rc JOIN claims c USING (claim_id) GROUP BY rc.r""").fetchall()) if n_rings else {}
+    extra = _scheme_facts(con, s.history_min_visits) if n_rings else {}
     # a ring is people: several cards of one or two holders are not
-    rings = [r for r in (_ring(f, los.get(f.r) or [], settings) for f in facts.values())
+    rings = [r for r in (_ring(f, extra.get(f.r) or {}, settings) for f in facts.values())
              if r.facts["people"] >= s.min_members]
-    timings = {"select": round(t_select, 3), **pr.timings, "communities": round(t1 - t0, 3), "rings": round(time.perf_counter() - t1, 3)}
+    timings = {"select": round(t_select, 3), **pr.timings, "communities": round(t1 - t0, 3),
+               "rings": round(time.perf_counter() - t1, 3)}
     stats = {"timings_s": timings, "events": n_events, "meetings": pr.n_meetings, "candidate_pairs": pr.n_candidates,
-             "significant_pairs": pr.n_significant, "communities": n_rings,
-             "too_few_people": len(facts) - len(rings)}
+             "significant_pairs": pr.n_significant, "communities": n_rings, "merged_into_schemes": merged[0],
+             "dropped_not_billed_alike": pruned,
+             "too_few_people": len(facts) - len(rings),
+             "ward_regulars": sum(1 for r in rings if r.facts.get("regulars"))}
     return DetectorResult(KIND, rings, stats)
 
 
-def _ring(f: RingFacts, stays: list[int], settings: Settings) -> Ring:
+def prune(con, p: str, doctor_share: float = 0.2, dx_share: float = 0.15) -> int:
+    """A scheme's stays are billed by its attending doctors with its small set of diagnoses;
+    someone who was merely admitted at the same time, twice (a heavy user of a big hospital),
+    came under other doctors with other diagnoses. The ring's doctors are those of at least
+    ``doctor_share`` of its stays, its diagnoses the ICD-10 categories (three characters) of at
+    least ``dx_share``. Where its doctors hold 70 % of its stays, a member must have half of
+    their stays in the ring under them; otherwise under them or with its diagnoses. Others are
+    dropped, with their meetings. Returns how many were dropped."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {p}_mstay AS
+        SELECT cm.r, cm.e, c.claim_id, c.doctor_id, substr(c.diagnosis_code, 1, 3) AS cat
+        FROM {p}_rclaims rc JOIN claims c USING (claim_id) JOIN {p}_ent en ON en.entity = c.card_id
+        JOIN {p}_comm cm ON cm.e = en.e AND cm.r = rc.r""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {p}_drop AS
+        WITH n AS (SELECT r, count(*) AS n FROM {p}_mstay GROUP BY r),
+             doc AS (SELECT m.r, m.doctor_id FROM {p}_mstay m JOIN n USING (r) WHERE m.doctor_id IS NOT NULL
+                     GROUP BY m.r, m.doctor_id, n.n HAVING count(*) >= ? * n.n),
+             cat AS (SELECT m.r, m.cat FROM {p}_mstay m JOIN n USING (r) WHERE m.cat IS NOT NULL
+                     GROUP BY m.r, m.cat, n.n HAVING count(*) >= ? * n.n),
+             held AS (SELECT m.r, count(*) FILTER (WHERE d.doctor_id IS NOT NULL)::DOUBLE / any_value(n.n) AS share
+                      FROM {p}_mstay m JOIN n USING (r) LEFT JOIN doc d ON d.r = m.r AND d.doctor_id = m.doctor_id
+                      GROUP BY m.r),
+             fit AS (SELECT m.r, m.e, count(*) AS stays,
+                            count(*) FILTER (WHERE d.doctor_id IS NOT NULL) AS by_doctor,
+                            count(*) FILTER (WHERE d.doctor_id IS NOT NULL OR k.cat IS NOT NULL) AS fitting
+                     FROM {p}_mstay m LEFT JOIN doc d ON d.r = m.r AND d.doctor_id = m.doctor_id
+                     LEFT JOIN cat k ON k.r = m.r AND k.cat = m.cat GROUP BY m.r, m.e)
+        SELECT fit.r, fit.e FROM fit JOIN held USING (r)
+        WHERE CASE WHEN held.share >= 0.7 THEN by_doctor ELSE fitting END < 0.5 * stays""", [doctor_share, dx_share])
+    dropped = con.execute(f"SELECT count(*) FROM {p}_drop").fetchall()[0][0]
+    if dropped:
+        con.execute(f"DELETE FROM {p}_comm WHERE (r, e) IN (SELECT (r, e) FROM {p}_drop)")
+        for t in ("redges", "rs"):
+            con.execute(f"""DELETE FROM {p}_{t} WHERE (r, a) IN (SELECT (r, e) FROM {p}_drop)
+                            OR (r, b) IN (SELECT (r, e) FROM {p}_drop)""")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {p}_rclaims AS
+            SELECT DISTINCT r, claim_id FROM (SELECT r, claim_a AS claim_id FROM {p}_rs
+                                              UNION ALL SELECT r, claim_b FROM {p}_rs)""")
+    con.execute(f"DROP TABLE {p}_mstay")
+    con.execute(f"DROP TABLE {p}_drop")
+    return int(dropped)
+
+
+def _scheme_facts(con, min_visits: int) -> dict[int, dict]:
+    """Per ring: the diagnoses of its stays (most frequent first), the lengths of stay, and
+    how many members see the facility outside these stays (its regular patients)."""
+    out: dict[int, dict] = {}
+    # how concentrated the diagnoses of all the facility's stays are (sum of squared shares)
+    base = dict(con.execute("""
+        WITH n AS (SELECT facility_id, diagnosis_code, count(*) AS n FROM live_claims
+                   WHERE claim_type = 'inpatient' AND diagnosis_code IS NOT NULL GROUP BY ALL)
+        SELECT facility_id, sum(n * n)::DOUBLE / (sum(n) * sum(n)) FROM n GROUP BY facility_id""").fetchall())
+    for r, fac, dxs, los in con.execute(f"""
+            SELECT rc.r, mode(c.facility_id), list(c.diagnosis_code) FILTER (WHERE c.diagnosis_code IS NOT NULL),
+                   list(date_diff('day', c.admit_date, coalesce(c.discharge_date, c.settled_at::DATE)))
+            FROM {PREFIX}_rclaims rc JOIN claims c USING (claim_id) GROUP BY rc.r""").fetchall():
+        counts: dict[str, int] = {}
+        for d in dxs or []:
+            counts[d] = counts.get(d, 0) + 1
+        ranked = sorted(counts, key=lambda d: (-counts[d], d))
+        m = len(dxs or [])
+        # the ring's concentration against what as many random stays of the facility would show
+        mine = sum(v * v for v in counts.values()) / (m * m) if m else 1.0
+        focus = mine / (base.get(fac, 0.0) + 1.0 / m) if m else 10.0
+        out[r] = {"dx": ranked, "dx_focus": focus, "dx_mine": mine, "los": [int(x) for x in los or []]}
+    for r, members, regulars in con.execute(f"""
+            WITH fac AS (SELECT rc.r, mode(c.facility_id) AS facility_id FROM {PREFIX}_rclaims rc
+                         JOIN claims c USING (claim_id) GROUP BY rc.r),
+                 m AS (SELECT cm.r, en.entity AS card_id FROM {PREFIX}_comm cm JOIN {PREFIX}_ent en USING (e)),
+                 visits AS (
+                    SELECT m.r, m.card_id, count(c.claim_id) AS n
+                    FROM m JOIN fac USING (r)
+                    LEFT JOIN live_claims c ON c.card_id = m.card_id AND c.facility_id = fac.facility_id
+                         AND c.claim_type = 'outpatient'
+                    GROUP BY m.r, m.card_id)
+            SELECT r, count(*), count(*) FILTER (WHERE n >= ?) FROM visits GROUP BY r""", [min_visits]).fetchall():
+        out.setdefault(r, {}).update({"members": members, "regulars": regulars})
+    return out
+
+
+def _ring(f: RingFacts, extra: dict, settings: Settings) -> Ring:
     s = settings.cohort_admission
     h = f.holders
     n = len(f.cards)
-    context = f.contexts[0][0] if f.contexts else "?|?"
-    facility, _, dx = context.partition("|")
+    facility = f.contexts[0][0] if f.contexts else "?"
+    dxs = extra.get("dx") or []
+    dx = "、".join(dxs[:3]) or "?"
+    stays = extra.get("los") or []
     rounds = f.months or f.days
     reasons = [reason("ca_cohort", rounds, n=n, facility=facility, dx=dx, rounds=rounds, window=s.window_days),
                reason("cooccur_vs_chance", round(f.observed / max(f.expected, 1e-9), 1),
@@ -118,7 +225,24 @@ def _ring(f: RingFacts, stays: list[int], settings: Settings) -> Ring:
             reasons.append(reason("elderly_holders", round(share, 3), share=fmt_share(share), age=s.elderly_age))
     if family:
         reasons.insert(0, reason("family_shared_address", same_addr, n=people, same=same_addr, phone=same_phone))
-    score = final_score(score, bonus, family)
+    seen, regular = int(extra.get("members") or 0), int(extra.get("regulars") or 0)
+    ward = bool(seen) and regular >= s.history_share * seen
+    if ward:
+        share = regular / seen
+        reasons.insert(0, reason("ca_regulars", round(share, 3), share=fmt_share(share), visits=s.history_min_visits))
+    elif seen and regular == 0:
+        bonus += 3.0
+        reasons.append(reason("ca_no_history", 1.0, share=fmt_share(1.0)))
+    # a recruited pool is billed one small set of diagnoses; people who only happen to be
+    # admitted together (heavy users of a big hospital) have the facility's usual mix
+    focus = float(extra.get("dx_focus", 10.0))
+    # (where one diagnosis dominates, the group is as concentrated as can be: nothing to judge)
+    scattered = focus < s.min_dx_focus and float(extra.get("dx_mine", 1.0)) < 0.5
+    if scattered:
+        reasons.insert(0, reason("ca_dx_scattered", round(focus, 2), n=len(dxs), focus=f"{focus:.1f}"))
+    score = final_score(score, bonus, family or ward)
+    if scattered and not (family or ward):
+        score *= 0.5
     over, money = money_reasons(f.total, f.fund, f.n_claims, settings.transfer_threshold)
     reasons += money
 
@@ -133,5 +257,7 @@ def _ring(f: RingFacts, stays: list[int], settings: Settings) -> Ring:
     return Ring(kind=KIND, key=frozenset(f.cards), score=round(score, 1), members=members, reasons=reasons,
                 claim_ids=f.claim_ids, total_amount=f.total, fund_amount=f.fund, first_date=f.first,
                 last_date=f.last, over_transfer_threshold=over,
-                facts={"people": people, "days": f.days, "rounds": rounds, "diagnosis_code": dx, "strength": round(f.strength, 2),
-                       "observed": f.observed, "expected": round(f.expected, 3), "family": family})
+                facts={"people": people, "days": f.days, "rounds": rounds, "diagnosis_code": dxs[0] if dxs else None,
+                       "diagnosis_codes": dxs[:5], "strength": round(f.strength, 2), "observed": f.observed,
+                       "expected": round(f.expected, 3), "family": family, "regulars": ward,
+                       "dx_focus": round(focus, 2)})

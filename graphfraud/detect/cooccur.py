@@ -111,8 +111,11 @@ class PairResult:
                 np.asarray(rows[list(rows)[2]], dtype=np.float64))
 
 
-def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str) -> PairResult:
-    """Run the engine on the events table (or view) named ``events``; see the module doc."""
+def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str, *, keep_meetings: bool = False) -> PairResult:
+    """Run the engine on the events table (or view) named ``events``; see the module doc.
+    With ``keep_meetings`` every meeting of two events within the window (significant pair or
+    not, among the entities present on ``min_days`` days) stays in ``{prefix}_pe(a, b, c, d,
+    ia, ib, ok)``: a detector that groups rings into schemes needs the meetings between them."""
     p = prefix
     win, day = int(spec.window), int(spec.day)
     timings: dict[str, float] = {}
@@ -242,7 +245,7 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str) -> PairResul
         JOIN {p}_ev xa ON xa.i = pe.ia JOIN {p}_ev xb ON xb.i = pe.ib
         WHERE pe.ok""")
     lap("support")
-    for name in ("pe", "cand", "gprof", "cprof"):
+    for name in ("cand", "gprof", "cprof") if keep_meetings else ("pe", "cand", "gprof", "cprof"):
         con.execute(f"DROP TABLE IF EXISTS {p}_{name}")
     return PairResult(p, n_events, n_meetings, n_candidates, n_sig, timings)
 

@@ -1,16 +1,29 @@
 """医药串通 doctor_pharmacy: a doctor's prescriptions are steered to one partner pharmacy.
 
-For every doctor and pharmacy, the prescriptions of that doctor filled there are compared with
-what the doctor's peers predict: the share of the pharmacy among the fills of the other
-doctors of the same facility, shrunk towards its share among all fills of the region (so a
-facility with few other doctors borrows strength from the region). The significance is the
-same Poisson tail bound as the co-occurrence engine's, on the number of fills; a legitimately
-busy doctor whose patients fill where everyone's patients fill is not unusual however many
-prescriptions they write. The ring is the doctor, the pharmacy and the cards that filled the
-doctor's prescriptions there most often."""
+A doctor's share of fills at a pharmacy is judged against where the patients could really
+fill them. The best comparison is the same facility's other doctors (same patients' geography,
+same pharmacies nearby): their share there, shrunk with ``peer_shrinkage`` pseudo-fills
+towards the pharmacies within reach, so that a facility with few other doctors, or none,
+is judged by geography instead:
+
+* the pharmacies within ``near_km`` of the doctor's facility (the nearest three when none
+  is), by their volume without this doctor's fills;
+* the pharmacies of the patient's own district (insured region), by volume;
+
+whichever of the two predicts more. A patient who buys most of everything else at that
+pharmacy anyway (``own_min_buys`` purchases or more) is expected to fill there at that share.
+The expected fills are the sum over the doctor's fills; the significance is the Poisson tail
+bound of the co-occurrence engine. A pair is reported when the doctor sends at least
+``min_share`` of the fills there, with ``min_odds_ratio`` times the odds and
+``min_excess_share`` more than expected, and the tail is small. A rural doctor whose patients
+all fill at the town's only pharmacy, or a facility's only doctor, is judged by the same
+alternatives (the one pharmacy within reach predicts every fill), so neither is evidence; the
+reason names which alternatives were used, with their numbers. The ring is the doctor, the
+pharmacy and the cards that filled the doctor's prescriptions there most often."""
 
 from __future__ import annotations
 
+import math
 import time
 from decimal import Decimal
 
@@ -21,61 +34,146 @@ from graphfraud.detect.model import (DetectorResult, Member, Ring, final_score, 
 from graphfraud.detect.settings import Settings
 
 KIND = "doctor_pharmacy"
-#: pseudo-count of fills shrinking the peers' share towards the region's share
-PEER_SHRINKAGE = 50.0
+#: the other doctors of a facility are an alternative when they had at least this many fills
+MIN_PEER_FILLS = 20
 
 
 def detect(con, settings: Settings) -> DetectorResult:
     s = settings.doctor_pharmacy
     t0 = time.perf_counter()
     live_claims(con)
+    # every purchase at a pharmacy (prescribed or not), and the prescribed ones
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE dp_fills AS
-        SELECT c.claim_id, c.card_id, c.doctor_id, c.facility_id AS pharmacy, c.total_amount, c.fund_amount,
-               c.settled_at
+        CREATE OR REPLACE TEMP TABLE dp_buys AS
+        SELECT c.claim_id, c.card_id, coalesce(c.patient_id, k.patient_id, 'card:' || c.card_id) AS who,
+               c.doctor_id, c.facility_id AS pharmacy, c.total_amount, c.fund_amount, c.settled_at
         FROM live_claims c
         LEFT JOIN facilities f USING (facility_id)
-        WHERE c.doctor_id IS NOT NULL AND c.total_amount > 0
+        LEFT JOIN cards k USING (card_id)
+        WHERE c.total_amount > 0 AND c.card_id IS NOT NULL
           AND (f.facility_type = 'pharmacy' OR (f.facility_type IS NULL AND c.claim_type = 'pharmacy'))""")
+    con.execute("CREATE OR REPLACE TEMP TABLE dp_fills AS SELECT * FROM dp_buys WHERE doctor_id IS NOT NULL")
     # a doctor's facility: the doctors table, else where the doctor sees patients most
-    rows = con.execute(f"""
-        WITH home AS (
-            SELECT d.doctor_id, coalesce(any_value(doc.facility_id), mode(c.facility_id)) AS home
-            FROM (SELECT DISTINCT doctor_id FROM dp_fills) d
-            LEFT JOIN doctors doc USING (doctor_id)
-            LEFT JOIN claims c ON c.doctor_id = d.doctor_id AND c.claim_type <> 'pharmacy'
-            GROUP BY d.doctor_id),
-        f AS (SELECT fl.*, h.home FROM dp_fills fl JOIN home h USING (doctor_id)),
-        dp AS (SELECT doctor_id, pharmacy, any_value(home) AS home, count(*) AS n, sum(total_amount) AS amount
-               FROM f GROUP BY doctor_id, pharmacy),
-        d AS (SELECT doctor_id, count(*) AS n_d FROM f GROUP BY doctor_id),
-        hp AS (SELECT home, pharmacy, count(*) AS n FROM f GROUP BY home, pharmacy),
-        h AS (SELECT home, count(*) AS n FROM f GROUP BY home),
-        g AS (SELECT pharmacy, count(*)::DOUBLE / (SELECT count(*) FROM f) AS share FROM f GROUP BY pharmacy),
-        scored AS (
-            SELECT dp.doctor_id, dp.pharmacy, dp.home, dp.n, d.n_d, dp.amount,
-                   (hp.n - dp.n + {PEER_SHRINKAGE} * g.share) / (h.n - d.n_d + {PEER_SHRINKAGE}) AS peer_share
-            FROM dp JOIN d USING (doctor_id) JOIN hp ON hp.home = dp.home AND hp.pharmacy = dp.pharmacy
-            JOIN h ON h.home = dp.home JOIN g ON g.pharmacy = dp.pharmacy
-            WHERE dp.n >= ?)
-        SELECT doctor_id, pharmacy, home, n, n_d, amount, peer_share, n_d * peer_share AS lam,
-               {nlp_sql("n", "(n_d * peer_share)", 100.0)} AS nlp
-        FROM scored
-        WHERE n::DOUBLE / n_d >= ?
-        ORDER BY doctor_id, pharmacy""", [s.min_fills, s.min_share]).fetchall()
-    rows = [r for r in rows if r[8] >= s.min_significance]
-    habits = _habits(con, [(r[0], r[1]) for r in rows])
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE dp_home AS
+        SELECT d.doctor_id, coalesce(any_value(doc.facility_id), mode(c.facility_id)) AS home
+        FROM (SELECT DISTINCT doctor_id FROM dp_fills) d
+        LEFT JOIN doctors doc USING (doctor_id)
+        LEFT JOIN claims c ON c.doctor_id = d.doctor_id AND c.claim_type <> 'pharmacy'
+        GROUP BY d.doctor_id""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE dp_cand AS
+        WITH f AS (SELECT fl.*, h.home FROM dp_fills fl JOIN dp_home h USING (doctor_id)),
+             dp AS (SELECT doctor_id, pharmacy, any_value(home) AS home, count(*) AS n FROM f
+                    GROUP BY doctor_id, pharmacy),
+             d AS (SELECT doctor_id, count(*) AS n_d FROM f GROUP BY doctor_id),
+             hp AS (SELECT home, pharmacy, count(*) AS n FROM f GROUP BY home, pharmacy),
+             h AS (SELECT home, count(*) AS n, count(DISTINCT doctor_id) AS doctors FROM f GROUP BY home)
+        SELECT dp.doctor_id, dp.pharmacy, dp.home, dp.n, d.n_d,
+               h.n - d.n_d AS peer_fills, h.doctors - 1 AS peers,
+               CASE WHEN h.n - d.n_d >= ? THEN (hp.n - dp.n)::DOUBLE / (h.n - d.n_d) END AS peer_share,
+               hp.n - dp.n AS peer_here
+        FROM dp JOIN d USING (doctor_id) JOIN hp ON hp.home = dp.home AND hp.pharmacy = dp.pharmacy
+        JOIN h ON h.home = dp.home
+        WHERE dp.n >= ? AND dp.n::DOUBLE / d.n_d >= ?""", [MIN_PEER_FILLS, s.min_fills, s.min_share])
+    n_pairs = con.execute("SELECT count(*) FROM dp_cand").fetchall()[0][0]
+    rows = _judged(con, s) if n_pairs else []
+    rows = [r for r in rows if r["nlp"] >= s.min_significance and odds_ratio(r["n"], r["lam"], r["n_d"]) >= s.min_odds_ratio
+            and r["n"] / r["n_d"] - r["lam"] / r["n_d"] >= s.min_excess_share]
+    habits = _habits(con, [(r["doctor"], r["pharmacy"]) for r in rows])
     rings = []
     explained = 0
-    for doctor, pharmacy, home, n, n_d, amount, peer_share, lam, nlp in rows:
-        habit = habits.get((doctor, pharmacy), 0.0)
+    for r in rows:
+        habit = habits.get((r["doctor"], r["pharmacy"]), 0.0)
         if habit >= s.max_habit_share:
             explained += 1  # the patients shop there anyway: where they live, not where they are sent
             continue
-        rings.append(_ring(con, settings, doctor, pharmacy, home, n, n_d, peer_share, lam, nlp, habit))
-    stats = {"timings_s": {"all": round(time.perf_counter() - t0, 3)}, "pairs_tested": len(rows), "rings": len(rings),
-             "explained_by_habit": explained}
+        rings.append(_ring(con, settings, r, habit))
+    stats = {"timings_s": {"all": round(time.perf_counter() - t0, 3)}, "pairs_tested": n_pairs,
+             "beyond_alternatives": len(rows), "rings": len(rings), "explained_by_habit": explained}
     return DetectorResult(KIND, rings, stats)
+
+
+def odds_ratio(n: float, lam: float, n_d: float) -> float:
+    """The odds of the doctor's fills going there against the odds the alternatives predict."""
+    share, expected = n / n_d, min(lam / n_d, 1.0)
+    if share >= 1.0:
+        share = (n_d - 0.5) / n_d  # a continuity correction: every fill there is not infinitely odd
+    if expected <= 0.0:
+        return math.inf
+    return (share / (1.0 - share)) / (expected / max(1.0 - expected, 1e-9))
+
+
+def _judged(con, s) -> list[dict]:
+    """The candidate pairs with what the alternatives predict (see the module doc)."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE dp_geo AS
+        WITH centroid AS (SELECT region_code, avg(latitude) AS lat, avg(longitude) AS lon FROM facilities
+                          WHERE latitude IS NOT NULL AND longitude IS NOT NULL GROUP BY region_code)
+        SELECT f.facility_id, f.region_code, coalesce(f.latitude, c.lat) AS lat, coalesce(f.longitude, c.lon) AS lon
+        FROM facilities f LEFT JOIN centroid c USING (region_code)""")
+    # each pharmacy's volume, without the candidate doctor's own fills
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE dp_vol AS
+        SELECT pharmacy, count(*) AS n FROM dp_buys GROUP BY pharmacy""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE dp_near AS
+        WITH dist AS (
+            SELECT c.doctor_id, c.pharmacy AS cand, v.pharmacy, v.n - coalesce(mine.n, 0) AS vol,
+                   2 * 6371 * asin(sqrt(least(1.0, pow(sin(radians(gp.lat - gf.lat) / 2), 2)
+                       + cos(radians(gf.lat)) * cos(radians(gp.lat)) * pow(sin(radians(gp.lon - gf.lon) / 2), 2))))
+                       AS km
+            FROM dp_cand c JOIN dp_geo gf ON gf.facility_id = c.home
+            CROSS JOIN dp_vol v JOIN dp_geo gp ON gp.facility_id = v.pharmacy
+            LEFT JOIN (SELECT doctor_id, pharmacy, count(*) AS n FROM dp_fills GROUP BY ALL) mine
+                   ON mine.doctor_id = c.doctor_id AND mine.pharmacy = v.pharmacy
+            WHERE gf.lat IS NOT NULL AND gp.lat IS NOT NULL),
+        ranked AS (SELECT *, row_number() OVER (PARTITION BY doctor_id, cand ORDER BY km, pharmacy) AS k FROM dist),
+        reach AS (SELECT * FROM ranked WHERE km <= ? OR k <= 3)
+        SELECT doctor_id, cand AS pharmacy, count(*) AS n_near,
+               coalesce(sum(vol) FILTER (WHERE pharmacy = cand), 0)::DOUBLE / greatest(sum(vol), 1) AS near_share
+        FROM reach GROUP BY doctor_id, cand""", [s.near_km])
+    return [dict(zip(("doctor", "pharmacy", "home", "n", "n_d", "peers", "peer_fills", "peer_share", "n_near",
+                      "near_share", "patients", "own_buys", "home_pharmacies", "lam", "nlp"), r))
+            for r in con.execute(f"""
+        WITH mine AS (SELECT f.doctor_id, f.who, count(*) AS k FROM dp_fills f SEMI JOIN dp_cand c USING (doctor_id)
+                      GROUP BY ALL),
+             own AS (SELECT m.doctor_id, c.pharmacy AS cand, m.who, count(b.claim_id) AS total,
+                            count(b.claim_id) FILTER (WHERE b.pharmacy = c.pharmacy) AS here
+                     FROM mine m JOIN dp_cand c USING (doctor_id)
+                     LEFT JOIN dp_buys b ON b.who = m.who AND b.doctor_id IS DISTINCT FROM m.doctor_id
+                     GROUP BY ALL),
+             region AS (SELECT DISTINCT m.who, p.insured_region FROM mine m
+                        JOIN patients p ON p.patient_id = m.who),
+             rvol AS (SELECT g.region_code, count(DISTINCT v.pharmacy) AS n_ph, sum(v.n) AS n FROM dp_vol v
+                      JOIN dp_geo g ON g.facility_id = v.pharmacy GROUP BY g.region_code),
+             home AS (SELECT c.doctor_id, c.pharmacy AS cand, r.who, rv.n_ph,
+                             CASE WHEN rv.n > 0 THEN (CASE WHEN g.region_code = r.insured_region
+                                  THEN v.n ELSE 0 END)::DOUBLE / rv.n END AS home_share
+                      FROM dp_cand c JOIN mine m USING (doctor_id) JOIN region r ON r.who = m.who
+                      JOIN dp_vol v ON v.pharmacy = c.pharmacy JOIN dp_geo g ON g.facility_id = c.pharmacy
+                      LEFT JOIN rvol rv ON rv.region_code = r.insured_region),
+             per AS (
+                SELECT c.doctor_id, c.pharmacy, m.who, m.k, o.here, o.total, h.n_ph,
+                       -- the peers, shrunk towards the better of the two geographic alternatives
+                       ((coalesce(c.peer_share, 0) * c.peer_fills
+                         + ? * greatest(coalesce(nr.near_share, 0), coalesce(h.home_share, 0)))
+                        / (c.peer_fills + ?)) AS alt
+                FROM dp_cand c JOIN mine m USING (doctor_id)
+                LEFT JOIN own o ON o.doctor_id = c.doctor_id AND o.cand = c.pharmacy AND o.who = m.who
+                LEFT JOIN dp_near nr ON nr.doctor_id = c.doctor_id AND nr.pharmacy = c.pharmacy
+                LEFT JOIN home h ON h.doctor_id = c.doctor_id AND h.cand = c.pharmacy AND h.who = m.who),
+             lam AS (
+                SELECT doctor_id, pharmacy, count(*) AS patients, sum(coalesce(total, 0)) AS own_buys,
+                       max(n_ph) AS home_pharmacies,
+                       sum(k * greatest(alt, CASE WHEN total >= ? THEN here::DOUBLE / total ELSE 0 END)) AS lam
+                FROM per GROUP BY doctor_id, pharmacy)
+        SELECT c.doctor_id, c.pharmacy, c.home, c.n, c.n_d, c.peers, c.peer_fills, c.peer_share, nr.n_near,
+               nr.near_share, l.patients, l.own_buys, l.home_pharmacies, l.lam,
+               {nlp_sql("c.n", "l.lam", 100.0)} AS nlp
+        FROM dp_cand c JOIN lam l USING (doctor_id, pharmacy)
+        LEFT JOIN dp_near nr ON nr.doctor_id = c.doctor_id AND nr.pharmacy = c.pharmacy
+        ORDER BY c.doctor_id, c.pharmacy""", [s.peer_shrinkage, s.peer_shrinkage, s.own_min_buys]).fetchall()]
 
 
 def _habits(con, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], float]:
@@ -104,14 +202,38 @@ def _habits(con, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], float]:
     return {(d, p): float(h) for d, p, h in rows}
 
 
-def _ring(con, settings: Settings, doctor: str, pharmacy: str, home: str | None, n: int, n_d: int,
-          peer_share: float, lam: float, nlp: float, habit: float) -> Ring:
+def _alternatives(r: dict, s) -> tuple[str, str]:
+    """Which alternatives the expectation used, with their numbers, in zh and en."""
+    zh, en = [], []
+    if r["own_buys"]:
+        zh.append(f"{r['patients']} 名患者自己的其他 {fmt_num(r['own_buys'])} 笔购药")
+        en.append(f"the {r['patients']} patients' own {fmt_num(r['own_buys'])} other purchases")
+    if r["n_near"]:
+        share = fmt_share(r["near_share"] or 0.0)
+        zh.append(f"机构 {r['home']} 周边 {s.near_km:g} 公里内（或最近）的 {r['n_near']} 家药店（该店占 {share}）")
+        en.append(f"the {r['n_near']} pharmacies within {s.near_km:g} km of {r['home']} (or nearest; this one "
+                  f"{share})")
+    if r["home_pharmacies"]:
+        zh.append(f"患者所在区县的 {r['home_pharmacies']} 家药店")
+        en.append(f"the {r['home_pharmacies']} pharmacies of the patients' districts")
+    if r["peer_share"] is not None:
+        share = fmt_share(r["peer_share"])
+        zh.append(f"同机构其他 {r['peers']} 名医师的 {fmt_num(r['peer_fills'])} 笔处方（该店占 {share}）")
+        en.append(f"the other {r['peers']} doctors of the facility ({fmt_num(r['peer_fills'])} fills; this one {share})")
+    else:
+        zh.append("同机构没有足够的其他医师可比")
+        en.append("too few other doctors at the facility to compare")
+    return "；".join(zh), "; ".join(en)
+
+
+def _ring(con, settings: Settings, r: dict, habit: float) -> Ring:
     s = settings.doctor_pharmacy
+    doctor, pharmacy, n, n_d, lam, nlp = r["doctor"], r["pharmacy"], r["n"], r["n_d"], r["lam"], r["nlp"]
     cards = con.execute("""
         SELECT card_id, count(*) AS k, sum(total_amount) FROM dp_fills WHERE doctor_id = ? AND pharmacy = ?
         GROUP BY card_id HAVING count(*) >= ? ORDER BY k DESC, card_id LIMIT ?""",
                         [doctor, pharmacy, s.min_card_fills, s.max_cards]).fetchall()
-    claim_ids = [r[0] for r in con.execute("""
+    claim_ids = [row[0] for row in con.execute("""
         SELECT claim_id FROM dp_fills WHERE doctor_id = ? AND pharmacy = ? ORDER BY settled_at, claim_id""",
                                            [doctor, pharmacy]).fetchall()]
     total, fund, first, last = con.execute("""
@@ -119,10 +241,13 @@ def _ring(con, settings: Settings, doctor: str, pharmacy: str, home: str | None,
         FROM dp_fills WHERE doctor_id = ? AND pharmacy = ?""", [doctor, pharmacy]).fetchall()[0]
     total, fund = Decimal(total), Decimal(fund)
     share = n / n_d
+    expected = lam / n_d
+    used_zh, used_en = _alternatives(r, s)
     reasons = [reason("dp_share", round(share, 3), doctor=doctor, share=fmt_share(share), n=n, n_d=n_d,
-                      pharmacy=pharmacy, peer=fmt_share(peer_share)),
-               reason("dp_vs_peers", round(n / max(lam, 1e-9), 1), observed=fmt_num(n), expected=fmt_num(lam, 1))]
-    score = 100.0 * (0.45 * saturate(nlp, 20.0) + 0.30 * saturate(share - peer_share, 0.3)
+                      pharmacy=pharmacy, expected=fmt_share(expected)),
+               reason("dp_vs_peers", round(n / max(lam, 1e-9), 1), observed=fmt_num(n), expected=fmt_num(lam, 1),
+                      used=used_zh, used_en=used_en)]
+    score = 100.0 * (0.45 * saturate(nlp, 20.0) + 0.30 * saturate(share - expected, 0.3)
                      + 0.25 * saturate(n - lam, 60.0))
     score = final_score(score, 0.0, False)
     over, money = money_reasons(total, fund, len(claim_ids), settings.transfer_threshold)
@@ -133,6 +258,8 @@ def _ring(con, settings: Settings, doctor: str, pharmacy: str, home: str | None,
     return Ring(kind=KIND, key=frozenset(c for c, _, _ in cards) or frozenset({f"doctor:{doctor}"}),
                 score=round(score, 1), members=members, reasons=reasons, claim_ids=claim_ids, total_amount=total,
                 fund_amount=fund, first_date=first, last_date=last, over_transfer_threshold=over,
-                facts={"share": round(share, 3), "peer_share": round(peer_share, 4), "fills": n, "doctor_fills": n_d, "habit_share": round(habit, 3),
-                       "significance": round(nlp, 1), "doctor_facility": home, "people": len(cards),
-                       "family": False})
+                facts={"share": round(share, 3), "expected_share": round(expected, 4),
+                       "peer_share": None if r["peer_share"] is None else round(r["peer_share"], 4),
+                       "near_share": None if r["near_share"] is None else round(r["near_share"], 4),
+                       "fills": n, "doctor_fills": n_d, "habit_share": round(habit, 3), "significance": round(nlp, 1),
+                       "doctor_facility": r["home"], "people": len(cards), "family": False})

@@ -504,7 +504,7 @@ def score_demographic_mismatch(sc: Scorer, x: Lead, c: Context) -> None:
             who = "、".join(FITS[k][0] for k in sorted(items)), ", ".join(FITS[k][1] for k in sorted(items))
             sc.reasons.append(Reason("dm_household_fits", len(items),
                                      REASON_TEXTS["dm_household_fits"][0].format(who=who[0]),
-                                     REASON_TEXTS["dm_household_fits"][1].format(who=who[1]), -35.0))
+                                     REASON_TEXTS["dm_household_fits"][1].format(who=who[1]), -20.0))
     if len(c.hits) >= 2:
         sc.add("ld_many_hits", len(c.hits), 8.0, n=len(c.hits), days=len({h.day for h in c.hits}))
     sc.value(c.hits)

@@ -46,9 +46,24 @@ REASON_TEXTS: dict[str, tuple[str, str]] = {
         "{same} members registered the same phone number (possibly a recruiter's)",
     ),
     "ca_cohort": (
-        "{n} 人在 {facility} 以同一诊断 {dx} 于 {rounds} 个不同月份相隔 {window} 天内集中入院",
-        "{n} people admitted to {facility} with the same diagnosis {dx} within {window} day(s) of each other in "
-        "{rounds} different months",
+        "{n} 人在 {facility} 于 {rounds} 个不同月份分批集中入院（同批相隔 {window} 天内），诊断主要为 {dx}",
+        "{n} people admitted to {facility} in batches (within {window} day(s) of each other) in {rounds} different "
+        "months, mostly with diagnoses {dx}",
+    ),
+    "ca_regulars": (
+        "{share} 的成员在住院之外也在该机构门诊就诊（至少 {visits} 次），像是病区的固定病人（透析、康复），评分已下调",
+        "{share} of the members also see the facility's outpatient clinics between stays (at least {visits} "
+        "visits): likely a ward's regular patients (dialysis, rehabilitation); score lowered",
+    ),
+    "ca_dx_scattered": (
+        "诊断分散：{n} 次住院的诊断与该机构住院病人的一般构成相当（集中度仅为其 {focus} 倍），"
+        "不像同一批人按同一套诊断收治，评分已下调",
+        "scattered diagnoses: the {n} stays' diagnoses are as mixed as the facility's inpatients in general "
+        "(only {focus} times as concentrated), unlike a pool billed one small set; score lowered",
+    ),
+    "ca_no_history": (
+        "{share} 的成员在住院之外从未在该机构就诊",
+        "{share} of the members never saw the facility except for these stays",
     ),
     "ca_similar_los": (
         "住院天数相近：中位 {los} 天，四分位差 {iqr} 天",
@@ -91,18 +106,25 @@ REASON_TEXTS: dict[str, tuple[str, str]] = {
         "pharmacy {facility} dispensed {codes} drug traceability codes more than once ({dispensed} dispensings), "
         "on {cards} cards",
     ),
+    "tc_loop": (
+        "{codes} 个药品追溯码（即 {codes} 盒药）在 {n_ph} 家药店（{pharmacies}）之间回流、被重复结算共 {dispensed} 次："
+        "{back} 张卡买走的药盒又被再次售出，{got} 张卡收到回流的药盒",
+        "{codes} drug traceability codes ({codes} boxes) came back and were settled again among {n_ph} "
+        "pharmacies ({pharmacies}), {dispensed} dispensings in all: the boxes of {back} cards were sold again, "
+        "{got} cards received a returned box",
+    ),
     "tc_max_uses": (
         "同一盒药的追溯码最多被结算 {uses} 次",
         "one box's traceability code was settled up to {uses} times",
     ),
     "dp_share": (
-        "医师 {doctor} 开出的处方有 {share}（{n}/{n_d} 笔）在药店 {pharmacy} 取药，同机构其他医师仅 {peer}",
-        "{share} of doctor {doctor}'s prescriptions ({n} of {n_d}) were filled at pharmacy {pharmacy}, against "
-        "{peer} for the other doctors of the same facility",
+        "医师 {doctor} 开出的处方有 {share}（{n}/{n_d} 笔）在药店 {pharmacy} 取药，按患者可去的药店预计只有 {expected}",
+        "{share} of doctor {doctor}'s prescriptions ({n} of {n_d}) were filled at pharmacy {pharmacy}, where the "
+        "pharmacies the patients could use predict {expected}",
     ),
     "dp_vs_peers": (
-        "按同行的取药分布应约有 {expected} 笔，实际 {observed} 笔",
-        "peers' patterns predict about {expected} fills there; there were {observed}",
+        "预计约 {expected} 笔，实际 {observed} 笔；比较对象：{used}",
+        "about {expected} fills predicted, {observed} observed; compared with: {used_en}",
     ),
     "si_hub_phone": (
         "{people} 名参保人登记了同一个电话号码，远超一户人家",

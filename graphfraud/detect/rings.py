@@ -45,14 +45,16 @@ class RingFacts:
 
 
 def communities(con, pr: PairResult, engine: EngineSettings, seed: int, min_members: int,
-                main_share: float = 0.4) -> int:
+                main_share: float = 0.4, merge=None) -> int:
     # (the igraph and Leiden seconds go into the engine's timings)
     """Leiden on the significant pairs, then each community is cut to its own contexts: the
     contexts holding at least ``main_share`` of its meeting days (or the busiest one). A
     member who is tied to the group only elsewhere (a ring member's family at their home
     pharmacy) is not part of the ring. Communities of at least ``min_members`` are kept in
     ``{prefix}_comm(e, r)``, their meetings in ``{prefix}_rs``, their edges in
-    ``{prefix}_redges`` and their claims in ``{prefix}_rclaims``. Returns their number."""
+    ``{prefix}_redges`` and their claims in ``{prefix}_rclaims``. ``merge(con, prefix)``, when
+    given, may renumber ``{prefix}_comm0(e, r)`` first (a detector joining the communities of
+    one scheme). Returns their number."""
     p = pr.prefix
     a, b, w = pr.edges(con, engine.max_edge_weight)
     nodes, member = leiden(a, b, w, objective=engine.leiden_objective, resolution=engine.leiden_resolution,
@@ -61,6 +63,8 @@ def communities(con, pr: PairResult, engine: EngineSettings, seed: int, min_memb
     con.register(f"{p}_comm_arrow", comm)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {p}_comm0 AS SELECT * FROM {p}_comm_arrow")
     con.unregister(f"{p}_comm_arrow")
+    if merge is not None:
+        merge(con, p)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {p}_e0 AS
         SELECT ca.r, s.* FROM {p}_sig s
@@ -92,6 +96,54 @@ def communities(con, pr: PairResult, engine: EngineSettings, seed: int, min_memb
     for name in ("comm0", "e0", "main"):
         con.execute(f"DROP TABLE IF EXISTS {p}_{name}")
     return con.execute(f"SELECT count(DISTINCT r) FROM {p}_comm").fetchall()[0][0]
+
+
+def merge_pairs(con, p: str, table: str, min_days: int, min_cover: float,
+                only: set[int] | None = None) -> list[tuple[int, int]]:
+    """Pairs of communities (of ``{p}_{table}(e, r)``) whose members met each other on at
+    least ``min_days`` distinct days, covering at least ``min_cover`` of the pairs between
+    them: the parts of one scheme that Leiden split because not everyone meets everyone (a
+    pool that rotates, cards present on some sessions only). ``{p}_pe`` must hold every
+    meeting (``cooccurrence(..., keep_meetings=True)``); ``only`` restricts to some
+    communities."""
+    rows = con.execute(f"""
+        WITH sizes AS (SELECT r, count(*) AS n FROM {p}_{table} GROUP BY r),
+             cross_ AS (
+                SELECT least(ca.r, cb.r) AS r1, greatest(ca.r, cb.r) AS r2, pe.c,
+                       count(DISTINCT pe.d) AS days, count(DISTINCT (pe.a, pe.b)) AS pairs
+                FROM {p}_pe pe JOIN {p}_{table} ca ON ca.e = pe.a JOIN {p}_{table} cb ON cb.e = pe.b
+                WHERE ca.r <> cb.r AND pe.ok GROUP BY ALL)
+        SELECT x.r1, x.r2 FROM cross_ x JOIN sizes s1 ON s1.r = x.r1 JOIN sizes s2 ON s2.r = x.r2
+        WHERE x.days >= ? AND x.pairs >= ? * s1.n * s2.n
+        ORDER BY x.r1, x.r2""", [min_days, min_cover]).fetchall()
+    return [(a, b) for a, b in rows if only is None or (a in only and b in only)]
+
+
+def apply_merge(con, p: str, pairs: list[tuple[int, int]]) -> int:
+    """Renumber ``{p}_comm0`` so that each pair's communities (and whatever they join through
+    other pairs) are one; returns how many communities were joined into another."""
+    if not pairs:
+        return 0
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    mapping = {r: find(r) for r in list(parent)}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {p}_remap AS SELECT unnest(?::INTEGER[]) AS r, "
+                f"unnest(?::INTEGER[]) AS r_new", [list(mapping), list(mapping.values())])
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {p}_comm0 AS
+        SELECT c.e, coalesce(m.r_new, c.r) AS r FROM {p}_comm0 c LEFT JOIN {p}_remap m USING (r)""")
+    con.execute(f"DROP TABLE {p}_remap")
+    return sum(1 for r, root in mapping.items() if r != root)
 
 
 def ring_facts(con, pr: PairResult, elderly_age: int, seconds_per_t: int = 1) -> dict[int, RingFacts]:

@@ -44,16 +44,24 @@ class CardCollectionSettings:
     claim_types: tuple[str, ...] = ("pharmacy",)
     #: holders of this age or more count as elderly in reasons and scores
     elderly_age: int = 60
+    #: two communities are one ring when their cards met on at least this many distinct days
+    #: covering at least this share of the pairs between them: a broker swipes only part of
+    #: the stack each session, so not every pair of cards meets often enough on its own
+    merge_min_days: int = 2
+    merge_min_cover: float = 0.5
 
 
 @dataclass(frozen=True)
 class CohortAdmissionSettings:
-    """虚假住院: people admitted to one facility within a day of each other with the same
-    diagnosis and a similar length of stay, again and again."""
+    """虚假住院: people admitted to one facility within days of each other with similar
+    lengths of stay, again and again: a recruiter's pool, admitted in batches month after month.
+    The diagnosis may vary (a scheme bills a small set of them), so it is not part of the
+    match; the rounds of one scheme are one ring."""
 
     enabled: bool = True
-    window_days: int = 1
-    los_tolerance_days: int = 2
+    #: a batch is admitted over a few days: two admissions at most this many days apart meet
+    window_days: int = 2
+    los_tolerance_days: int = 3
     #: co-admissions on at least this many distinct dates
     min_days: int = 2
     #: lower than for settlements: a pair of people is admitted a few times a year at most, so
@@ -61,6 +69,22 @@ class CohortAdmissionSettings:
     min_significance: float = 1.3
     min_members: int = 3
     elderly_age: int = 60
+    #: two communities at one facility are one scheme when their members met (were admitted
+    #: together) on at least this many distinct days ...
+    merge_min_days: int = 2
+    #: ... covering at least this share of the pairs between them (the pool rotates: not
+    #: everyone meets everyone)
+    merge_min_cover: float = 0.25
+    #: members with at least this many outpatient visits at the facility outside the stays
+    #: are its regular patients ...
+    history_min_visits: int = 2
+    #: ... and when they are at least this share of a group, it is a ward's regulars (dialysis,
+    #: rehabilitation), not a recruited pool: its score keeps 30 %
+    history_share: float = 0.6
+    #: a scheme's diagnoses are this many times more concentrated (sum of squared shares) than
+    #: as many random stays of the facility would be; a group whose diagnoses are the
+    #: facility's usual mix keeps half its score
+    min_dx_focus: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -101,11 +125,17 @@ class TraceCodeReuseSettings:
     """追溯码重复: drug traceability codes dispensed on more than one settlement."""
 
     enabled: bool = True
-    #: a pharmacy is reported with at least this many codes dispensed again ...
+    #: a loop is reported with at least this many codes dispensed again ...
     min_codes: int = 1
     #: ... on at least this many cards (a double scan at the till is one code, one or two cards,
     #: and scores below min_score)
     min_cards: int = 2
+    #: two dispensings of one code at one pharmacy this close (minutes) are one box scanned
+    #: twice at the till, not a box that came back
+    rescan_minutes: int = 30
+    #: a code dispensed more often than this is not one box (a placeholder or a product code
+    #: scanned for every box): counted in run.json as a data-quality finding, not a loop
+    max_uses: int = 12
 
 
 @dataclass(frozen=True)
@@ -116,9 +146,23 @@ class DoctorPharmacySettings:
     #: fills of the doctor's prescriptions at the pharmacy
     min_fills: int = 20
     #: share of the doctor's fills that went to the pharmacy
-    min_share: float = 0.5
-    #: -log10 p of that many fills given the peers' share
-    min_significance: float = 10.0
+    min_share: float = 0.35
+    #: -log10 p of that many fills given what the alternatives predict
+    min_significance: float = 6.0
+    #: the odds of a fill going there are at least this multiple of what the alternatives
+    #: predict (share / (1 - share) against expected / (1 - expected)) ...
+    min_odds_ratio: float = 3.0
+    #: ... and the share exceeds the expected one by this much (share points)
+    min_excess_share: float = 0.2
+    #: the pharmacies a patient of the facility could reach: those within this distance (km)
+    #: of the facility (the nearest three when none is)
+    near_km: float = 5.0
+    #: the facility's other doctors' share is shrunk towards the pharmacies within reach with
+    #: this many pseudo-fills (a facility with few other doctors says little)
+    peer_shrinkage: float = 50.0
+    #: a patient with at least this many other purchases, most of them at the pharmacy, would
+    #: fill there anyway: their own share is the expectation when it is higher
+    own_min_buys: int = 3
     #: a card is listed in the ring with at least this many such fills, at most max_cards cards
     min_card_fills: int = 2
     max_cards: int = 40
