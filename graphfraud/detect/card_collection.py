@@ -23,7 +23,7 @@ from graphfraud.detect.model import (
     money_reasons,
     reason,
 )
-from graphfraud.detect.rings import RingFacts, apply_merge, communities, merge_pairs, ring_facts
+from graphfraud.detect.rings import RingFacts, absorb, apply_merge, communities, merge_pairs, ring_facts
 from graphfraud.detect.settings import Settings
 
 KIND = "card_collection"
@@ -69,7 +69,7 @@ def detect(con, settings: Settings) -> DetectorResult:
     t_select = time.perf_counter() - t_select
     pr = cooccurrence(con, "cc_events", spec(settings), PREFIX, keep_meetings=True)
     t0 = time.perf_counter()
-    merged = 0
+    merged = absorbed = 0
     try:
         n_rings = communities(con, pr, settings.engine, settings.seed, s.min_members)
         t1 = time.perf_counter()
@@ -83,13 +83,18 @@ def detect(con, settings: Settings) -> DetectorResult:
                                   merge=lambda con, p: apply_merge(con, p, pairs))
             merged = len({b for _a, b in pairs})
             built = [(f, _ring(f, settings)) for f in (ring_facts(con, pr, s.elderly_age) if n_rings else {}).values()]
+            suspect = {f.r for f, ring in built if ring.score >= settings.min_score and not ring.facts.get("family")}
+        absorbed = absorb(con, pr, suspect, s.min_days, s.absorb_significance, settings.engine.max_edge_weight,
+                          s.window_minutes * 60)
+        if absorbed:
+            built = [(f, _ring(f, settings)) for f in ring_facts(con, pr, s.elderly_age).values()]
         # a ring is people: several cards of one or two holders (a card and an e-voucher) are not
         rings = [ring for _f, ring in built if ring.facts["people"] >= s.min_members]
     finally:
         con.execute(f"DROP TABLE IF EXISTS {PREFIX}_pe")
     timings = {"select": round(t_select, 3), **pr.timings, "communities": round(t1 - t0, 3), "rings": round(time.perf_counter() - t1, 3)}
     stats = {"timings_s": timings, "events": n_events, "meetings": pr.n_meetings, "candidate_pairs": pr.n_candidates,
-             "significant_pairs": pr.n_significant, "communities": n_rings, "merged_into_schemes": merged,
+             "significant_pairs": pr.n_significant, "communities": n_rings, "merged_into_schemes": merged, "absorbed_cards": absorbed,
              "too_few_people": len(built) - len(rings)}
     return DetectorResult(KIND, rings, stats)
 

@@ -81,7 +81,8 @@ def detect(con, settings: Settings) -> DetectorResult:
     merged = [0]
 
     def merge(con, p: str) -> None:
-        merged[0] = apply_merge(con, p, merge_pairs(con, p, "comm0", s.merge_min_days, s.merge_min_cover))
+        pairs = merge_pairs(con, p, "comm0", s.merge_min_days, s.merge_min_cover)
+        merged[0] = apply_merge(con, p, same_doctors(con, p, pairs))
 
     try:
         n_rings = communities(con, pr, settings.engine, settings.seed, s.min_members, merge=merge)
@@ -102,6 +103,23 @@ def detect(con, settings: Settings) -> DetectorResult:
              "too_few_people": len(facts) - len(rings),
              "ward_regulars": sum(1 for r in rings if r.facts.get("regulars"))}
     return DetectorResult(KIND, rings, stats)
+
+
+def same_doctors(con, p: str, pairs: list[tuple[int, int]], share: float = 0.2) -> list[tuple[int, int]]:
+    """The pairs of communities that share an attending doctor (one of at least ``share`` of
+    a community's stays), or of which one has none: two pools of one hospital admitted by
+    different doctors are two schemes, even when their batches meet."""
+    if not pairs:
+        return []
+    docs: dict[int, set[str]] = {}
+    for r, doctor in con.execute(f"""
+            WITH s AS (SELECT cm.r, c.doctor_id FROM {p}_comm0 cm JOIN {p}_ev ev USING (e)
+                       JOIN claims c USING (claim_id)),
+                 n AS (SELECT r, count(*) AS n FROM s GROUP BY r)
+            SELECT s.r, s.doctor_id FROM s JOIN n USING (r) WHERE s.doctor_id IS NOT NULL
+            GROUP BY s.r, s.doctor_id, n.n HAVING count(*) >= ? * n.n""", [share]).fetchall():
+        docs.setdefault(r, set()).add(doctor)
+    return [(a, b) for a, b in pairs if not docs.get(a) or not docs.get(b) or docs[a] & docs[b]]
 
 
 def prune(con, p: str, doctor_share: float = 0.2, dx_share: float = 0.15) -> int:

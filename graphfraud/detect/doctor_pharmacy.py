@@ -128,11 +128,14 @@ def _judged(con, s) -> list[dict]:
             LEFT JOIN (SELECT doctor_id, pharmacy, count(*) AS n FROM dp_fills GROUP BY ALL) mine
                    ON mine.doctor_id = c.doctor_id AND mine.pharmacy = v.pharmacy
             WHERE gf.lat IS NOT NULL AND gp.lat IS NOT NULL),
-        ranked AS (SELECT *, row_number() OVER (PARTITION BY doctor_id, cand ORDER BY km, pharmacy) AS k FROM dist),
-        reach AS (SELECT * FROM ranked WHERE km <= ? OR k <= 3)
+        ranked AS (SELECT *, row_number() OVER (PARTITION BY doctor_id, cand ORDER BY km, pharmacy) AS k,
+                          min(km) OVER (PARTITION BY doctor_id, cand) AS nearest FROM dist),
+        reach AS (SELECT * FROM ranked WHERE km <= $km OR (nearest > $km AND k <= 3))
+        -- by volume, plus one: a pharmacy within reach can fill a prescription even when nobody
+        -- but this doctor's patients used it (a town's only pharmacy)
         SELECT doctor_id, cand AS pharmacy, count(*) AS n_near,
-               coalesce(sum(vol) FILTER (WHERE pharmacy = cand), 0)::DOUBLE / greatest(sum(vol), 1) AS near_share
-        FROM reach GROUP BY doctor_id, cand""", [s.near_km])
+               coalesce(sum(vol + 1) FILTER (WHERE pharmacy = cand), 0)::DOUBLE / sum(vol + 1) AS near_share
+        FROM reach GROUP BY doctor_id, cand""", {"km": s.near_km})
     return [dict(zip(("doctor", "pharmacy", "home", "n", "n_d", "peers", "peer_fills", "peer_share", "n_near",
                       "near_share", "patients", "own_buys", "home_pharmacies", "lam", "nlp"), r))
             for r in con.execute(f"""

@@ -295,10 +295,12 @@ def peel_blocks(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, *, is_row: 
             members = np.flatnonzero(mask)
             sub = split.induced_subgraph(members.tolist())
             inside = mask[u] & mask[v]
+            groups = []
             for comp in sub.connected_components():
                 rows = members[comp][is_row[members[comp]]]
-                if len(rows) < min_rows:
-                    continue
+                if len(rows) >= min_rows:
+                    groups += split_groups(n, u, v, w, binding & inside, rows, min_rows)
+            for rows in groups:
                 in_comp = np.zeros(n, dtype=bool)
                 in_comp[rows] = True
                 e = inside & in_comp[u]
@@ -309,6 +311,54 @@ def peel_blocks(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, *, is_row: 
                 ties = nodes[~is_row[nodes] & shared[nodes]]
                 out.append((sorted([*rows.tolist(), *ties.tolist()]), float(w[e].sum()) / len(nodes)))
     return out
+
+
+def split_groups(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, edges: np.ndarray, rows: np.ndarray,
+                 min_rows: int) -> list[np.ndarray]:
+    """The rows of one block as the groups they form among themselves: rows are tied when
+    they share a tie (weight: the product of their two weights to it, over ``edges``), and
+    Leiden (modularity) on those ties separates two rings joined only through a few rows that
+    use both (someone who buys at a pharmacy of each). A group of fewer than ``min_rows``
+    rows joins the group it is most tied to; one group is the block unchanged."""
+    import igraph as ig
+
+    if len(rows) < 2 * min_rows:
+        return [rows]
+    pos = {int(r): i for i, r in enumerate(rows)}
+    e = np.flatnonzero(edges & np.isin(u, rows))
+    by_tie: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for k in e:
+        by_tie[int(v[k])].append((pos[int(u[k])], float(w[k])))
+    weight: dict[tuple[int, int], float] = defaultdict(float)
+    for members in by_tie.values():
+        for i, (a, wa) in enumerate(members):
+            for b, wb in members[i + 1:]:
+                if a != b:
+                    weight[(min(a, b), max(a, b))] += wa * wb
+    if not weight:
+        return [rows]
+    g = ig.Graph(n=len(rows), edges=list(weight))
+    g.es["weight"] = list(weight.values())
+    import random as _random
+
+    ig.set_random_number_generator(_random.Random(7))
+    try:
+        part = g.community_leiden(objective_function="modularity", weights="weight", n_iterations=-1)
+    finally:
+        ig.set_random_number_generator(_random)
+    member = np.asarray(part.membership)
+    big = [c for c in range(member.max() + 1) if (member == c).sum() >= min_rows]
+    if len(big) < 2:
+        return [rows]
+    # the small groups' rows join the big group they are most tied to
+    for i in np.flatnonzero(~np.isin(member, big)):
+        best, best_w = big[0], -1.0
+        for c in big:
+            tie = sum(weight.get((min(i, j), max(i, j)), 0.0) for j in np.flatnonzero(member == c))
+            if tie > best_w:
+                best, best_w = c, tie
+        member[i] = best
+    return [rows[member == c] for c in big]
 
 
 # ------------------------------------------------------------------ the ring

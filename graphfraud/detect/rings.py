@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from graphfraud.detect.communities import leiden
-from graphfraud.detect.cooccur import PairResult
+from graphfraud.detect.cooccur import PairResult, nlp_sql
 from graphfraud.detect.settings import EngineSettings
 
 
@@ -144,6 +144,68 @@ def apply_merge(con, p: str, pairs: list[tuple[int, int]]) -> int:
         SELECT c.e, coalesce(m.r_new, c.r) AS r FROM {p}_comm0 c LEFT JOIN {p}_remap m USING (r)""")
     con.execute(f"DROP TABLE {p}_remap")
     return sum(1 for r, root in mapping.items() if r != root)
+
+
+def absorb(con, pr: PairResult, only: set[int], min_days: int, min_significance: float, no_chance: float,
+           window: int, rounds: int = 3) -> int:
+    """Cards outside every community that met the members of one of the ``only`` communities,
+    at its main context, on at least ``min_days`` distinct days, far beyond what chance
+    predicts (``-log10 p >= min_significance``), join it with those meetings: a card the broker
+    swipes on a few sessions only meets each other card too seldom to be tied to it, but
+    meets the stack again and again. Chance: on each day the card was there, each of its
+    events falls within the window of one of the ring's bursts (its events on that day, one
+    per ``window``-wide bucket) with the engine's probability ``q`` for the day. Repeated
+    ``rounds`` times, as the rings grow. Needs ``{p}_pe``. Returns how many joined."""
+    p = pr.prefix
+    if not only:
+        return 0
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {p}_only AS SELECT unnest(?::INTEGER[]) AS r", [sorted(only)])
+    total = 0
+    for _ in range(rounds):
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {p}_abs AS
+            WITH ctx AS (SELECT r, c FROM (SELECT r, c, row_number() OVER (PARTITION BY r
+                                                  ORDER BY count(DISTINCT d) DESC, c) AS k
+                                           FROM {p}_rs GROUP BY r, c) WHERE k = 1),
+                 mem AS (SELECT cm.e, cm.r, ctx.c FROM {p}_comm cm SEMI JOIN {p}_only USING (r) JOIN ctx USING (r)),
+                 hit AS (SELECT m.r, m.c, CASE WHEN pe.a = m.e THEN pe.b ELSE pe.a END AS x, pe.d, pe.ia, pe.ib,
+                                pe.a, pe.b
+                         FROM {p}_pe pe JOIN mem m ON m.c = pe.c AND (pe.a = m.e OR pe.b = m.e) WHERE pe.ok),
+                 outside AS (SELECT * FROM hit ANTI JOIN {p}_comm cm ON cm.e = hit.x),
+                 days AS (SELECT r, c, x, count(DISTINCT d) AS k FROM outside GROUP BY ALL
+                          HAVING count(DISTINCT d) >= ?),
+                 bursts AS (SELECT m.r, m.c, ev.u, count(DISTINCT ev.t // ?) AS b
+                            FROM {p}_ev ev JOIN mem m ON m.e = ev.e AND m.c = ev.c GROUP BY ALL),
+                 mine AS (SELECT ev.e AS x, ev.c, ev.u, count(*) AS n FROM {p}_ev ev
+                          SEMI JOIN days d ON d.x = ev.e AND d.c = ev.c GROUP BY ALL),
+                 lam AS (SELECT d.r, d.c, d.x, sum(mi.n * q.q * b.b) * any_value(pa.p_attr) AS lam
+                         FROM days d JOIN mine mi ON mi.x = d.x AND mi.c = d.c
+                         JOIN bursts b ON b.r = d.r AND b.c = d.c AND b.u = mi.u
+                         JOIN {p}_q q ON q.c = d.c AND q.u = mi.u JOIN {p}_pattr pa ON pa.c = d.c
+                         GROUP BY d.r, d.c, d.x),
+                 scored AS (SELECT d.r, d.x, {nlp_sql("d.k", "l.lam", no_chance)} AS nlp
+                            FROM days d JOIN lam l USING (r, c, x)),
+                 -- a card close to two rings joins the one it fits best
+                 best AS (SELECT r, x FROM (SELECT *, row_number() OVER (PARTITION BY x ORDER BY nlp DESC, r) AS k
+                                            FROM scored WHERE nlp >= ?) WHERE k = 1)
+            SELECT o.* FROM outside o SEMI JOIN best b ON b.r = o.r AND b.x = o.x""",
+                    [min_days, int(window), min_significance])
+        n = con.execute(f"SELECT count(DISTINCT x) FROM {p}_abs").fetchall()[0][0]
+        if not n:
+            break
+        total += n
+        con.execute(f"INSERT INTO {p}_comm SELECT DISTINCT x AS e, r FROM {p}_abs")
+        con.execute(f"""
+            INSERT INTO {p}_rs SELECT ab.r, ab.a, ab.b, ab.c, ab.d, xa.claim_id, xb.claim_id, xa.t, xb.t
+            FROM {p}_abs ab JOIN {p}_ev xa ON xa.i = ab.ia JOIN {p}_ev xb ON xb.i = ab.ib""")
+    if total:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {p}_rclaims AS
+            SELECT DISTINCT r, claim_id FROM (SELECT r, claim_a AS claim_id FROM {p}_rs
+                                              UNION ALL SELECT r, claim_b FROM {p}_rs)""")
+    con.execute(f"DROP TABLE IF EXISTS {p}_abs")
+    con.execute(f"DROP TABLE {p}_only")
+    return int(total)
 
 
 def ring_facts(con, pr: PairResult, elderly_age: int, seconds_per_t: int = 1) -> dict[int, RingFacts]:

@@ -49,6 +49,9 @@ class CardCollectionSettings:
     #: the stack each session, so not every pair of cards meets often enough on its own
     merge_min_days: int = 2
     merge_min_cover: float = 0.5
+    #: a card meeting a reported ring's cards (any of them) on ``min_days`` distinct days joins
+    #: it when that is this far beyond chance (-log10 p, against all the members together)
+    absorb_significance: float = 4.0
 
 
 @dataclass(frozen=True)
