@@ -164,6 +164,14 @@ def lead_graph(con, lead_id: str, *, run_id: str | None = None, cap: int = 500) 
                     "first_date": totals[2], "last_date": totals[3]})
     reasons = [{"code": kind, "value": str(summary["amount"]), "text_zh": summary["text_zh"],
                 "text_en": summary["text_en"]}]
+    # the work queue's reasons: what raised and what lowered the lead's score, with the points
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'lead_reasons'").fetchall()[0][0]:
+        for code, value, points, zh, en in con.execute("""
+                SELECT code, value, points, text_zh, text_en FROM lead_reasons WHERE run_id = ? AND lead_id = ?
+                ORDER BY rowid""", [run_id, lead_id]).fetchall():
+            reasons.append({"code": code, "value": value, "points": points,
+                            "text_zh": f"{zh}（{points:+.0f}）" if points else zh,
+                            "text_en": f"{en} ({points:+.0f})" if points else en})
     members = {(summary["entity_type"], summary["entity_id"]): kind}
     title_zh = t("case_title_lead", lang="zh", case=lead_id, kind=t("lead." + kind, lang="zh"))
     title_en = t("case_title_lead", lang="en", case=lead_id, kind=t("lead." + kind, lang="en"))

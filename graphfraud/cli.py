@@ -199,19 +199,27 @@ def _print_ingest_summary(result) -> None:
 @click.option("--seed", type=int, default=7, show_default=True, help="随机种子 / random seed")
 @click.option("--start", default="2025-01", show_default=True, help="起始月份 YYYY-MM / first month")
 @click.option("--zh", is_flag=True, help="中文表头、GB18030 编码 / Chinese headers, GB18030 encoding")
+@click.option("--difficulty", type=click.Choice(["default", "hard"]), default="default", show_default=True,
+              help="hard：加入真实数据中常见的合法相似行为并伪装欺诈 / hard: add the legitimate look-alikes real "
+                   "data has and camouflage the fraud")
 @click.option("--force", is_flag=True, help="覆盖非空目录 / overwrite a non-empty folder")
 @click.pass_context
 @friendly_errors
-def generate(ctx, out_dir: Path, patients: int, months: int, seed: int, start: str, zh: bool, force: bool):
+def generate(ctx, out_dir: Path, patients: int, months: int, seed: int, start: str, zh: bool, difficulty: str,
+             force: bool):
     """生成带有预埋团伙的模拟地区数据 / generate a synthetic region with planted rings.
 
     Writes the six tables of the data contract and truth.json (the planted rings, leads,
-    decoys and dirty rows) so detection can be measured.
+    decoys and dirty rows) so detection can be measured. With --difficulty hard the
+    background also holds the legitimate look-alikes of real data (refills collected during
+    a stay, rail and air travellers, one-pharmacy towns, dialysis wards, mass admissions...),
+    listed in truth.json as decoys, and the planted fraud is camouflaged.
 
     \b
     Example / 示例:
       graphfraud generate data/region --patients 20000 --months 3 --seed 7
       graphfraud generate data/region-zh --patients 20000 --months 3 --seed 7 --zh
+      graphfraud generate data/hard --patients 20000 --months 12 --difficulty hard
     """
     from graphfraud.generate import generate_region
 
@@ -220,7 +228,7 @@ def generate(ctx, out_dir: Path, patients: int, months: int, seed: int, start: s
     bar = Progress(8, t("progress_generate"), ctx.obj["quiet"])
     try:
         result = generate_region(out_dir, patients=patients, months=months, seed=seed, zh=zh, start=start,
-                                 progress=lambda step: bar(t("gen_step." + step), 1))
+                                 difficulty=difficulty, progress=lambda step: bar(t("gen_step." + step), 1))
     except ValueError as exc:
         raise GraphfraudError("bad_option", option="generate", detail=str(exc)) from None
     finally:

@@ -503,7 +503,8 @@ class HardPlanter(_Planter):
     def after_death(self, v: int = 0) -> None:
         rng, w = self.rng, self.w
         p = self.pick(1, min_age=60, max_age=95)[0]
-        death = self.S + int(rng.integers(max(1, self.D // 5), max(2, self.D - 40)))
+        lo = max(1, self.D // 5)
+        death = self.S + int(rng.integers(lo, max(lo + 1, self.D - 40)))
         w.death[p] = death
         c = self.card(p, prefer_ev=rng.random() < 0.3)
         tag = self.tag()
@@ -695,6 +696,8 @@ class HardPlanter(_Planter):
     def routine_refill_in_stay(self) -> None:
         """A regular's refill, due while they are in hospital, collected at the usual pharmacy."""
         rng, w = self.rng, self.w
+        if not len(self.regulars):  # a short period: nobody has refilled often enough yet
+            return
         for _ in range(200):
             p = int(rng.choice(self.regulars))
             if not self.free(p):

@@ -412,6 +412,10 @@ def case_html(con, graph: CaseGraph, *, lang: str = "zh", assets: Assets | None 
     elif graph.case_type == "lead":
         facts = [(t("page.col.kind", lang=lang), t("lead." + graph.kind, lang=lang)),
                  (t("page.col.entity", lang=lang), f"{type_label(s['entity_type'], lang, styles)} {s['entity_id']}")]
+        if s.get("score") is not None:  # a run stored before the work queue has no score
+            facts += [(t("page.col.score", lang=lang), f"{s['score']:.1f}"),
+                      (t("page.col.queue_rank", lang=lang), str(s["rank"]) if s.get("rank") is not None
+                       else t("page.not_queued", lang=lang))]
     elif graph.case_type == "neighbourhood":
         centre = graph.members[0] if graph.members else None
         key = style_key(centre) if centre else s["entity_type"]

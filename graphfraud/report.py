@@ -1,10 +1,10 @@
 """``graphfraud report``: an offline site of one detection run.
 
 ``SITE/index.html`` holds a sortable, filterable table of the rings (score, kind, members,
-amount, dates, over-threshold, reasons) and a table of the leads; ``SITE/rings/<id>.html``
-is one page per ring (the rendered subgraph, a timeline of its claims, its reasons, members,
-claims and totals), ``SITE/leads/<id>.html`` one per lead (the ``lead_pages`` largest by
-amount). Scripts and styles are in ``SITE/assets/``, copied from this install: the site
+amount, dates, over-threshold, reasons) and the lead work queue (rank, score, reasons);
+``SITE/rings/<id>.html`` is one page per ring (the rendered subgraph, a timeline of its claims,
+its reasons, members, claims and totals), ``SITE/leads/<id>.html`` one per queued lead (the
+first ``lead_pages`` of the queue). Scripts and styles are in ``SITE/assets/``, copied from this install: the site
 makes no network request and can be zipped, copied or opened from a USB stick.
 """
 
@@ -62,9 +62,13 @@ def write_report(con, out_dir: str | Path, *, lang: str = "zh", run_id: str | No
     cur = con.execute("SELECT * FROM rings WHERE run_id = ? ORDER BY rank, ring_id", [run_id])
     cols = [d[0] for d in cur.description]
     rings = [dict(zip(cols, r)) for r in cur.fetchall()]
-    cur = con.execute("SELECT * FROM leads WHERE run_id = ? ORDER BY amount DESC, lead_id", [run_id])
+    # the work queue, in its order (a run stored before the queue existed: every lead, by amount)
+    cur = con.execute("""SELECT * FROM leads WHERE run_id = ? AND queued IS NOT FALSE
+                         ORDER BY rank NULLS LAST, amount DESC, lead_id""", [run_id])
     cols = [d[0] for d in cur.description]
     leads = [dict(zip(cols, r)) for r in cur.fetchall()]
+    not_queued = con.execute("SELECT count(*) FROM leads WHERE run_id = ? AND queued = FALSE",
+                             [run_id]).fetchall()[0][0]
     out.mkdir(parents=True, exist_ok=True)
     write_assets(out / "assets")
     result = ReportResult(out, out / "index.html", run_id, n_leads=len(leads))
@@ -97,7 +101,7 @@ def write_report(con, out_dir: str | Path, *, lang: str = "zh", run_id: str | No
         "finished": fmt_date(finished.replace(microsecond=0) if isinstance(finished, dt.datetime) else finished),
         "n_over": sum(bool(r["over_transfer_threshold"]) for r in rings),
         "ring_amount": sum((Decimal(r["total_amount"]) for r in rings), Decimal("0.00")),
-        "lead_amount": sum((Decimal(x["amount"]) for x in leads), Decimal("0.00")),
+        "lead_amount": sum((Decimal(x["amount"]) for x in leads), Decimal("0.00")), "not_queued": not_queued,
         "css": assets_for_index().css(), "js": assets_for_index().js("table.js"),
         "version": __version__, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
     }

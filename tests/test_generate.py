@@ -479,3 +479,63 @@ def test_scaled_volume_and_heavy_tail(tables, truth):
     fac = tables["facilities"]
     assert (fac["facility_type"] == "pharmacy").mean() > 0.5
     assert (fac["latitude"] == "").any()
+
+
+# ----------------------------------------------------------------------------- the hard region
+
+
+@pytest.fixture(scope="module")
+def hard(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("hard")
+    generate_region(out, **SIZE, difficulty="hard")
+    return out
+
+
+def test_the_hard_region_lists_its_look_alikes_with_the_kind_each_mimics(hard, en):
+    truth = json.loads((hard / "truth.json").read_text(encoding="utf-8"))
+    assert truth["generator"]["difficulty"] == "hard"
+    claims = pd.read_csv(hard / "claims.csv", dtype=str, keep_default_na=False)
+    ids = set(claims["claim_id"])
+    mimics: dict[str, set[str]] = {}
+    for d in truth["decoys"]:
+        if "mimics" in d:
+            mimics.setdefault(d["mimics"], set()).add(d["kind"])
+            assert set(d.get("claim_ids", [])) <= ids, d["kind"]
+            assert d["entity_ids"], d["kind"]
+    assert mimics["used_while_inpatient"] >= {"routine_refill_in_stay", "household_collect_in_stay",
+                                              "hospital_pharmacy_in_stay", "small_buy_in_stay"}
+    assert mimics["impossible_travel"] == {"rail_traveller", "air_traveller"}
+    assert mimics["cohort_admission"] == {"mass_admission", "chronic_ward"}
+    assert mimics["doctor_pharmacy"] == {"one_pharmacy_town", "hospital_pharmacy"}
+    assert {"after_death", "overlapping_supply", "demographic_mismatch", "split_admission", "trace_code_reuse",
+            "card_collection"} <= set(mimics)
+    # about fifty planted leads of every kind, and every ring kind
+    kinds = {}
+    for x in truth["leads"]:
+        kinds[x["kind"]] = kinds.get(x["kind"], 0) + 1
+    assert all(kinds.get(k, 0) >= 30 for k in LEAD_KINDS)
+    assert {r["kind"] for r in truth["rings"]} == RING_KINDS
+    # a rail traveller's trip is at high-speed-rail speed, between two cities
+    fac = pd.read_csv(hard / "facilities.csv", dtype=str, keep_default_na=False).set_index("facility_id")
+    checked = 0
+    for rail in (d for d in truth["decoys"] if d["kind"] == "rail_traveller"):
+        trip = claims[claims["claim_id"].isin(rail["claim_ids"])].sort_values("settled_at").head(2)
+        (a, b), (ta, tb) = trip["facility_id"].tolist(), pd.to_datetime(trip["settled_at"]).tolist()
+        if "" in (fac.loc[a, "latitude"], fac.loc[b, "latitude"]):
+            continue  # a facility without recorded coordinates
+        lat = [float(fac.loc[f, "latitude"]) for f in (a, b)]
+        lon = [float(fac.loc[f, "longitude"]) for f in (a, b)]
+        km = 6371 * 2 * np.arcsin(np.sqrt(np.sin(np.radians(lat[1] - lat[0]) / 2) ** 2 + np.cos(np.radians(lat[0]))
+                                          * np.cos(np.radians(lat[1])) * np.sin(np.radians(lon[1] - lon[0]) / 2) ** 2))
+        speed = km / ((tb - ta).total_seconds() / 3600)
+        assert km >= 100 and 240 <= speed <= 350
+        checked += 1
+    assert checked >= 5
+    # the default region is not touched by the option's code
+    assert (hard / "claims.csv").read_bytes() != (en / "claims.csv").read_bytes()
+
+
+@pytest.mark.parametrize("patients,months", [(300, 1), (2000, 2), (800, 24)])
+def test_the_hard_region_generates_at_any_size(tmp_path, patients, months):
+    result = generate_region(tmp_path / "r", patients=patients, months=months, seed=5, difficulty="hard")
+    assert result.counts["claims"] > 0

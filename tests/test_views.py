@@ -35,10 +35,15 @@ def test_case_command_for_a_ring_and_a_lead_in_both_languages(region, tmp_path):
     assert r.exit_code == 0 and "wrote" in r.output
     en = (tmp_path / "en.html").read_text(encoding="utf-8")
     assert "<html lang=\"en\">" in en and "Why it is suspicious" in en
-    lead = result.leads[0]
+    lead = next(x for x in result.leads if x.reasons)  # the work queue's first lead with scoring reasons
     r = runner.invoke(main, ["case", lead.lead_id, "-w", str(ws), "-o", str(tmp_path / "lead.html"), "--lang", "en"])
     assert r.exit_code == 0, r.output
-    assert f'data-total="{lead.amount}"' in (tmp_path / "lead.html").read_text(encoding="utf-8")
+    page = (tmp_path / "lead.html").read_text(encoding="utf-8")
+    assert f'data-total="{lead.amount}"' in page
+    # the page shows the lead's score, its place in the queue and why, with the points
+    assert "place in the work queue" in page and f"{lead.score:.1f}" in page
+    from html import escape
+    assert escape(lead.reasons[0].line("en")) in page
     r = runner.invoke(main, ["--lang", "en", "case", "CC-NOSUCH", "-w", str(ws)])
     assert r.exit_code == 2 and "has no ring or lead CC-NOSUCH" in r.output
 
@@ -99,6 +104,14 @@ def test_report_site_and_demo_wiring(region, tmp_path):
         assert f'href="rings/{ring.ring_id}.html"' in index
         assert (tmp_path / "site" / "rings" / f"{ring.ring_id}.html").is_file()
     assert len(list((tmp_path / "site" / "leads").glob("*.html"))) == 3
+    # the lead table is the work queue: the first three of it have pages, every row its rank and score
+    queued = sorted((x for x in result.leads if x.queued), key=lambda x: x.rank)
+    for x in queued[:3]:
+        assert (tmp_path / "site" / "leads" / f"{x.lead_id}.html").is_file()
+    for x in queued:
+        row = index.split(f'data-lead="{x.lead_id}"', 1)[1].split("</tr>", 1)[0]
+        assert f'<td data-sort="{x.rank}">{x.rank}</td>' in row and f">{x.score:.1f}</td>" in row
+    assert not any(f'data-lead="{x.lead_id}"' in index for x in result.leads if not x.queued)
     assert (tmp_path / "site" / "assets" / "vis-network.min.js").is_file()
     assert (tmp_path / "site" / "assets" / "vis-network.LICENSE.txt").is_file()
     assert "Medical-insurance fraud rings and leads" in index

@@ -39,10 +39,15 @@ RETURN r.ring_id AS ring_id, c.claim_id AS claim_id
 ORDER BY ring_id, claim_id
 
 // name: view_leads
-// The run's Lead nodes; claim_ids keep the lead's order.
+// The run's Lead nodes; claim_ids keep the lead's order; the work queue's score, ranks and
+// reasons as parallel lists.
 MATCH (x:Lead) WHERE x.run_id = $run_id
 RETURN x.lead_id AS lead_id, x.kind AS kind, x.entity_type AS entity_type, x.entity_id AS entity_id,
-       x.claim_ids AS claim_ids, x.amount_fen AS amount_fen, x.text_zh AS text_zh, x.text_en AS text_en
+       x.claim_ids AS claim_ids, x.amount_fen AS amount_fen, x.text_zh AS text_zh, x.text_en AS text_en,
+       x.score AS score, x.rank AS rank, x.kind_rank AS kind_rank, x.queued AS queued,
+       x.reasons_zh AS reasons_zh, x.reasons_en AS reasons_en, x.reason_codes AS reason_codes,
+       x.reason_values AS reason_values, x.reason_points AS reason_points,
+       x.reason_texts_zh AS reason_texts_zh, x.reason_texts_en AS reason_texts_en
 ORDER BY lead_id
 
 // name: view_claims

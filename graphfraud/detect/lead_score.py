@@ -231,10 +231,14 @@ def gather(con, leads: list[Lead], household_max: int) -> tuple[list[Context], d
                  ph AS (SELECT phone FROM patients WHERE phone IS NOT NULL GROUP BY phone
                         HAVING count(*) <= {int(household_max)}),
                  me AS (SELECT l.lead_no, p.patient_id, p.address, p.phone FROM ls_lead l JOIN patients p USING (patient_id))
-            SELECT DISTINCT me.lead_no, o.patient_id AS member, o.sex, o.birth_date
-            FROM me JOIN patients o ON o.patient_id <> me.patient_id AND (
-                 (o.address = me.address AND me.address IN (SELECT address FROM addr))
-              OR (o.phone = me.phone AND me.phone IN (SELECT phone FROM ph)))""")
+            SELECT DISTINCT lead_no, member, sex, birth_date FROM (
+                SELECT me.lead_no, o.patient_id AS member, o.sex, o.birth_date
+                FROM me SEMI JOIN addr USING (address) JOIN patients o USING (address)
+                WHERE o.patient_id <> me.patient_id
+                UNION ALL
+                SELECT me.lead_no, o.patient_id, o.sex, o.birth_date
+                FROM me SEMI JOIN ph USING (phone) JOIN patients o USING (phone)
+                WHERE o.patient_id <> me.patient_id)""")
         for no, _member, sex, birth in con.execute("SELECT * FROM ls_house ORDER BY 1, 2").fetchall():
             ctx[no].house_people.append((sex, birth))
         for no, fac, day in con.execute("""

@@ -90,6 +90,7 @@ def build_summary(graph, claims: list[dict], n_items: int, *, threshold: Decimal
         "kind_zh": t(kind_key, lang="zh"), "kind_en": t(kind_key, lang="en"),
         "title_zh": graph.title_zh, "title_en": graph.title_en, "run_id": run_id,
         "score": s.get("score"), "rank": s.get("rank"),
+        **({"kind_rank": s.get("kind_rank")} if graph.case_type == "lead" else {}),
         "total_amount": str(total), "fund_amount": str(fund), "currency": "CNY",
         "first_date": first.isoformat() if first else None, "last_date": last.isoformat() if last else None,
         "counts": counts,
@@ -97,6 +98,7 @@ def build_summary(graph, claims: list[dict], n_items: int, *, threshold: Decimal
         "whistleblower_reward": str(reward), "reward_basis": "total_amount",
         "identities_revealed": revealed,
         "reasons": [{"code": r["code"], "value": None if r.get("value") is None else str(r["value"]),
+                     **({"points": r["points"]} if r.get("points") is not None else {}),
                      "text_zh": r.get("text_zh"), "text_en": r.get("text_en")} for r in graph.reasons],
         "zh": text["zh"], "en": text["en"],
     }

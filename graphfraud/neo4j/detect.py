@@ -163,9 +163,7 @@ def write_results(graph: Graph, result, ring_kinds: list[str], lead_kinds: list[
                                                "n_claims": int(m.n_claims), "amount_fen": yuan_to_fen(m.amount)})
     leads = [{"lead_id": x.lead_id, "card_id": x.entity_id if x.entity_type == "card" else None,
               "claim_ids": list(x.claim_ids),
-              "props": {"kind": x.kind, "entity_type": x.entity_type, "entity_id": x.entity_id,
-                        "claim_ids": list(x.claim_ids), "amount_fen": yuan_to_fen(x.amount), "text_zh": x.text_zh,
-                        "text_en": x.text_en, "run_id": result.run_id}} for x in result.leads]
+              "props": lead_props(x, result.run_id)} for x in result.leads]
 
     def work(tx):
         tx.run(q["delete_rings"].text, {"kinds": ring_kinds}).consume()
@@ -181,6 +179,19 @@ def write_results(graph: Graph, result, ring_kinds: list[str], lead_kinds: list[
                 tx.run(q[name].text, {"rows": rows[i:i + batch]}).consume()
 
     graph.write(work, name="write_results", run_id=result.run_id)
+
+
+def lead_props(x, run_id: str) -> dict:
+    """A lead's properties in the graph: the work queue's score, ranks and reasons with it
+    (a lead the queue did not keep has no rank)."""
+    return {"kind": x.kind, "entity_type": x.entity_type, "entity_id": x.entity_id, "claim_ids": list(x.claim_ids),
+            "amount_fen": yuan_to_fen(x.amount), "text_zh": x.text_zh, "text_en": x.text_en,
+            "score": float(x.score), "rank": x.rank, "kind_rank": x.kind_rank, "queued": bool(x.queued),
+            "reasons_zh": x.reasons_line("zh"), "reasons_en": x.reasons_line("en"),
+            "reason_codes": [r.code for r in x.reasons], "reason_values": [str(r.value) for r in x.reasons],
+            "reason_points": [float(r.points or 0.0) for r in x.reasons],
+            "reason_texts_zh": [r.text_zh for r in x.reasons], "reason_texts_en": [r.text_en for r in x.reasons],
+            "run_id": run_id}
 
 
 def ring_props(r, run_id: str) -> dict:

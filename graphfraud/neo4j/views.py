@@ -104,11 +104,19 @@ class Neo4jViews:
         self._store(con, "ring_members", members)
         evidence = [{"run_id": run_id, **e} for e in self._read("view_evidence", run_id=run_id)]
         self._store(con, "ring_claims", evidence)
+        rows = self._read("view_leads", run_id=run_id)
         leads = [{"run_id": run_id, "lead_id": x["lead_id"], "kind": x["kind"], "entity_type": x["entity_type"],
                   "entity_id": x["entity_id"], "claim_ids": ";".join(x["claim_ids"] or []),
-                  "amount": fen_to_yuan(x["amount_fen"]), "text_zh": x["text_zh"], "text_en": x["text_en"]}
-                 for x in self._read("view_leads", run_id=run_id)]
+                  "amount": fen_to_yuan(x["amount_fen"]), "text_zh": x["text_zh"], "text_en": x["text_en"],
+                  "score": x["score"], "rank": x["rank"], "kind_rank": x["kind_rank"], "reasons_zh": x["reasons_zh"],
+                  "reasons_en": x["reasons_en"], "queued": x["queued"]} for x in rows]
         self._store(con, "leads", leads)
+        self._store(con, "lead_reasons", [
+            {"run_id": run_id, "lead_id": x["lead_id"], "code": code, "value": value, "points": points,
+             "text_zh": zh, "text_en": en}
+            for x in rows for code, value, points, zh, en in zip(
+                x["reason_codes"] or [], x["reason_values"] or [], x["reason_points"] or [],
+                x["reason_texts_zh"] or [], x["reason_texts_en"] or [])])
         return run_id
 
     @staticmethod
