@@ -370,6 +370,16 @@ class HardPlanter(_Planter):
         """An admission day leaving room for a stay of ``los`` days inside the period."""
         return self.S + int(self.rng.integers(margin, max(margin + 1, self.D - los - margin)))
 
+    def admit_for_a_while(self, p: int, tag: int, hospital: int | None = None) -> tuple[int, int]:
+        """An ordinary stay of 5-13 days for ``p`` (at their usual hospital by default):
+        (admission day, discharge day)."""
+        rng, w = self.rng, self.w
+        los = int(rng.integers(5, 14))
+        admit = self.room(los)
+        self.stay(pat=p, card=self.card(p), fac=int(w.pref[p, 0]) if hospital is None else hospital, admit=admit,
+                  los=los, dx=str(rng.choice(W.DX_ADULT_IN[:8])), tag=tag)
+        return admit, admit + los
+
     def trip_time(self, km: float, mode: str) -> int:
         rng = self.rng
         if mode == "rail":
@@ -729,13 +739,10 @@ class HardPlanter(_Planter):
         p = int(rng.choice(members))
         q = int(rng.choice([x for x in members if x != p and w.age[x] >= 14] or [x for x in members if x != p]))
         tag = self.tag()
-        los = int(rng.integers(5, 14))
-        admit = self.room(los)
-        self.stay(pat=p, card=self.card(p), fac=int(w.pref[p, 0]), admit=admit, los=los,
-                  dx=str(rng.choice(W.DX_ADULT_IN[:8])), tag=tag)
+        admit, disch = self.admit_for_a_while(p, tag)
         c = self.card(p, prefer_ev=rng.random() < 0.3)
         ph = int(w.pref[p, 2])
-        for day in sorted({self.inside(admit, admit + los) for _ in range(int(rng.integers(1, 3)))}):
+        for day in sorted({self.inside(admit, disch) for _ in range(int(rng.integers(1, 3)))}):
             t = self.ts(day, (9, 20))
             self.claim(pat=p, card=c, fac=ph, ctype=PHARMACY, ts=t, tag=tag,
                        items=self.random_lines(PHARMACY, int(w.cls[p])))
@@ -752,12 +759,9 @@ class HardPlanter(_Planter):
         ph = self.hw.adjacent[h]
         p = self.pick(1, min_age=25, max_age=88)[0]
         tag = self.tag()
-        los = int(rng.integers(5, 14))
-        admit = self.room(los)
-        self.stay(pat=p, card=self.card(p), fac=h, admit=admit, los=los, dx=str(rng.choice(W.DX_ADULT_IN[:8])),
-                  tag=tag)
+        admit, disch = self.admit_for_a_while(p, tag, h)
         c = self.card(p, prefer_ev=rng.random() < 0.3)
-        for day in sorted({self.inside(admit, admit + los) for _ in range(int(rng.integers(1, 3)))}):
+        for day in sorted({self.inside(admit, disch) for _ in range(int(rng.integers(1, 3)))}):
             lines = self.cheap_lines(int(w.cls[p]), int(rng.integers(1, 3)))
             doc = self.doctor_at(h) if rng.random() < 0.4 else -1
             self.claim(pat=p, card=c, fac=ph, ctype=PHARMACY, ts=self.ts(day, (9, 20)), tag=tag, doc=doc, items=lines)
@@ -768,12 +772,9 @@ class HardPlanter(_Planter):
         rng, w = self.rng, self.w
         p = self.pick(1, min_age=25, max_age=88)[0]
         tag = self.tag()
-        los = int(rng.integers(5, 14))
-        admit = self.room(los)
-        self.stay(pat=p, card=self.card(p), fac=int(w.pref[p, 0]), admit=admit, los=los,
-                  dx=str(rng.choice(W.DX_ADULT_IN[:8])), tag=tag)
+        admit, disch = self.admit_for_a_while(p, tag)
         c = self.card(p, prefer_ev=rng.random() < 0.3)
-        self.claim(pat=p, card=c, fac=int(w.pref[p, 2]), ctype=PHARMACY, ts=self.ts(self.inside(admit, admit + los)),
+        self.claim(pat=p, card=c, fac=int(w.pref[p, 2]), ctype=PHARMACY, ts=self.ts(self.inside(admit, disch)),
                    tag=tag, items=self.cheap_lines(int(w.cls[p])))
         self.decoy("small_buy_in_stay", "used_while_inpatient", tag, [c])
 

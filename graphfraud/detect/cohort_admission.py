@@ -36,7 +36,8 @@ from graphfraud.detect.model import (
     money_reasons,
     reason,
 )
-from graphfraud.detect.rings import RingFacts, apply_merge, communities, merge_pairs, ring_facts
+from graphfraud.detect.rings import (RingFacts, apply_merge, communities, merge_pairs, ring_claims_from_meetings,
+                                     ring_facts)
 from graphfraud.detect.settings import Settings
 
 KIND = "cohort_admission"
@@ -158,10 +159,7 @@ def prune(con, p: str, doctor_share: float = 0.2, dx_share: float = 0.15) -> int
         for t in ("redges", "rs"):
             con.execute(f"""DELETE FROM {p}_{t} WHERE (r, a) IN (SELECT (r, e) FROM {p}_drop)
                             OR (r, b) IN (SELECT (r, e) FROM {p}_drop)""")
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE {p}_rclaims AS
-            SELECT DISTINCT r, claim_id FROM (SELECT r, claim_a AS claim_id FROM {p}_rs
-                                              UNION ALL SELECT r, claim_b FROM {p}_rs)""")
+        ring_claims_from_meetings(con, p)
     con.execute(f"DROP TABLE {p}_mstay")
     con.execute(f"DROP TABLE {p}_drop")
     return int(dropped)

@@ -89,13 +89,18 @@ def communities(con, pr: PairResult, engine: EngineSettings, seed: int, min_memb
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {p}_rs AS
         SELECT re.r, s.* FROM {p}_support s JOIN {p}_redges re USING (a, b, c)""")
+    ring_claims_from_meetings(con, p)
+    for name in ("comm0", "e0", "main"):
+        con.execute(f"DROP TABLE IF EXISTS {p}_{name}")
+    return con.execute(f"SELECT count(DISTINCT r) FROM {p}_comm").fetchall()[0][0]
+
+
+def ring_claims_from_meetings(con, p: str) -> None:
+    """``{p}_rclaims(r, claim_id)``: the claims of every meeting a ring holds (``{p}_rs``)."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {p}_rclaims AS
         SELECT DISTINCT r, claim_id FROM (SELECT r, claim_a AS claim_id FROM {p}_rs
                                           UNION ALL SELECT r, claim_b FROM {p}_rs)""")
-    for name in ("comm0", "e0", "main"):
-        con.execute(f"DROP TABLE IF EXISTS {p}_{name}")
-    return con.execute(f"SELECT count(DISTINCT r) FROM {p}_comm").fetchall()[0][0]
 
 
 def merge_pairs(con, p: str, table: str, min_days: int, min_cover: float,
@@ -199,10 +204,7 @@ def absorb(con, pr: PairResult, only: set[int], min_days: int, min_significance:
             INSERT INTO {p}_rs SELECT ab.r, ab.a, ab.b, ab.c, ab.d, xa.claim_id, xb.claim_id, xa.t, xb.t
             FROM {p}_abs ab JOIN {p}_ev xa ON xa.i = ab.ia JOIN {p}_ev xb ON xb.i = ab.ib""")
     if total:
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE {p}_rclaims AS
-            SELECT DISTINCT r, claim_id FROM (SELECT r, claim_a AS claim_id FROM {p}_rs
-                                              UNION ALL SELECT r, claim_b FROM {p}_rs)""")
+        ring_claims_from_meetings(con, p)
     con.execute(f"DROP TABLE IF EXISTS {p}_abs")
     con.execute(f"DROP TABLE {p}_only")
     return int(total)
