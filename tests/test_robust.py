@@ -62,6 +62,27 @@ def test_a_routine_refill_during_a_stay_scores_below_a_high_value_purchase_far_f
     assert b.reasons_line("en").startswith("key or high-value drugs: 甘精胰岛素注射液 (+15)")
 
 
+def test_without_an_items_table_the_claims_stand_for_the_refill(tmp_path):
+    region = Region(seed=52)
+    region.facility("H1", "hospital", lat=KUNMING[0], lon=KUNMING[1])
+    region.facility("P-HOME", lat=KUNMING[0] + 0.01, lon=KUNMING[1])
+    region.facility("P-OTHER", lat=KUNMING[0] + 0.05, lon=KUNMING[1])
+    routine = person(region, "A", age=72)
+    for day in (0, 30, 61, 90):  # the same refill, every month, at the usual pharmacy
+        region.settle(routine, "P-HOME", at(day, 10), "86.00")
+    region.admit(routine, "H1", D + dt.timedelta(days=86), 9, "I63.9")
+    odd = person(region, "B", age=72)
+    for day in (0, 30, 61):
+        region.settle(odd, "P-HOME", at(day, 10), "86.00")
+    region.admit(odd, "H1", D + dt.timedelta(days=86), 9, "I63.9")
+    region.settle(odd, "P-OTHER", at(90, 10), "860.00")  # ten times the usual, somewhere else
+    ws = save(region, tmp_path / "ws")
+    result = detect(ws.path, tmp_path / "out")
+    a, b = _lead(result, "used_while_inpatient", routine), _lead(result, "used_while_inpatient", odd)
+    assert a.reasons[0].code == "ui_routine" and not a.queued
+    assert "ui_routine" not in {r.code for r in b.reasons} and b.queued and b.score > a.score
+
+
 def test_a_train_speed_trip_between_two_cities_is_not_a_lead(tmp_path):
     region = Region(seed=53)
     region.facility("F-KM", region="530102", lat=25.04, lon=102.71)  # Kunming

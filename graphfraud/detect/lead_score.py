@@ -144,6 +144,9 @@ class Context:
     usual: dict[str, int] = field(default_factory=dict)
     #: the holder's earlier purchases: (facility, item) -> [(day, days_supply), ...] in day order
     history: dict[tuple[str, str], list[tuple[dt.date, int | None]]] = field(default_factory=dict)
+    #: the holder's other claims at the lead's places: facility -> [(day, amount), ...] in day
+    #: order (what routine means when a region has no items table)
+    visits: dict[str, list[tuple[dt.date, Decimal]]] = field(default_factory=dict)
     #: household members' claims at the lead's places: facility -> days
     house_days: dict[str, list[dt.date]] = field(default_factory=dict)
     #: items household members bought on their own cards (of the lead's items): (facility, item)
@@ -207,14 +210,21 @@ def gather(con, leads: list[Lead], household_max: int) -> tuple[list[Context], d
         # the holder's other claims (by person; by card when the holder is unknown)
         con.execute("""
             CREATE OR REPLACE TEMP TABLE ls_hist AS
-            SELECT l.lead_no, c.claim_id, c.facility_id, c.day FROM ls_lead l JOIN lead_claims c USING (patient_id)
-            WHERE l.patient_id IS NOT NULL
+            SELECT l.lead_no, c.claim_id, c.facility_id, c.day, c.total_amount FROM ls_lead l
+            JOIN lead_claims c USING (patient_id) WHERE l.patient_id IS NOT NULL
             UNION ALL
-            SELECT l.lead_no, c.claim_id, c.facility_id, c.day FROM ls_lead l JOIN lead_claims c USING (card_id)
-            WHERE l.patient_id IS NULL""")
+            SELECT l.lead_no, c.claim_id, c.facility_id, c.day, c.total_amount FROM ls_lead l
+            JOIN lead_claims c USING (card_id) WHERE l.patient_id IS NULL""")
         con.execute("DELETE FROM ls_hist WHERE (lead_no, claim_id) IN (SELECT (lead_no, claim_id) FROM ls_claim)")
         for no, fac, n in con.execute("SELECT lead_no, facility_id, count(*) FROM ls_hist GROUP BY ALL").fetchall():
             ctx[no].usual[fac] = int(n)
+        for no, fac, day, amount in con.execute("""
+                WITH places AS (SELECT DISTINCT h.lead_no, c.facility_id FROM ls_claim h JOIN lead_claims c USING (claim_id)
+                                WHERE h.hit)
+                SELECT s.lead_no, s.facility_id, s.day, s.total_amount FROM ls_hist s
+                SEMI JOIN places p ON p.lead_no = s.lead_no AND p.facility_id = s.facility_id
+                ORDER BY 1, 2, 3""").fetchall():
+            ctx[no].visits.setdefault(fac, []).append((day, Decimal(amount)))
         for no, code, fac, day, days in con.execute("""
                 WITH want AS (SELECT DISTINCT h.lead_no, i.item_code FROM ls_claim h JOIN items i USING (claim_id)
                               WHERE h.hit AND i.item_code IS NOT NULL)
@@ -324,22 +334,32 @@ class Scorer:
             self.add("ld_new_place", round(share, 3), 10.0 * share, share=fmt_share(share))
 
 
+def _on_cycle(day: dt.date, past: list[dt.date], supply: int | None = None) -> bool:
+    """``day`` is when the next of ``past`` (at least two, the 200 days before) falls due:
+    0.5-1.7 times their usual gap after the last (the last one's days of supply when they fell
+    on one day)."""
+    past = [d for d in past if 0 < (day - d).days <= 200]
+    if len(past) < 2:
+        return False
+    gaps = [(b - a).days for a, b in zip(past, past[1:]) if (b - a).days > 0]
+    cycle = statistics.median(gaps) if gaps else (supply or 30)
+    return 0.5 * cycle <= (day - past[-1]).days <= 1.7 * cycle + 3
+
+
 def _routine(c: Context, hit: Hit) -> bool:
     """The hit is the holder's refill: lines making at least 60 % of its amount are drugs the
     holder bought at this facility at least twice in the 200 days before, each due on the
-    holder's own cycle (0.5-1.7 times the usual gap, or the last purchase's days of supply).
-    Whoever collects the refill may buy something else besides."""
+    holder's own cycle. Whoever collects the refill may buy something else besides. Without
+    lines (a region with no items table), the claims stand for the drugs: at least two earlier
+    claims at the facility within a quarter of the hit's amount, the hit due on their cycle."""
+    if not hit.lines:
+        low, high = hit.amount * Decimal("0.75"), hit.amount * Decimal("1.25")
+        return _on_cycle(hit.day, [d for d, a in c.visits.get(hit.facility_id, []) if low <= a <= high])
     total = sum((ln.amount for ln in hit.lines), Decimal("0.00"))
     routine = Decimal("0.00")
     for ln in hit.lines:
-        past = [(d, s) for d, s in c.history.get((hit.facility_id, ln.item_code), []) if 0 < (hit.day - d).days <= 200]
-        if len(past) < 2:
-            continue
-        days = [d for d, _s in past]
-        gaps = [(b - a).days for a, b in zip(days, days[1:]) if (b - a).days > 0]
-        cycle = statistics.median(gaps) if gaps else (past[-1][1] or 30)
-        since = (hit.day - days[-1]).days
-        if 0.5 * cycle <= since <= 1.7 * cycle + 3:
+        past = [(d, s) for d, s in c.history.get((hit.facility_id, ln.item_code), []) if d < hit.day]
+        if _on_cycle(hit.day, [d for d, _s in past], past[-1][1] if past else None):
             routine += ln.amount
     return total > 0 and routine >= Decimal("0.6") * total
 
@@ -414,7 +434,7 @@ def score_impossible_travel(sc: Scorer, x: Lead, c: Context) -> None:
     if len(days) >= 2:
         sc.add("it_repeated", len(days), 15.0, days=len(days))
     ends = {t["from"] for t in hard} | {t["to"] for t in hard}
-    hits = [h for h in c.hits if h.claim_id in ends] or [h for h in c.hits if h.ref in ends]
+    hits = [h for h in c.hits if h.claim_id in ends]
     amount = sc.value(hits)
     # the far end of each trip (the end away from home): a place the holder never went?
     sc.places(c, [h for h in hits if (sc.away(c, h) or 0.0) >= s.min_travel_km])

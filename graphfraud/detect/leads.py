@@ -200,6 +200,7 @@ def impossible_travel(con, settings: Settings) -> list[Lead]:
         trips = []
         for r in rs:
             claims[r[1]], claims[r[3]] = _money(r[2]), _money(r[4])
+            hits.setdefault(r[1], r[3])  # both ends are hits, each judged against the other
             hits[r[3]] = r[1]
             seconds = max(float(r[9]), 1.0)
             flight = r[8] >= s.flight_min_km and seconds >= 3600 * r[8] / s.flight_kmh + 60 * s.flight_overhead_minutes
