@@ -212,7 +212,9 @@ def link_shared_identity(rings: list[Ring], bonus: float = 5.0) -> None:
         tied = [hubs[c] for c in ring.key if c in hubs]
         if not tied:
             continue
-        tie_type, tie_id, _ = max(set(tied), key=tied.count)
+        # the hub most of its cards belong to; between equal ones the first by id, so that
+        # identical data name the same hub whatever the order of a set
+        tie_type, tie_id, _ = max(sorted(set(tied)), key=tied.count)
         n = sum(1 for t in tied if t[1] == tie_id)
         code = "si_tie_phone" if tie_type == "phone" else "si_tie_address"
         ring.reasons.insert(1, reason(code, n, n=n, hub=tie_id))
