@@ -244,7 +244,7 @@ def test_totals_are_exact_and_outputs_follow_the_contract(tmp_path):
                                   "reasons_en"]
     assert Decimal(rows[0]["total_amount"]) == top.total_amount
     table = pq.read_table(out / "rings.parquet")
-    assert table.schema.field("total_amount").type == pa.decimal128(18, 2)
+    assert table.schema.field("total_amount").type == pa.decimal128(38, 2)
     assert table.column("total_amount")[0].as_py() == top.total_amount
     members = pq.read_table(out / "ring_members.parquet").to_pylist()
     cards = [m for m in members if m["ring_id"] == top.ring_id and m["entity_type"] == "card"]

@@ -266,3 +266,31 @@ def test_identical_data_give_byte_identical_outputs_whatever_the_hash_seed(tmp_p
         outs.append(out)
     for name in ("rings.csv", "ring_members.csv", "reasons.csv", "leads.csv", "lead_reasons.csv"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_a_ring_worth_more_than_a_claim_can_hold_is_summed_exactly(tmp_path):
+    """A claim's amount fits DECIMAL(18,2), the sum of a ring's need not: three near-maximal
+    claims make a ring of 2.7e16 yuan, written and stored exactly."""
+    import pyarrow.parquet as pq
+
+    region = Region(seed=63)
+    region.facility("PX")
+    big = "9000000000000000.00"
+    cards = [region.person(f"G{i}") for i in range(3)]
+    for i, card in enumerate(cards):
+        for k, code in enumerate(("7700001", "7700002")):
+            claim = region.settle(card, "PX", at(3 + 10 * k + i, 10), big)
+            region.items.append({"claim_id": claim, "item_no": 1, "item_code": "XC10AAA001", "item_name": "nm",
+                                 "category": "drug", "quantity": Decimal("1"), "amount": Decimal(big),
+                                 "trace_code": code})
+    ws = region.save(tmp_path / "ws")
+    result = detect(ws.path, tmp_path / "out")
+    [ring] = rings_of(result, "trace_code_reuse")
+    assert ring.total_amount == Decimal(big) * 6 == Decimal("54000000000000000.00")
+    assert pq.read_table(tmp_path / "out" / "rings.parquet").column("total_amount")[0].as_py() == ring.total_amount
+    con = ws.connect()
+    try:
+        assert con.execute("SELECT total_amount FROM rings").fetchall()[0][0] == ring.total_amount
+    finally:
+        con.close()
+    assert not list((tmp_path / "out").glob(".*.tmp"))

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,12 +56,12 @@ STORE_DDL = (
         settings VARCHAR, manifest VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS rings (
         run_id VARCHAR, ring_id VARCHAR, kind VARCHAR, score DOUBLE, rank INTEGER, n_members INTEGER,
-        n_claims INTEGER, total_amount DECIMAL(18,2), fund_amount DECIMAL(18,2), first_date DATE, last_date DATE,
+        n_claims INTEGER, total_amount DECIMAL(38,2), fund_amount DECIMAL(38,2), first_date DATE, last_date DATE,
         over_transfer_threshold BOOLEAN, reasons_zh VARCHAR, reasons_en VARCHAR, status VARCHAR,
         previous_id VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS ring_members (
         run_id VARCHAR, ring_id VARCHAR, entity_type VARCHAR, entity_id VARCHAR, role VARCHAR, n_claims INTEGER,
-        amount DECIMAL(18,2))""",
+        amount DECIMAL(38,2))""",
     """CREATE TABLE IF NOT EXISTS reasons (
         run_id VARCHAR, ring_id VARCHAR, code VARCHAR, value VARCHAR, text_zh VARCHAR, text_en VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS ring_claims (run_id VARCHAR, ring_id VARCHAR, claim_id VARCHAR)""",
@@ -68,7 +69,13 @@ STORE_DDL = (
     """CREATE TABLE IF NOT EXISTS ring_keys (run_id VARCHAR, ring_id VARCHAR, kind VARCHAR, entity VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS leads (
         run_id VARCHAR, lead_id VARCHAR, kind VARCHAR, entity_type VARCHAR, entity_id VARCHAR, claim_ids VARCHAR,
-        amount DECIMAL(18,2), text_zh VARCHAR, text_en VARCHAR)""",
+        amount DECIMAL(38,2), text_zh VARCHAR, text_en VARCHAR)""",
+    # a claim's amount fits DECIMAL(18,2); the sum of a ring's may not: sums are DECIMAL(38,2)
+    # (a workspace made before keeps its rows, widened)
+    "ALTER TABLE rings ALTER total_amount TYPE DECIMAL(38,2)",
+    "ALTER TABLE rings ALTER fund_amount TYPE DECIMAL(38,2)",
+    "ALTER TABLE ring_members ALTER amount TYPE DECIMAL(38,2)",
+    "ALTER TABLE leads ALTER amount TYPE DECIMAL(38,2)",
     # the work queue (a workspace made before it gains the columns; its old leads keep NULLs)
     "ALTER TABLE leads ADD COLUMN IF NOT EXISTS score DOUBLE",
     "ALTER TABLE leads ADD COLUMN IF NOT EXISTS rank INTEGER",
@@ -340,7 +347,8 @@ def lead_reason_rows(leads: list[Lead]) -> list[dict]:
              "text_en": r.text_en} for x in leads for r in x.reasons]
 
 
-_MONEY = pa.decimal128(18, 2)
+#: sums of claim amounts (a claim's fits DECIMAL(18,2), a ring's may not)
+_MONEY = pa.decimal128(38, 2)
 SCHEMAS = {
     "rings": pa.schema([("ring_id", pa.string()), ("kind", pa.string()), ("score", pa.float64()),
                         ("rank", pa.int32()), ("n_members", pa.int32()), ("n_claims", pa.int32()),
@@ -363,25 +371,37 @@ SCHEMAS = {
 
 def write_outputs(out_dir: Path, rings: list[Ring], leads: list[Lead]) -> list[Path]:
     """Each table as ``NAME.csv`` (UTF-8 with BOM, for Excel on Chinese Windows) and
-    ``NAME.parquet`` (amounts as decimal128(18, 2)). ``leads`` and ``lead_reasons`` hold the
-    work queue (the queued leads, by rank); the workspace keeps the others too."""
-    files = []
+    ``NAME.parquet`` (amounts as decimal128(38, 2)). ``leads`` and ``lead_reasons`` hold the
+    work queue (the queued leads, by rank); the workspace keeps the others too. Every file is
+    written under a temporary name first and all are renamed at the end, so a run that fails
+    leaves the previous outputs, never half of new ones."""
+    staged: list[tuple[Path, Path]] = []
     queued = [x for x in leads if x.queued]
-    for name, rows in (("rings", ring_rows(rings)), ("ring_members", member_rows(rings)),
-                       ("reasons", reason_rows(rings)), ("leads", lead_rows(queued)),
-                       ("lead_reasons", lead_reason_rows(queued))):
-        schema = SCHEMAS[name]
-        csv_path = out_dir / f"{name}.csv"
-        with csv_path.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(schema.names)
-            for row in rows:
-                writer.writerow([_csv_value(row[c]) for c in schema.names])
-        parquet_path = out_dir / f"{name}.parquet"
-        table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
-        pq.write_table(table, parquet_path, compression="zstd")
-        files += [csv_path, parquet_path]
-    return files
+    try:
+        for name, rows in (("rings", ring_rows(rings)), ("ring_members", member_rows(rings)),
+                           ("reasons", reason_rows(rings)), ("leads", lead_rows(queued)),
+                           ("lead_reasons", lead_reason_rows(queued))):
+            schema = SCHEMAS[name]
+            csv_path = out_dir / f"{name}.csv"
+            tmp = csv_path.with_name(f".{csv_path.name}.tmp")
+            staged.append((tmp, csv_path))
+            with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(schema.names)
+                for row in rows:
+                    writer.writerow([_csv_value(row[c]) for c in schema.names])
+            parquet_path = out_dir / f"{name}.parquet"
+            tmp = parquet_path.with_name(f".{parquet_path.name}.tmp")
+            staged.append((tmp, parquet_path))
+            table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
+            pq.write_table(table, tmp, compression="zstd")
+    except BaseException:
+        for tmp, _final in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, final in staged:
+        os.replace(tmp, final)
+    return [final for _tmp, final in staged]
 
 
 def _csv_value(v):
