@@ -462,16 +462,15 @@ def rejects(ctx, workspace: Path, table_name: str | None, reason: str | None, li
         params = [table_name, table_name, reason, reason]
         total = con.execute(f"SELECT count(*) FROM rejects {where}", params).fetchall()[0][0]
         if csv_out:
-            import csv as _csv
+            from graphfraud.safe_text import write_csv
 
             rows = con.execute(
                 f"SELECT table_name, source_file, line, column_name, source_column, reason, value, raw "
                 f"FROM rejects {where} ORDER BY source_file, line", params).fetchall()
-            with open(csv_out, "w", encoding="utf-8-sig", newline="") as fh:
-                w = _csv.writer(fh)
-                w.writerow(["table", "file", "line", "column", "source_column", "reason", "reason_text", "value", "raw"])
-                for r in rows:
-                    w.writerow([*r[:6], t("reason." + r[5]), *r[6:]])
+            write_csv(csv_out, ["table", "file", "line", "column", "source_column", "reason", "reason_text", "value",
+                                "raw"],
+                      ([*(None if v is None else str(v) for v in r[:6]), t("reason." + r[5]), r[6], r[7]]
+                       for r in rows))
         rows = con.execute(
             f"SELECT source_file, line, coalesce(source_column, column_name, '-'), reason, value FROM rejects {where} "
             f"ORDER BY table_name, source_file, line LIMIT ?", [*params, limit]).fetchall()
@@ -607,13 +606,9 @@ def query(ctx, name: str | None, params: tuple[str, ...], neo4j_uri, neo4j_user,
     columns, rows = run_query(target, name, given)
     headers = [c[:-4] + "_yuan" if c.endswith("_fen") else c for c in columns]
     if csv_out:
-        import csv as _csv
+        from graphfraud.safe_text import write_csv
 
-        with open(csv_out, "w", encoding="utf-8-sig", newline="") as fh:
-            w = _csv.writer(fh)
-            w.writerow(headers)
-            for r in rows:
-                w.writerow([cell(c, v) for c, v in zip(columns, r)])
+        write_csv(csv_out, headers, ([cell(c, v) for c, v in zip(columns, r)] for r in rows))
     shown = [[cell(c, v) for c, v in zip(columns, r)] for r in rows[:limit]]
     widths = [max([_width(h)] + [min(_width(x), 60) for x in col]) for h, col in
               zip(headers, zip(*shown) if shown else [[] for _ in headers])]
@@ -818,16 +813,13 @@ def expand(ctx, seed_file: Path, source: ViewSource, window_minutes: int, min_da
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(case_html(con, result.graph, lang=lang, extra={"expand_rows": rows}), encoding="utf-8")
     if csv_out:
-        import csv as _csv
+        from graphfraud.safe_text import write_csv
 
-        with open(csv_out, "w", encoding="utf-8-sig", newline="") as fh:
-            w = _csv.writer(fh)
-            w.writerow(["rank", "card_id", "significance", "days_with_seeds", "expected", "seeds_met", "claims",
-                        "amount", "first_date", "last_date", "path_seed", "path_place", "path_days", "path_text"])
-            for i, c in enumerate(result.candidates, 1):
-                w.writerow([i, c.card_id, f"{c.significance:.2f}", c.days, f"{c.expected:.3f}", c.seeds_met, c.claims,
-                            f"{c.amount:.2f}", fmt_date(c.first_date), fmt_date(c.last_date), c.seed, c.place,
-                            c.place_days, c.path_text(lang)])
+        write_csv(csv_out, ["rank", "card_id", "significance", "days_with_seeds", "expected", "seeds_met", "claims",
+                            "amount", "first_date", "last_date", "path_seed", "path_place", "path_days", "path_text"],
+                  ([str(i), c.card_id, f"{c.significance:.2f}", str(c.days), f"{c.expected:.3f}", str(c.seeds_met),
+                    str(c.claims), f"{c.amount:.2f}", fmt_date(c.first_date), fmt_date(c.last_date), c.seed, c.place,
+                    str(c.place_days), c.path_text(lang)] for i, c in enumerate(result.candidates, 1)))
     if ctx.obj.get("quiet"):
         return
     click.echo(t("expand_header", lang=lang, found=len(result.seeds), missing=len(result.missing),

@@ -26,6 +26,7 @@ from graphfraud.casegraph import CaseEdge, CaseGraph, CaseNode
 from graphfraud.errors import GraphfraudError
 from graphfraud.i18n import t
 from graphfraud.resources import asset_dir, asset_path
+from graphfraud.safe_text import json_for_html
 
 VIS_VERSION = "9.1.2"
 
@@ -144,7 +145,7 @@ def fmt_date(v) -> str:
 
 
 def _json_for_script(data) -> str:
-    return json.dumps(data, ensure_ascii=False, default=str).replace("</", "<\\/")
+    return json_for_html(data, default=str)
 
 
 def style_key(node: CaseNode) -> str:

@@ -3,7 +3,6 @@ outputs of the data contract and store them in the workspace."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import json
@@ -25,6 +24,7 @@ from graphfraud.detect.model import DetectorResult, Lead, Member, Ring, reason
 from graphfraud.detect.settings import Settings
 from graphfraud.errors import GraphfraudError
 from graphfraud.readers import file_sha256
+from graphfraud.safe_text import write_csv
 from graphfraud.workspace import Workspace, new_run_id
 
 #: detectors in the order they run: (kind, settings section, module)
@@ -385,11 +385,7 @@ def write_outputs(out_dir: Path, rings: list[Ring], leads: list[Lead]) -> list[P
             csv_path = out_dir / f"{name}.csv"
             tmp = csv_path.with_name(f".{csv_path.name}.tmp")
             staged.append((tmp, csv_path))
-            with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(schema.names)
-                for row in rows:
-                    writer.writerow([_csv_value(row[c]) for c in schema.names])
+            write_csv(tmp, schema.names, ([_csv_value(row[c]) for c in schema.names] for row in rows))
             parquet_path = out_dir / f"{name}.parquet"
             tmp = parquet_path.with_name(f".{parquet_path.name}.tmp")
             staged.append((tmp, parquet_path))
@@ -404,14 +400,14 @@ def write_outputs(out_dir: Path, rings: list[Ring], leads: list[Lead]) -> list[P
     return [final for _tmp, final in staged]
 
 
-def _csv_value(v):
+def _csv_value(v) -> str:
     if v is None:
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, Decimal):
         return f"{v:.2f}"
-    return v
+    return str(v)
 
 
 def _manifest(con, run_id, ws, out_dir, settings, rings, leads, changes, stats, timings, previous_run,

@@ -8,13 +8,15 @@ a number in one file is the number in every other. Amounts are written as exact 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import math
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 from pathlib import Path
+
+from graphfraud.safe_text import write_csv as safe_csv
+from graphfraud.safe_text import xml_text
 
 #: node columns every format carries, in order
 NODE_CORE = ("key", "type", "entity_id", "label", "member", "role", "n_claims", "amount", "first_date", "last_date")
@@ -106,13 +108,10 @@ def _kind(values) -> str:
 
 # ------------------------------------------------------------------ CSV
 def write_csv(path: Path, columns: list[str], rows: list[dict] | list[list]) -> None:
-    """UTF-8 with BOM (Excel on Chinese Windows), every value as exact text."""
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(columns)
-        for r in rows:
-            vals = [r.get(c) for c in columns] if isinstance(r, dict) else r
-            w.writerow(["" if v is None else _text(v) for v in vals])
+    """UTF-8 with BOM (Excel on Chinese Windows), every value as exact text, cells a
+    spreadsheet would evaluate neutralised (``graphfraud.safe_text``)."""
+    safe_csv(path, columns, ([None if v is None else _text(v) for v in
+                              ([r.get(c) for c in columns] if isinstance(r, dict) else r)] for r in rows))
 
 
 def write_nodes_edges(out: Path, nodes: list[dict], edges: list[dict]) -> list[Path]:
@@ -341,6 +340,15 @@ def write_anx(path: Path, graph, nodes: list[dict], edges: list[dict], positions
 
 
 def _write_xml(path: Path, root: ET.Element) -> None:
+    """The tree as UTF-8 XML, every text and attribute without the characters XML forbids
+    (an id with a NUL or a control character would make the file unreadable)."""
+    for el in root.iter():
+        if el.text:
+            el.text = xml_text(el.text)
+        if el.tail:
+            el.tail = xml_text(el.tail)
+        for k, v in el.attrib.items():
+            el.attrib[k] = xml_text(v)
     ET.indent(root, space=" ")
     tree = ET.ElementTree(root)
     with path.open("wb") as fh:
