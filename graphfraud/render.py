@@ -386,7 +386,7 @@ def case_claims(con, claim_ids: list[str]) -> list[dict]:
         return []
     cur = con.execute("""
         SELECT claim_id, settled_at, card_id, facility_id, doctor_id, terminal_id, claim_type, diagnosis_code,
-               total_amount, fund_amount, reverses_claim_id
+               total_amount, fund_amount, account_amount, self_amount, reverses_claim_id
         FROM claims WHERE claim_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY settled_at, claim_id""", [claim_ids])
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
@@ -400,6 +400,9 @@ def case_html(con, graph: CaseGraph, *, lang: str = "zh", assets: Assets | None 
     claims = case_claims(con, graph.claim_ids)
     total = sum((c["total_amount"] for c in claims), Decimal("0.00"))
     fund = sum((c["fund_amount"] or Decimal("0.00") for c in claims), Decimal("0.00"))
+    # the personal account is the loss in a card-collection scheme: shown beside the fund
+    account = sum((c["account_amount"] or Decimal("0.00") for c in claims), Decimal("0.00"))
+    own = sum((c["self_amount"] or Decimal("0.00") for c in claims), Decimal("0.00"))
     data = network_data(graph, lang, styles)
     s = graph.summary
     facts = []
@@ -427,6 +430,8 @@ def case_html(con, graph: CaseGraph, *, lang: str = "zh", assets: Assets | None 
     facts += [(t("page.col.claims", lang=lang), f"{len(claims):,}"),
               (t("page.col.amount", lang=lang), fmt_money(total)),
               (t("page.col.fund", lang=lang), fmt_money(fund)),
+              (t("page.col.account", lang=lang), fmt_money(account)),
+              (t("page.col.self", lang=lang), fmt_money(own)),
               (t("page.col.dates", lang=lang), f"{fmt_date(s.get('first_date'))} ~ {fmt_date(s.get('last_date'))}")]
     if "over_transfer_threshold" in s:
         facts.append((t("page.col.over", lang=lang), t("yes" if s["over_transfer_threshold"] else "no", lang=lang)))

@@ -100,7 +100,8 @@ def write_report(con, out_dir: str | Path, *, lang: str = "zh", run_id: str | No
         "money": fmt_money, "fmt_date": fmt_date, "run_id": run_id,
         "finished": fmt_date(finished.replace(microsecond=0) if isinstance(finished, dt.datetime) else finished),
         "n_over": sum(bool(r["over_transfer_threshold"]) for r in rings),
-        "ring_amount": sum((Decimal(r["total_amount"]) for r in rings), Decimal("0.00")),
+        # each claim once, though two rings share it (a card in a collection ring and a hub)
+        "ring_amount": distinct_amount(con, "SELECT DISTINCT claim_id FROM ring_claims WHERE run_id = ?", [run_id]),
         "lead_amount": sum((Decimal(x["amount"]) for x in leads), Decimal("0.00")), "not_queued": not_queued,
         "css": assets_for_index().css(), "js": assets_for_index().js("table.js"),
         "version": __version__, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -108,6 +109,14 @@ def write_report(con, out_dir: str | Path, *, lang: str = "zh", run_id: str | No
     result.index.write_text(_env().get_template("index.html").render(**ctx), encoding="utf-8")
     result.seconds = time.perf_counter() - started
     return result
+
+
+def distinct_amount(con, ids_sql: str, params: list) -> Decimal:
+    """The exact total of the distinct claims ``ids_sql`` selects (reversed claims and their
+    reversals net out, as in the rings' own totals)."""
+    total = con.execute(f"""SELECT coalesce(sum(total_amount), 0) FROM claims
+                            WHERE claim_id IN ({ids_sql})""", params).fetchall()[0][0]
+    return Decimal(total).quantize(Decimal("0.01"))
 
 
 def assets_for_index() -> Assets:

@@ -122,3 +122,32 @@ def test_rejects_csv_neutralises_the_raw_values(tmp_path):
     assert r.exit_code == 0, r.output
     _assert_safe(out)
     assert "'=1+1" in _cells(out)
+
+
+# ------------------------------------------------------------------ honest totals
+def test_the_report_counts_each_claim_once_and_pages_show_every_part_of_the_money(hostile):
+    ws, result, ring, tmp = hostile
+    con = ws.connect()
+    try:
+        run = result.run_id
+        # a second ring over the same claims (a hub of the same people, say)
+        con.execute("""INSERT INTO rings SELECT * REPLACE ('TC-TWIN' AS ring_id, rank + 1 AS rank) FROM rings
+                       WHERE run_id = ? AND ring_id = ?""", [run, ring.ring_id])
+        con.execute("""INSERT INTO ring_claims SELECT run_id, 'TC-TWIN', claim_id FROM ring_claims
+                       WHERE run_id = ? AND ring_id = ?""", [run, ring.ring_id])
+        con.execute("UPDATE claims SET account_amount = 20.00, self_amount = 38.00, fund_amount = 0.00")
+    finally:
+        con.close()
+    report(ws.path, tmp / "site", lang="en")
+    index = (tmp / "site" / "index.html").read_text(encoding="utf-8")
+    assert f"<b>{ring.total_amount:,.2f}</b>amount in rings (yuan, each claim once)" in index
+    page = (tmp / "site" / "rings" / f"{ring.ring_id}.html").read_text(encoding="utf-8")
+    n = ring.n_claims
+    assert "personal account (yuan)" in page and f"{Decimal('20.00') * n:,.2f}" in page
+    assert "self-paid (yuan)" in page and f"{Decimal('38.00') * n:,.2f}" in page
+    export_case(ws.path, ring.ring_id, tmp / "pkg2")
+    import json
+
+    summary = json.loads((tmp / "pkg2" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["account_amount"] == str(Decimal("20.00") * n) and summary["self_amount"] == str(Decimal("38.00") * n)
+    assert "the personal account" in " ".join(summary["en"])

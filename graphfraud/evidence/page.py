@@ -146,6 +146,8 @@ def render(graph, summary: dict, nodes: list[dict], claims: list[dict], position
         (_both("evidence.page.run"), s["run_id"]),
         (_both("evidence.page.total"), f"{s['total_amount']} CNY"),
         (_both("evidence.page.fund"), f"{s['fund_amount']} CNY"),
+        (_both("evidence.page.account"), f"{s['account_amount']} CNY"),
+        (_both("evidence.page.self"), f"{s['self_amount']} CNY"),
         (_both("evidence.page.dates"), f"{s['first_date'] or '-'} ~ {s['last_date'] or '-'}"),
         (_both("evidence.page.counts"),
          f"{s['counts']['people']} / {s['counts']['cards']} / {s['counts']['facilities']}"),

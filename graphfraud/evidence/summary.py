@@ -57,6 +57,8 @@ def build_summary(graph, claims: list[dict], n_items: int, *, threshold: Decimal
 
     total = sum((money(c["total_amount"]) for c in claims), ZERO)
     fund = sum((money(c["fund_amount"]) for c in claims), ZERO)
+    account = sum((money(c.get("account_amount")) for c in claims), ZERO)
+    own = sum((money(c.get("self_amount")) for c in claims), ZERO)
     days = sorted(_day(c["settled_at"]) for c in claims if c.get("settled_at") is not None)
     first, last = (days[0], days[-1]) if days else (None, None)
     by_type: dict[str, int] = {}
@@ -72,7 +74,8 @@ def build_summary(graph, claims: list[dict], n_items: int, *, threshold: Decimal
               "facilities": len(facilities), "pharmacies": pharmacies, "doctors": by_type.get("doctor", 0),
               "claims": len(claims), "items": n_items, "nodes": len(graph.nodes), "edges": len(graph.edges),
               "hidden_nodes": graph.hidden_nodes}
-    params = dict(case=graph.case_id, total=fmt_money(total), fund=fmt_money(fund), claims=len(claims),
+    params = dict(case=graph.case_id, total=fmt_money(total), fund=fmt_money(fund), account=fmt_money(account),
+                  own=fmt_money(own), claims=len(claims),
                   first=first or "-", last=last or "-", people=counts["people"], cards=counts["cards"],
                   facilities=counts["facilities"], threshold=fmt_money(threshold), reward=fmt_money(reward))
     text = {}
@@ -91,7 +94,8 @@ def build_summary(graph, claims: list[dict], n_items: int, *, threshold: Decimal
         "title_zh": graph.title_zh, "title_en": graph.title_en, "run_id": run_id,
         "score": s.get("score"), "rank": s.get("rank"),
         **({"kind_rank": s.get("kind_rank")} if graph.case_type == "lead" else {}),
-        "total_amount": str(total), "fund_amount": str(fund), "currency": "CNY",
+        "total_amount": str(total), "fund_amount": str(fund), "account_amount": str(account),
+        "self_amount": str(own), "currency": "CNY",
         "first_date": first.isoformat() if first else None, "last_date": last.isoformat() if last else None,
         "counts": counts,
         "transfer_threshold": str(threshold.quantize(CENT)), "over_transfer_threshold": over,
