@@ -623,6 +623,13 @@ def test_a_revealed_package_holds_exactly_the_case_people(region, tmp_path, grap
     assert entry["revealed"] is True and entry["operator"] == "liaison"
     assert entry["revealed_identities"] == sorted(f"{t}:{i}" for t, i in case_people)
     assert entry["revealed_count"] == len(case_people)
+    # real identities are for the exporting user only: the folder 0700, its files and the zip 0600
+    assert (out.stat().st_mode & 0o777) == 0o700
+    assert all((p.stat().st_mode & 0o777) == 0o600 for p in out.iterdir())
+    zpath = tmp_path / "revealed.zip"
+    assert (zpath.stat().st_mode & 0o777) == 0o600
+    with zipfile.ZipFile(zpath) as zf:
+        assert all((info.external_attr >> 16) & 0o777 == 0o600 for info in zf.infolist())
 
 
 def test_reveal_needs_the_workspace_key(region, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import uuid
 import zipfile
@@ -128,9 +129,14 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
         manifest_bytes = (to_json(manifest) + "\n").encode("utf-8")
         (stage / MANIFEST).write_bytes(manifest_bytes)
         files.append(stage / MANIFEST)
+        if reveal:
+            # real names, citizen IDs, phones and addresses: readable by the exporting user only
+            stage.chmod(0o700)
+            for f in files:
+                f.chmod(0o600)
         zip_sha = None
         if zip_path is not None:
-            _zip(zip_path, files, exported_at)
+            _zip(zip_path, files, exported_at, private=reveal)
             zip_sha = sha256_file(zip_path)
         if out.exists():
             out.rmdir()  # checked empty above
@@ -233,14 +239,18 @@ def _network_page(con, graph, path: Path) -> Path | None:
     return path
 
 
-def _zip(path: Path, files: list[Path], exported_at: str) -> None:
-    """The package's files at the root of a zip, stamped with the export time."""
+def _zip(path: Path, files: list[Path], exported_at: str, *, private: bool = False) -> None:
+    """The package's files at the root of a zip, stamped with the export time; ``private``
+    (a revealed package): the zip and its members readable by their owner only."""
     when = dt.datetime.fromisoformat(exported_at).timetuple()[:6]
     tmp = path.with_name(path.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for p in files:
             info = zipfile.ZipInfo(p.name, date_time=when)
             info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
+            info.external_attr = (0o600 if private else 0o644) << 16
             zf.writestr(info, p.read_bytes())
+    if private:
+        tmp.chmod(0o600)
     tmp.replace(path)
