@@ -73,23 +73,38 @@ def detect(con, settings: Settings) -> DetectorResult:
     try:
         n_rings = communities(con, pr, settings.engine, settings.seed, s.min_members)
         t1 = time.perf_counter()
-        built = [(f, _ring(f, settings)) for f in (ring_facts(con, pr, s.elderly_age) if n_rings else {}).values()]
+        built = {f.r: (f, _ring(f, settings)) for f in (ring_facts(con, pr, s.elderly_age) if n_rings else {}).values()}
+
+        def suspects() -> set[int]:
+            return {r for r, (_f, ring) in built.items() if ring.score >= settings.min_score
+                    and not ring.facts.get("family")}
+
+        def refresh(changed: set[int]) -> None:
+            """The facts of the rings that changed (the others are as they were)."""
+            gone = [r for r in changed if r in built]
+            for r in gone:
+                del built[r]
+            live = {r for (r,) in con.execute(f"SELECT DISTINCT r FROM {PREFIX}_comm").fetchall()}
+            for r in [r for r in built if r not in live]:
+                del built[r]
+            for f in ring_facts(con, pr, s.elderly_age, only=changed & live).values():
+                built[f.r] = (f, _ring(f, settings))
+
         # the parts of one stack the broker swipes a share of each session: rings that would be
         # reported (not families), whose cards met each other on several days, are one ring
-        suspect = {f.r for f, ring in built if ring.score >= settings.min_score and not ring.facts.get("family")}
-        pairs = merge_pairs(con, PREFIX, "comm", s.merge_min_days, s.merge_min_cover, only=suspect)
+        pairs = merge_pairs(con, PREFIX, "comm", s.merge_min_days, s.merge_min_cover, only=suspects())
         if pairs:
             n_rings = communities(con, pr, settings.engine, settings.seed, s.min_members,
                                   merge=lambda con, p: apply_merge(con, p, pairs))
             merged = len({b for _a, b in pairs})
-            built = [(f, _ring(f, settings)) for f in (ring_facts(con, pr, s.elderly_age) if n_rings else {}).values()]
-            suspect = {f.r for f, ring in built if ring.score >= settings.min_score and not ring.facts.get("family")}
-        absorbed = absorb(con, pr, suspect, s.min_days, s.absorb_significance, settings.engine.max_edge_weight,
-                          s.window_minutes * 60)
-        if absorbed:
-            built = [(f, _ring(f, settings)) for f in ring_facts(con, pr, s.elderly_age).values()]
+            refresh({r for pair in pairs for r in pair})
+        grown = absorb(con, pr, suspects(), s.min_days, s.absorb_significance, settings.engine.max_edge_weight,
+                       s.window_minutes * 60)
+        absorbed = sum(grown.values())
+        if grown:
+            refresh(set(grown))
         # a ring is people: several cards of one or two holders (a card and an e-voucher) are not
-        rings = [ring for _f, ring in built if ring.facts["people"] >= s.min_members]
+        rings = [ring for _r, (_f, ring) in sorted(built.items()) if ring.facts["people"] >= s.min_members]
     finally:
         con.execute(f"DROP TABLE IF EXISTS {PREFIX}_pe")
     timings = {"select": round(t_select, 3), **pr.timings, "communities": round(t1 - t0, 3), "rings": round(time.perf_counter() - t1, 3)}

@@ -417,40 +417,63 @@ def demographic_mismatch(con, settings: Settings) -> list[Lead]:
               "male_items": list(s.male_item_prefixes), "female_items": list(s.female_item_prefixes),
               "female_names": list(s.female_item_names), "child_names": list(s.paediatric_item_names),
               "child_age": s.paediatric_min_age}
+    # which diagnoses and items are for women, men or children only: judged once per code (and
+    # name) of the region, into tables, so that the checks are not pushed down onto every line
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE dm_dx AS
+        SELECT diagnosis_code, len(list_filter($female_dx, lambda x: starts_with(upper(diagnosis_code), x))) > 0
+                   AS for_women,
+               len(list_filter($male_dx, lambda x: starts_with(upper(diagnosis_code), x))) > 0 AS for_men
+        FROM (SELECT DISTINCT diagnosis_code FROM lead_claims WHERE diagnosis_code IS NOT NULL)""",
+                {k: params[k] for k in ("female_dx", "male_dx")})
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE dm_items AS
+        SELECT item_code, item_name,
+               len(list_filter($female_items, lambda x: starts_with(item_code, x))) > 0
+                   OR len(list_filter($female_names, lambda x: contains(item_name, x))) > 0 AS for_women,
+               len(list_filter($male_items, lambda x: starts_with(item_code, x))) > 0 AS for_men,
+               len(list_filter($child_names, lambda x: contains(item_name, x))) > 0 AS for_children
+        FROM (SELECT DISTINCT item_code, coalesce(item_name, '') AS item_name FROM items
+              WHERE item_code IS NOT NULL)""",
+                {k: params[k] for k in ("female_items", "female_names", "male_items", "child_names")})
+    con.execute("DELETE FROM dm_dx WHERE NOT (for_women OR for_men)")
+    con.execute("DELETE FROM dm_items WHERE NOT (for_women OR for_men OR for_children)")
     rows = con.execute("""
-        WITH holders AS (
+        WITH
+        dx_claims AS (
+            SELECT l.claim_id, k.for_women, k.for_men FROM lead_claims l JOIN dm_dx k USING (diagnosis_code)),
+        item_lines AS (
+            SELECT i.claim_id, i.item_code, coalesce(i.item_name, i.item_code) AS name, k.for_women, k.for_men,
+                   k.for_children
+            FROM items i JOIN dm_items k ON k.item_code = i.item_code AND k.item_name = coalesce(i.item_name, '')),
+        -- the holders of those claims only, with their age on the day
+        holders AS (
             SELECT l.claim_id, l.card_id, l.total_amount, l.diagnosis_code, l.day, p.sex, l.patient_id,
                    CASE WHEN p.birth_date IS NULL THEN NULL
                         ELSE date_diff('year', p.birth_date, l.day)
                              - CASE WHEN strftime(l.day, '%m%d') < strftime(p.birth_date, '%m%d') THEN 1 ELSE 0 END
                    END AS age
-            FROM lead_claims l JOIN patients p USING (patient_id)),
+            FROM lead_claims l JOIN patients p USING (patient_id)
+            WHERE l.claim_id IN (SELECT claim_id FROM dx_claims UNION SELECT claim_id FROM item_lines)),
         dx AS (
-            SELECT card_id, claim_id, total_amount, CASE WHEN sex = 'M' THEN 'dm_dx_male' ELSE 'dm_dx_female' END AS code,
-                   diagnosis_code AS what, age, patient_id
-            FROM holders
-            WHERE diagnosis_code IS NOT NULL AND (
-                  (sex = 'M' AND len(list_filter($female_dx, lambda x: starts_with(upper(diagnosis_code), x))) > 0)
-               OR (sex = 'F' AND len(list_filter($male_dx, lambda x: starts_with(upper(diagnosis_code), x))) > 0))),
-        lines AS (
-            SELECT h.card_id, h.claim_id, h.total_amount, h.sex, h.age, i.item_code, h.patient_id,
-                   coalesce(i.item_name, i.item_code) AS name, coalesce(i.item_name, '') AS item_name
-            FROM holders h JOIN items i USING (claim_id)),
+            SELECT h.card_id, h.claim_id, h.total_amount,
+                   CASE WHEN h.sex = 'M' THEN 'dm_dx_male' ELSE 'dm_dx_female' END AS code,
+                   h.diagnosis_code AS what, h.age, h.patient_id
+            FROM holders h JOIN dx_claims d USING (claim_id)
+            WHERE (h.sex = 'M' AND d.for_women) OR (h.sex = 'F' AND d.for_men)),
         it AS (
-            SELECT card_id, claim_id, total_amount,
-                   CASE WHEN sex = 'M' AND (len(list_filter($female_items, lambda x: starts_with(item_code, x))) > 0
-                                            OR len(list_filter($female_names, lambda x: contains(item_name, x))) > 0)
-                          THEN 'dm_item_male'
-                        WHEN sex = 'F' AND len(list_filter($male_items, lambda x: starts_with(item_code, x))) > 0
-                          THEN 'dm_item_female'
-                        WHEN age >= $child_age AND len(list_filter($child_names, lambda x: contains(item_name, x))) > 0
-                          THEN 'dm_item_child'
-                   END AS code, name AS what, age, patient_id
-            FROM lines)
+            SELECT h.card_id, h.claim_id, h.total_amount,
+                   CASE WHEN h.sex = 'M' AND x.for_women THEN 'dm_item_male'
+                        WHEN h.sex = 'F' AND x.for_men THEN 'dm_item_female'
+                        WHEN h.age >= $child_age AND x.for_children THEN 'dm_item_child'
+                   END AS code, x.name AS what, h.age, h.patient_id
+            FROM holders h JOIN item_lines x USING (claim_id))
         SELECT * FROM dx
         UNION ALL
         SELECT * FROM it WHERE code IS NOT NULL
-        ORDER BY card_id, claim_id, code, what""", params).fetchall()
+        ORDER BY card_id, claim_id, code, what""", {"child_age": params["child_age"]}).fetchall()
+    con.execute("DROP TABLE dm_dx")
+    con.execute("DROP TABLE dm_items")
     leads = []
     for card, rs in _group(rows).items():
         claims = {r[1]: _money(r[2]) for r in rs}

@@ -3,6 +3,7 @@ holder facts behind each community, computed in DuckDB for all rings at once."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import statistics
 from collections import defaultdict
@@ -160,12 +161,12 @@ def absorb(con, pr: PairResult, only: set[int], min_days: int, min_significance:
     meets the stack again and again. Chance: on each day the card was there, each of its
     events falls within the window of one of the ring's bursts (its events on that day, one
     per ``window``-wide bucket) with the engine's probability ``q`` for the day. Repeated
-    ``rounds`` times, as the rings grow. Needs ``{p}_pe``. Returns how many joined."""
+    ``rounds`` times, as the rings grow. Needs ``{p}_pe``. Returns ring -> how many joined it."""
     p = pr.prefix
     if not only:
-        return 0
+        return {}
     con.execute(f"CREATE OR REPLACE TEMP TABLE {p}_only AS SELECT unnest(?::INTEGER[]) AS r", [sorted(only)])
-    total = 0
+    grown: dict[int, int] = {}
     for _ in range(rounds):
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {p}_abs AS
@@ -195,24 +196,44 @@ def absorb(con, pr: PairResult, only: set[int], min_days: int, min_significance:
                                             FROM scored WHERE nlp >= ?) WHERE k = 1)
             SELECT o.* FROM outside o SEMI JOIN best b ON b.r = o.r AND b.x = o.x""",
                     [min_days, int(window), min_significance])
-        n = con.execute(f"SELECT count(DISTINCT x) FROM {p}_abs").fetchall()[0][0]
-        if not n:
+        added = con.execute(f"SELECT r, count(DISTINCT x) FROM {p}_abs GROUP BY r").fetchall()
+        if not added:
             break
-        total += n
+        for r, n in added:
+            grown[r] = grown.get(r, 0) + n
         con.execute(f"INSERT INTO {p}_comm SELECT DISTINCT x AS e, r FROM {p}_abs")
         con.execute(f"""
             INSERT INTO {p}_rs SELECT ab.r, ab.a, ab.b, ab.c, ab.d, xa.claim_id, xb.claim_id, xa.t, xb.t
             FROM {p}_abs ab JOIN {p}_ev xa ON xa.i = ab.ia JOIN {p}_ev xb ON xb.i = ab.ib""")
-    if total:
+    if grown:
         ring_claims_from_meetings(con, p)
     con.execute(f"DROP TABLE IF EXISTS {p}_abs")
     con.execute(f"DROP TABLE {p}_only")
-    return int(total)
+    return grown
 
 
-def ring_facts(con, pr: PairResult, elderly_age: int, seconds_per_t: int = 1) -> dict[int, RingFacts]:
+def ring_facts(con, pr: PairResult, elderly_age: int, seconds_per_t: int = 1,
+               only: set[int] | None = None) -> dict[int, RingFacts]:
     """Totals, days, tie strength, members' own claims and holder facts per ring.
-    ``seconds_per_t``: 1 when the events' clock is in seconds, 86400 when in days."""
+    ``seconds_per_t``: 1 when the events' clock is in seconds, 86400 when in days. ``only``:
+    the facts of these rings alone (the others are left as they were), read from copies of the
+    ring tables cut to them."""
+    if only is not None:
+        q = pr.prefix + "x"
+        ids = sorted(only)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {q}_only AS SELECT unnest(?::INTEGER[]) AS r", [ids])
+        for name in ("comm", "rclaims", "rs", "redges"):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {q}_{name} AS SELECT * FROM {pr.prefix}_{name} "
+                        f"SEMI JOIN {q}_only USING (r)")
+        for name in ("ent", "ctx"):
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {q}_{name} AS SELECT * FROM {pr.prefix}_{name}")
+        try:
+            return ring_facts(con, dataclasses.replace(pr, prefix=q), elderly_age, seconds_per_t)
+        finally:
+            for name in ("only", "comm", "rclaims", "rs", "redges", "holder", "centroid"):
+                con.execute(f"DROP TABLE IF EXISTS {q}_{name}")
+            for name in ("ent", "ctx"):
+                con.execute(f"DROP VIEW IF EXISTS {q}_{name}")
     p = pr.prefix
     facts: dict[int, RingFacts] = {}
     for r, cards in con.execute(f"""
