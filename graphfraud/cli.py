@@ -56,7 +56,7 @@ def friendly_errors(func):
             return func(*args, **kwargs)
         except GraphfraudError as exc:
             click.echo(f"{t('error_prefix')}: {exc}", err=True)
-            sys.exit(2)
+            sys.exit(exc.exit_code)
 
     return wrapper
 

@@ -108,6 +108,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "{file} 第 {line} 行 {column}：{reason_text}",
         "en": "{file} line {line} {column}: {reason_text}",
     },
+    "workspace_busy": {
+        "zh": "工作区 {workspace} 正被另一个命令使用（{command}，进程 {pid}，始于 {since}）；待其结束后重试",
+        "en": "workspace {workspace} is in use by another command ({command}, process {pid}, since {since}); "
+              "try again when it has finished",
+    },
+    "workspace_open_elsewhere": {
+        "zh": "工作区 {workspace} 正被另一个进程打开（如查询或工作台）；关闭后重试",
+        "en": "workspace {workspace} is open in another process (a query or a workbench, say); "
+              "try again when it has closed",
+    },
     # detection
     "no_claims": {"zh": "工作区 {workspace} 中没有结算数据；先运行 graphfraud ingest",
                   "en": "workspace {workspace} holds no claims; run graphfraud ingest first"},

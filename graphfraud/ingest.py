@@ -638,10 +638,14 @@ def ingest(
         raise GraphfraudError("required_table_missing", path=str(dataset), table="claims")
     keyring = load_keyring(key_file)
     ws = Workspace.open(workspace, create=True)
-    con = ws.connect(memory_limit=memory_limit)
+    lock = ws.lock("ingest")
+    con = None
     run_id = new_run_id("ingest")
     timings: dict[str, float] = {}
     try:
+        con = ws.connect(memory_limit=memory_limit)
+        # a run killed before it finished left staged or unpublished Parquet files: tidy first
+        ws.recover(con)
         ws.check_key(con, keyring.fingerprint)
         ing = Ingestor(ws, con, keyring, mappings, forced, run_id, progress, parquet=parquet)
         for path in ignored:
@@ -697,7 +701,9 @@ def ingest(
                 con.execute("ROLLBACK")
             except Exception:  # noqa: BLE001 - no transaction open yet
                 pass
+            ws.discard_parquet(run_id)
             raise
+        ws.publish_parquet(run_id)
         manifest["timings_s"] = timings
         manifest["seconds"] = round(time.perf_counter() - started, 3)
         run_dir = ws.runs_dir / run_id
@@ -705,9 +711,11 @@ def ingest(
         manifest_path = run_dir / "manifest.json"
         manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     finally:
-        con.close()
+        if con is not None:
+            con.close()
         shutil.rmtree(ws.tmp_dir, ignore_errors=True)
         ws.tmp_dir.mkdir(exist_ok=True)
+        lock.release()
     return IngestResult(run_id, ws.path, all_counts, flags, time.perf_counter() - started, manifest_path,
                         [p.name for p in ignored])
 

@@ -119,8 +119,10 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
     timings: dict[str, float] = {}
     stats: dict[str, dict[str, int | float]] = {}
     rings: list[Ring] = []
-    con = ws.connect(memory_limit=memory_limit)
+    lock = ws.lock("detect")
+    con = None
     try:
+        con = ws.connect(memory_limit=memory_limit)
         if con.execute("SELECT count(*) FROM claims").fetchall()[0][0] == 0:
             raise GraphfraudError("no_claims", workspace=str(ws.path))
         for ddl in STORE_DDL:
@@ -174,7 +176,9 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
         manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         _store(con, run_id, started_at, finished_at, out_dir, settings, manifest, rings, leads)
     finally:
-        con.close()
+        if con is not None:
+            con.close()
+        lock.release()
     return DetectResult(run_id, out_dir, rings, leads, changes, stats, timings, time.perf_counter() - started,
                         manifest_path, [*files, manifest_path])
 

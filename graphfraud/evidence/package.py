@@ -70,8 +70,10 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
     # failure never leaves half a package behind
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
-    con = ws.connect()
+    lock = ws.lock("export")
+    con = None
     try:
+        con = ws.connect()
         report = audit.verify(ws.path, con)
         if not report.ok:  # refuse before writing anything: the export could not be recorded
             raise GraphfraudError("audit.broken", path=str(report.path), problem=report.problems[0].text())
@@ -148,7 +150,9 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
             "package": str(out.resolve()), "manifest_sha256": sha256_bytes(manifest_bytes),
             "zip": str(zip_path.resolve()) if zip_path else None, "zip_sha256": zip_sha})
     finally:
-        con.close()
+        if con is not None:
+            con.close()
+        lock.release()
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
     return ExportResult(case_id, case_type, run_id, out, zip_path, files, sha256_bytes(manifest_bytes), summary,
