@@ -47,6 +47,24 @@ def _say(ctx: click.Context, message: str) -> None:
         click.echo(message)
 
 
+class RejectRate(click.ParamType):
+    """A percentage such as ``1%``, ``0.5%`` or ``2`` (percent), as a fraction."""
+
+    name = "percent"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        text = str(value).strip().rstrip("%").strip()
+        try:
+            pct = float(text)
+        except ValueError:
+            self.fail(t("bad_option", option="--max-reject-rate", detail=value), param, ctx)
+        if not 0 <= pct <= 100:
+            self.fail(t("bad_option", option="--max-reject-rate", detail=value), param, ctx)
+        return pct / 100
+
+
 def friendly_errors(func):
     """Turn library errors into one line that says what to do, with exit code 2."""
 
@@ -140,22 +158,31 @@ def main(ctx: click.Context, lang: str | None, quiet: bool) -> None:
 @click.option("--memory-limit", default=None,
               help="DuckDB 内存上限，超出部分写入工作区临时目录（默认 4GB 或 GRAPHFRAUD_MEMORY_LIMIT）/ "
                    "DuckDB memory limit; beyond it work spills to the workspace's tmp/ (default 4GB)")
+@click.option("--max-reject-rate", type=RejectRate(), default="1%", show_default=True,
+              help="每张表允许的拒绝比例（百分比）；超过时保留已载入的数据，以退出码 3 结束 / "
+                   "largest share of a table's rows that may be rejected (percent); above it, what loaded is "
+                   "kept and ingest exits with 3")
+@click.option("--max-record-lines", type=click.IntRange(min=1), default=20, show_default=True,
+              help="一条记录最多可跨的物理行数（仅在引号内）/ most physical lines a record may span (inside quotes)")
 @click.pass_context
 @friendly_errors
 def ingest(ctx, dataset_dir: Path, workspace: Path, mapping: str | None, key_file: Path | None, no_parquet: bool,
-           memory_limit: str | None):
+           memory_limit: str | None, max_reject_rate: float, max_record_lines: int):
     """导入一个地区的结算数据到工作区 / load a dataset folder into the workspace.
 
     Reads every table of the data contract (CSV, CSV.gz, Parquet, XLSX; UTF-8 or GB18030),
     picks the mapping that fits the headers, validates, pseudonymises personal data and
     stores canonical tables. Every row is loaded, merged as a duplicate or rejected with a
     reason; the counts are printed and stored. Running it again on the same files changes
-    nothing; a later month appends.
+    nothing; a later month appends. A bad line costs only itself: a quote left open, a line
+    in another encoding or mixed line ends never take their neighbours with them. When a
+    table's rejects exceed --max-reject-rate, what loaded is kept and the exit code is 3.
 
     \b
     Example / 示例:
       graphfraud ingest data/region --workspace ws
       graphfraud ingest data/2025-02 --workspace ws --mapping nhsa_zh
+      graphfraud ingest data/2025-03 --workspace ws --max-reject-rate 0.5%
     """
     from graphfraud.ingest import ingest as run_ingest
     from graphfraud.readers import discover
@@ -168,14 +195,28 @@ def ingest(ctx, dataset_dir: Path, workspace: Path, mapping: str | None, key_fil
     notes: list[str] = []
     try:
         result = run_ingest(dataset_dir, workspace, mapping=mapping, key_file=key_file, parquet=not no_parquet,
-                            memory_limit=memory_limit, progress=bar, note=notes.append)
+                            memory_limit=memory_limit, progress=bar, note=notes.append,
+                            max_record_lines=max_record_lines)
     finally:
         bar.close()
-    if quiet:
-        return
-    for n in notes:
-        click.echo(n)
-    _print_ingest_summary(result)
+    if not quiet:
+        for n in notes:
+            click.echo(n)
+        _print_ingest_summary(result)
+    if _reject_rate_exceeded(result, max_reject_rate):
+        sys.exit(3)
+
+
+def _reject_rate_exceeded(result, rate: float) -> bool:
+    """Say which tables are over the reject rate (on stderr); whether any is."""
+    over = result.over_reject_rate(rate)
+    if not over:
+        return False
+    totals = result.totals()
+    items = [t("ingest_rate_item", table=table, rate=f"{r:.2%}", rejected=totals[table]["rejected"],
+               input=totals[table]["input"]) for table, r in over.items()]
+    click.echo(t("ingest_over_reject_rate", limit=f"{rate:.2%}", tables="; ".join(items)), err=True)
+    return True
 
 
 def _print_ingest_summary(result) -> None:
@@ -185,6 +226,10 @@ def _print_ingest_summary(result) -> None:
         for reason, n in reasons.get(table, {}).items():
             click.echo(t("ingest_reason_line", reason=f"{reason}（{t('reason.' + reason)}）" if get_lang() == "zh"
                          else f"{reason} ({t('reason.' + reason)})", count=n))
+            cascade = result.cascades.get(table, {}).get(reason)
+            if cascade:
+                click.echo(t("ingest_cascade_line", rows=cascade["rows"], reason=reason,
+                             because_of=cascade["because_of"]))
     for flag, n in result.flags.items():
         if n:
             click.echo(t("ingest_flag_line", flag=t("flag." + flag), count=n))

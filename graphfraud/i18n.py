@@ -31,6 +31,33 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "empty_file": {"zh": "文件 {file} 是空的，没有表头", "en": "file {file} is empty: no header line"},
     "unreadable_file": {"zh": "无法读取文件 {file}：{detail}", "en": "cannot read file {file}: {detail}"},
+    "unreadable.xlsx": {"zh": "不是有效的 xlsx 工作簿（xlsx 是 zip 压缩包）：{detail}",
+                        "en": "not a valid xlsx workbook (an xlsx is a zip archive): {detail}"},
+    "unreadable.gzip": {"zh": "gzip 压缩数据损坏或不完整：{detail}",
+                        "en": "the gzip data is corrupt or incomplete: {detail}"},
+    "unreadable.parquet": {"zh": "不是有效或完整的 Parquet 文件：{detail}",
+                           "en": "not a valid or complete Parquet file: {detail}"},
+    "unreadable.parquet_row": {"zh": "读到第 {row} 行后中断：{detail}", "en": "broke off after row {row}: {detail}"},
+    "ingest_retry_careful": {
+        "zh": "{file}：快速读取器无法读取（{cause}），改用逐行读取重新导入",
+        "en": "{file}: the fast reader could not read it ({cause}); ingesting again, reading it line by line",
+    },
+    "ingest_decoded_lines": {
+        "zh": "{file}：{count} 行不是 {encoding} 编码，已按 {other} 解码（第 {lines} 行）",
+        "en": "{file}: lines not in {encoding}, decoded as {other}: {count} (line {lines})",
+    },
+    "ingest_line_ends": {
+        "zh": "{file}：行尾混用（{crlf} 行以 CRLF 结尾，其余以 LF 结尾），均已正确读取",
+        "en": "{file}: mixed line ends ({crlf} lines end in CRLF, the rest in LF), all read",
+    },
+    "ingest_lone_cr": {
+        "zh": "{file}：行内有 {count} 个不在行尾的回车符（CR），已按空格读取",
+        "en": "{file}: carriage returns (CR) inside lines, read as spaces: {count}",
+    },
+    "ingest_cr_line_ends": {
+        "zh": "{file}：以回车符（CR）作为行尾（旧式 Mac 格式），已按行读取",
+        "en": "{file}: lines end in CR (old Mac style); read line by line",
+    },
     "key_mismatch": {
         "zh": "工作区 {workspace} 是用另一把假名化密钥建立的（指纹 {expected}，当前 {actual}）；请使用原密钥（GRAPHFRAUD_KEY 或 --key-file）",
         "en": "workspace {workspace} was built with another pseudonymisation key (fingerprint {expected}, now {actual}); use the original key (GRAPHFRAUD_KEY or --key-file)",
@@ -60,6 +87,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{table:<11} input {input:>10,}  loaded {loaded:>10,}  duplicate {duplicate:>8,}  rejected {rejected:>8,}",
     },
     "ingest_reason_line": {"zh": "    拒绝原因 {reason}：{count:,}", "en": "    rejected for {reason}: {count:,}"},
+    "ingest_cascade_line": {
+        "zh": "    其中 {rows:,} 行（{reason}）是连带拒绝：它们引用的 {because_of} 记录在本次导入中被拒绝",
+        "en": "    of which {rows:,} ({reason}) follow from this run's rejects in {because_of}: the rows they refer to "
+              "were rejected",
+    },
+    "ingest_over_reject_rate": {
+        "zh": "拒绝比例超过上限 {limit}：{tables}。已载入的数据已保存；请查看拒绝记录（graphfraud rejects），"
+              "或用 --max-reject-rate 调整上限",
+        "en": "reject rate above the limit of {limit}: {tables}. What loaded is kept; see the rejects "
+              "(graphfraud rejects), or set --max-reject-rate",
+    },
+    "ingest_rate_item": {"zh": "{table} {rate}（{rejected:,}/{input:,}）", "en": "{table} {rate} ({rejected:,} of {input:,})"},
     "ingest_flag_line": {"zh": "已载入但标记：{flag}：{count:,}", "en": "loaded but flagged: {flag}: {count:,}"},
     "ingest_mapping_line": {
         "zh": "{file}：映射 {mapping}，编码 {encoding}",
@@ -182,6 +221,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "kind.leads": {"zh": "单项线索", "en": "leads"},
     # reject reasons
     "reason.malformed_row": {"zh": "字段数量不对或引号不配对", "en": "wrong number of fields or broken quoting"},
+    "reason.unclosed_quote": {"zh": "引号未闭合（此行被拒绝，从下一行继续读取）",
+                              "en": "a quote left open (this line rejected; reading resumed at the next line)"},
     "reason.bad_encoding": {"zh": "含有不属于该文件编码的字节", "en": "bytes that are not valid text in the file's encoding"},
     "reason.missing_required": {"zh": "必填字段为空", "en": "a required field is empty"},
     "reason.bad_date": {"zh": "日期或时间无法识别", "en": "a date or time that cannot be read"},

@@ -34,7 +34,18 @@ from graphfraud.errors import GraphfraudError
 from graphfraud.idnumber import sql_is_valid
 from graphfraud.mapping import Mapping, builtin_mappings, get_mapping
 from graphfraud.pseudo import Keyring, load_keyring, seal_batches, sql_normalise, sql_pseudonym
-from graphfraud.readers import RawSource, check_header, discover, drop_raw, read_source, row_index, scalar
+from graphfraud.readers import (
+    READ_MODES,
+    RawSource,
+    ReadAborted,
+    check_header,
+    discover,
+    drop_raw,
+    read_source,
+    row_index,
+    scalar,
+)
+from graphfraud.repair import DEFAULT_MAX_RECORD_LINES
 from graphfraud.schema import (
     DATE,
     DATETIME,
@@ -86,10 +97,23 @@ class FileCounts:
     blank_lines: int = 0
     reasons: Counter = field(default_factory=Counter)
     extra_columns: list[str] = field(default_factory=list)
+    #: physical lines = header lines + blank lines + input rows (records) + continuation lines
+    physical_lines: int = 0
+    header_lines: int = 1
+    continuation_lines: int = 0
+    read_path: str = "fast"
+    decoded_lines: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def lines_balanced(self) -> bool:
+        """Every physical line is the header's, blank, a record's first line or a record's
+        continuation."""
+        return self.physical_lines == self.header_lines + self.blank_lines + self.input_rows + self.continuation_lines
 
     def as_dict(self) -> dict:
         d = {k: v for k, v in self.__dict__.items() if k != "reasons"}
         d["rejected_by_reason"] = dict(sorted(self.reasons.items()))
+        d["lines_balanced"] = self.lines_balanced
         return d
 
 
@@ -102,6 +126,16 @@ class IngestResult:
     seconds: float
     manifest_path: Path
     ignored: list[str]
+    #: rejects caused by rejects of the same run (see ``cascades``)
+    cascades: dict[str, dict[str, dict]] = field(default_factory=dict)
+
+    def reject_rates(self) -> dict[str, float]:
+        """Per table: the share of its input rows that were rejected (0 for an empty table)."""
+        return {table: (c["rejected"] / c["input"] if c["input"] else 0.0) for table, c in self.totals().items()}
+
+    def over_reject_rate(self, rate: float) -> dict[str, float]:
+        """The tables whose reject rate is above ``rate`` (a fraction), with their rates."""
+        return {table: r for table, r in self.reject_rates().items() if r > rate}
 
     def totals(self) -> dict[str, dict[str, int]]:
         """Per table: input, loaded, duplicate, rejected."""
@@ -237,6 +271,9 @@ class Ingestor:
         self.progress = progress or (lambda label, n: None)
         self.parquet = parquet
         self.timings: dict[str, float] = {}
+        #: per table, the keys of the rows this run rejected for being unreadable (structural
+        #: rejects: the key read from the raw line when it can be), to tell cascades apart
+        self.unreadable_keys: dict[str, set[str]] = {}
 
     @contextlib.contextmanager
     def _timed(self, label: str):
@@ -250,7 +287,9 @@ class Ingestor:
         con = self.con
         counts = [
             FileCounts(table.name, r.source.name, r.sha256, r.size, r.source.fmt, r.encoding, r.mapping.name,
-                       r.reader, input_rows=r.n_records, blank_lines=r.blank_lines, extra_columns=r.extra_columns)
+                       r.reader, input_rows=r.n_records, blank_lines=r.blank_lines, extra_columns=r.extra_columns,
+                       physical_lines=r.physical_lines, header_lines=r.header_lines,
+                       continuation_lines=r.continuation_lines, read_path=r.path, decoded_lines=r.decoded_lines)
             for r in raws
         ]
         self._register_files(raws)
@@ -549,9 +588,15 @@ class Ingestor:
     # -- rejects ---------------------------------------------------------------------------
     def _write_structural_rejects(self, table: Table, raws: list[RawSource], counts: list[FileCounts]) -> None:
         rows = []
+        keys = self.unreadable_keys.setdefault(table.name, set())
         for i, r in enumerate(raws):
             header_of = {canon: h for h, canon in r.column_map.items()}
+            key_at = r.headers.index(header_of[table.key[0]]) if table.key[0] in header_of else None
             for s in r.structural:
+                if key_at is not None:
+                    key = _field(s.raw, r.delimiter, key_at)
+                    if key:
+                        keys.add(key)
                 raw = "[personal data withheld; see the source file]" if table.name in PII_COLUMNS else s.raw
                 rows.append((self.run_id, table.name, r.source.name, r.sha256, s.line, s.column,
                              header_of.get(s.column) if s.column else None, s.reason, None, raw))
@@ -617,12 +662,15 @@ def ingest(
     memory_limit: str | None = None,
     progress: Progress | None = None,
     note: Callable[[str], None] | None = None,
+    max_record_lines: int = DEFAULT_MAX_RECORD_LINES,
 ) -> IngestResult:
     """Ingest every table of ``dataset`` into ``workspace`` (created when missing).
 
     ``mapping`` forces a mapping (a built-in name such as ``nhsa_zh`` or a TOML path); by
     default each file gets the mapping that recognises most of its headers. Ingesting the same
-    files again changes no table; ingesting a later month appends."""
+    files again changes no table; ingesting a later month appends. A record of a text file may
+    span at most ``max_record_lines`` physical lines (inside a quoted value); one that would
+    span more is rejected at its first line and reading resumes at the next."""
     from graphfraud.i18n import t
 
     started = time.perf_counter()
@@ -641,16 +689,13 @@ def ingest(
     lock = ws.lock("ingest")
     con = None
     run_id = new_run_id("ingest")
-    timings: dict[str, float] = {}
     try:
         con = ws.connect(memory_limit=memory_limit)
         # a run killed before it finished left staged or unpublished Parquet files: tidy first
         ws.recover(con)
         ws.check_key(con, keyring.fingerprint)
-        ing = Ingestor(ws, con, keyring, mappings, forced, run_id, progress, parquet=parquet)
         for path in ignored:
             note(t("ingest_unknown_file", file=path.name))
-        all_counts: list[FileCounts] = []
         # every file's header is checked first, so a missing column stops before any file
         # is read whole; then one table at a time is read, typed and loaded, so that each
         # step works on one table's typed rows (a region's claim lines alone fill GBs) and
@@ -658,53 +703,29 @@ def ingest(
         for tname in LOAD_ORDER:
             for source in found.get(tname, []):
                 check_header(source, mappings, forced)
-        index = 0
-        try:
-            con.execute("BEGIN TRANSACTION")
-            for tname in LOAD_ORDER:
-                raws: list[RawSource] = []
-                for source in found.get(tname, []):
-                    t0 = time.perf_counter()
-                    raw = read_source(con, source, index, mappings, forced, ws.tmp_dir, ing.shape(TABLES[tname]))
-                    index += 1
-                    ing.type_raw(TABLES[tname], raw)
-                    raws.append(raw)
-                    timings[f"read {source.name}"] = round(time.perf_counter() - t0, 3)
-                    note(t("ingest_mapping_line", file=source.name, mapping=raw.mapping.name, encoding=raw.encoding))
-                    if raw.extra_columns:
-                        note(t("ingest_ignored_columns", file=source.name, columns=", ".join(raw.extra_columns)))
-                    ing.progress(source.name, 1)
-                if not raws:
-                    continue
-                t0 = time.perf_counter()
-                all_counts += ing.ingest_table(TABLES[tname], raws)
-                timings[f"load {tname}"] = round(time.perf_counter() - t0, 3)
-                ing.progress(tname, 1)
-            if parquet:
-                ws.write_parquet(con, "rejects", run_id, "SELECT * FROM rejects WHERE run_id = ?", [run_id])
-            timings.update(ing.timings)
-            flags = _flag_counts(con, run_id)
-            finished_at = dt.datetime.now()
-            manifest = _manifest(run_id, dataset, ws, all_counts, flags, timings, started_at, finished_at,
-                                 keyring, ignored)
-            con.execute("INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?)",
-                        [run_id, started_at, finished_at, str(dataset.resolve()), json.dumps(manifest, ensure_ascii=False)])
-            for c in all_counts:
-                con.execute(
-                    "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, c.table, c.file, c.sha256, c.size, c.fmt, c.encoding, c.mapping, c.reader, c.input_rows,
-                     c.loaded, c.duplicate, c.rejected, c.blank_lines],
-                )
-            con.execute("COMMIT")
-        except BaseException:
+        # how carefully each file is read: when DuckDB's reader stops on a file, the
+        # transaction is rolled back and the run starts again reading that file line by line
+        modes: dict[Path, str] = {}
+        while True:
+            ing = Ingestor(ws, con, keyring, mappings, forced, run_id, progress, parquet=parquet)
             try:
-                con.execute("ROLLBACK")
-            except Exception:  # noqa: BLE001 - no transaction open yet
-                pass
-            ws.discard_parquet(run_id)
-            raise
+                all_counts, manifest, flags = _load(ing, found, modes, dataset, ignored, started_at, note,
+                                                    max_record_lines)
+                break
+            except ReadAborted as exc:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                ws.discard_parquet(run_id)
+                if READ_MODES.index(exc.mode) <= READ_MODES.index(modes.get(exc.path, "fast")):
+                    raise GraphfraudError("unreadable_file", file=str(exc.path), detail=exc.cause) from None
+                modes[exc.path] = exc.mode
+                note(t("ingest_retry_careful", file=exc.path.name, cause=exc.cause))
+            except BaseException:
+                with contextlib.suppress(Exception):  # noqa: BLE001 - no transaction open yet
+                    con.execute("ROLLBACK")
+                ws.discard_parquet(run_id)
+                raise
         ws.publish_parquet(run_id)
-        manifest["timings_s"] = timings
         manifest["seconds"] = round(time.perf_counter() - started, 3)
         run_dir = ws.runs_dir / run_id
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -717,7 +738,126 @@ def ingest(
         ws.tmp_dir.mkdir(exist_ok=True)
         lock.release()
     return IngestResult(run_id, ws.path, all_counts, flags, time.perf_counter() - started, manifest_path,
-                        [p.name for p in ignored])
+                        [p.name for p in ignored], manifest.get("cascades", {}))
+
+
+def _load(ing: Ingestor, found: dict, modes: dict[Path, str], dataset: Path, ignored: list[Path],
+          started_at: dt.datetime, note: Callable[[str], None], max_record_lines: int
+          ) -> tuple[list[FileCounts], dict, dict[str, int]]:
+    """One attempt at the run's transaction: every table read, typed, loaded and recorded,
+    then COMMIT. Raises ``ReadAborted`` (after which the caller rolls back) when DuckDB's
+    reader stops on a file."""
+    from graphfraud.i18n import t
+
+    con, ws, run_id = ing.con, ing.ws, ing.run_id
+    timings: dict[str, float] = {}
+    all_counts: list[FileCounts] = []
+    index = 0
+    con.execute("BEGIN TRANSACTION")
+    for tname in LOAD_ORDER:
+        raws: list[RawSource] = []
+        for source in found.get(tname, []):
+            t0 = time.perf_counter()
+            raw = read_source(con, source, index, ing.mappings, ing.forced, ws.tmp_dir, ing.shape(TABLES[tname]),
+                              mode=modes.get(source.path, "fast"), max_record_lines=max_record_lines)
+            index += 1
+            ing.type_raw(TABLES[tname], raw)
+            raws.append(raw)
+            timings[f"read {source.name}"] = round(time.perf_counter() - t0, 3)
+            note(t("ingest_mapping_line", file=source.name, mapping=raw.mapping.name, encoding=raw.encoding))
+            if raw.extra_columns:
+                note(t("ingest_ignored_columns", file=source.name, columns=", ".join(raw.extra_columns)))
+            for other, lines in raw.decoded_lines.items():
+                note(t("ingest_decoded_lines", file=source.name, count=len(lines), encoding=raw.encoding,
+                       other=other, lines=_line_list(lines)))
+            if raw.cr_line_ends:
+                note(t("ingest_cr_line_ends", file=source.name))
+            elif 0 < raw.crlf_lines < raw.physical_lines - 1:
+                note(t("ingest_line_ends", file=source.name, crlf=raw.crlf_lines))
+            if raw.lone_cr:
+                note(t("ingest_lone_cr", file=source.name, count=raw.lone_cr))
+            ing.progress(source.name, 1)
+        if not raws:
+            continue
+        t0 = time.perf_counter()
+        all_counts += ing.ingest_table(TABLES[tname], raws)
+        timings[f"load {tname}"] = round(time.perf_counter() - t0, 3)
+        ing.progress(tname, 1)
+    if ing.parquet:
+        ws.write_parquet(con, "rejects", run_id, "SELECT * FROM rejects WHERE run_id = ?", [run_id])
+    timings.update(ing.timings)
+    flags = _flag_counts(con, run_id)
+    cascaded = cascades(con, run_id, ing.unreadable_keys)
+    finished_at = dt.datetime.now()
+    manifest = _manifest(run_id, dataset, ws, all_counts, flags, timings, started_at, finished_at,
+                         ing.keyring, ignored)
+    manifest["max_record_lines"] = max_record_lines
+    manifest["cascades"] = cascaded
+    for tname, by_reason in cascaded.items():
+        manifest["counts"][tname]["cascaded"] = sum(c["rows"] for c in by_reason.values())
+    con.execute("INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?)",
+                [run_id, started_at, finished_at, str(dataset.resolve()), json.dumps(manifest, ensure_ascii=False)])
+    for c in all_counts:
+        con.execute(
+            "INSERT INTO ingest_files (run_id, table_name, source_file, sha256, size, format, encoding, mapping, "
+            "reader, input_rows, loaded, duplicate, rejected, blank_lines, physical_lines, header_lines, "
+            "continuation_lines, read_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, c.table, c.file, c.sha256, c.size, c.fmt, c.encoding, c.mapping, c.reader, c.input_rows,
+             c.loaded, c.duplicate, c.rejected, c.blank_lines, c.physical_lines, c.header_lines,
+             c.continuation_lines, c.read_path],
+        )
+    con.execute("COMMIT")
+    manifest["timings_s"] = timings
+    return all_counts, manifest, flags
+
+
+def _line_list(lines: list[int], limit: int = 10) -> str:
+    shown = ", ".join(str(n) for n in lines[:limit])
+    return shown + (f", … (+{len(lines) - limit})" if len(lines) > limit else "")
+
+
+def _field(raw: str, delimiter: str, index: int) -> str | None:
+    """Field ``index`` of a raw line, when the line parses that far."""
+    import csv
+    import io
+
+    try:
+        row = next(csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter), [])
+    except csv.Error:
+        return None
+    return row[index].strip() if index < len(row) and row[index].strip() else None
+
+
+def cascades(con, run_id: str, unreadable_keys: dict[str, set[str]]) -> dict[str, dict[str, dict]]:
+    """Rejects caused by other rejects of the same run: per table and reason (an unknown
+    reference), how many rows, and of which table, were rejected because the row they refer
+    to was itself rejected in this run (for a bad value, or unreadable). The rest of those
+    rejects refer to rows that were never in the data."""
+    out: dict[str, dict[str, dict]] = {}
+    for table in TABLES.values():
+        for ref in table.references:
+            n_ref = scalar(con, "SELECT count(*) FROM rejects WHERE run_id = ? AND table_name = ? AND reason = ?",
+                           [run_id, table.name, ref.reason])
+            if not n_ref:
+                continue
+            keys = pa.table({"k": pa.array(sorted(unreadable_keys.get(ref.table, ())), pa.string())})
+            con.register("_unreadable_keys", keys)
+            try:
+                # the referenced table's rejects of this run: typed ones carry their values as
+                # JSON; unreadable ones, the keys read from their lines
+                n = scalar(con, f"""
+                    WITH parent AS (
+                        SELECT json_extract_string(raw, '$.{ref.target}') AS k FROM rejects
+                        WHERE run_id = ? AND table_name = ? AND raw LIKE '{{%'
+                        UNION SELECT k FROM _unreadable_keys)
+                    SELECT count(*) FROM rejects c WHERE c.run_id = ? AND c.table_name = ? AND c.reason = ?
+                      AND c.value IN (SELECT k FROM parent WHERE k IS NOT NULL)""",
+                           [run_id, ref.table, run_id, table.name, ref.reason])
+            finally:
+                con.unregister("_unreadable_keys")
+            if n:
+                out.setdefault(table.name, {})[ref.reason] = {"rows": n, "of": n_ref, "because_of": ref.table}
+    return out
 
 
 def _flag_counts(con, run_id: str) -> dict[str, int]:
@@ -735,10 +875,14 @@ def _manifest(run_id, dataset, ws, counts, flags, timings, started_at, finished_
     by_table: dict[str, dict] = {}
     for c in counts:
         t = by_table.setdefault(c.table, {"input": 0, "loaded": 0, "duplicate": 0, "rejected": 0,
-                                          "rejected_by_reason": Counter()})
+                                          "rejected_by_reason": Counter(), "physical_lines": 0,
+                                          "continuation_lines": 0, "lines_balanced": True})
         for k in ("input", "loaded", "duplicate", "rejected"):
             t[k] += c.input_rows if k == "input" else getattr(c, k)
         t["rejected_by_reason"].update(c.reasons)
+        t["physical_lines"] += c.physical_lines
+        t["continuation_lines"] += c.continuation_lines
+        t["lines_balanced"] = t["lines_balanced"] and c.lines_balanced
     for t in by_table.values():
         t["rejected_by_reason"] = dict(sorted(t["rejected_by_reason"].items()))
         t["balanced"] = t["input"] == t["loaded"] + t["duplicate"] + t["rejected"]

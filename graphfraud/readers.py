@@ -33,6 +33,8 @@ import pyarrow as pa
 
 from graphfraud.errors import GraphfraudError
 from graphfraud.mapping import Mapping, best_mapping
+from graphfraud.repair import DEFAULT_MAX_RECORD_LINES, Encoding, Repaired, open_bytes, read_header, repair_csv
+from graphfraud.repair import detect_encoding as detect
 from graphfraud.schema import TABLES
 
 FORMATS = {".csv": "csv", ".csv.gz": "csv.gz", ".parquet": "parquet", ".xlsx": "xlsx"}
@@ -50,6 +52,20 @@ class SourceFile:
     @property
     def name(self) -> str:
         return self.path.name
+
+
+class ReadAborted(Exception):
+    """DuckDB's reader stopped on a file (its state machine refused the bytes). The statement
+    failed inside the ingest's transaction, which must be rolled back; the ingest then starts
+    again reading this file the careful way (``mode``)."""
+
+    def __init__(self, path: Path, mode: str, cause: str) -> None:
+        super().__init__(f"{path}: {cause}")
+        self.path, self.mode, self.cause = path, mode, cause
+
+
+#: how carefully a CSV is read, in order: each failure moves a file to the next
+READ_MODES = ("fast", "careful", "python")
 
 
 @dataclass
@@ -78,12 +94,29 @@ class RawSource:
     structural: list[StructuralReject] = field(default_factory=list)
     had_replacements: bool = False
     reader: str = "duckdb"
+    #: what separates the fields of a structural reject's raw text
+    delimiter: str = ","
     #: set when the rows were typed on the way in (see ``read_source``'s ``shape``): the
     #: physical table holding them, without ``_line``; the line of a row ``v`` of it at
     #: position ``v._r`` (``row_index``) is ``line_sql`` after ``line_joins``
     typed_table: str | None = None
     line_sql: str = "v._line"
     line_joins: str = ""
+    #: physical lines of the file (rows of a sheet; rows of a Parquet file), the header's
+    #: lines, and the lines that continue a record (newlines inside quoted values): the
+    #: physical lines are the header's, the blank ones, the records' first lines and these
+    physical_lines: int = 0
+    header_lines: int = 1
+    continuation_lines: int = 0
+    #: how the file was read: ``fast`` (DuckDB on the file itself), ``careful`` (DuckDB on
+    #: the careful copy, see ``repair``), ``python`` (Python's csv module on that copy)
+    path: str = "fast"
+    #: lines decoded with another encoding than the file's: encoding -> line numbers
+    decoded_lines: dict[str, list[int]] = field(default_factory=dict)
+    #: line ends normalised in the careful copy: CRLF ends, CR inside lines
+    crlf_lines: int = 0
+    lone_cr: int = 0
+    cr_line_ends: bool = False
 
     @property
     def n_records(self) -> int:
@@ -148,69 +181,12 @@ def file_sha256(path: Path) -> str:
 
 
 def _open_bytes(path: Path, fmt: str):
-    return gzip.open(path, "rb") if fmt == "csv.gz" else open(path, "rb")
-
-
-def _utf8_ok(sample: bytes) -> bool:
-    try:
-        sample.decode("utf-8")
-        return True
-    except UnicodeDecodeError:
-        return False
+    return open_bytes(path, fmt)
 
 
 def detect_encoding(path: Path, fmt: str, hint: str | None = None) -> str:
-    """``utf-8-sig``, ``utf-8`` or ``gb18030``, from the BOM and samples across the file.
-
-    UTF-8 is chosen when every sample decodes as UTF-8 (GB18030 text almost never does);
-    otherwise GB18030, which also covers GBK and GB2312. Samples are cut at line ends so a
-    sample boundary never splits a character."""
-    size = path.stat().st_size if fmt == "csv" else None
-    with _open_bytes(path, fmt) as fh:
-        head = fh.read(1 << 20)
-        if head.startswith(codecs.BOM_UTF8):
-            return "utf-8-sig"
-        at_eof = len(head) < (1 << 20)
-        samples = [head if at_eof else head[: head.rfind(b"\n") + 1] or head[:-4]]
-        if size:
-            for pos in (size // 2, max(size - (1 << 20), 0)):
-                if pos > len(head):
-                    fh.seek(pos)
-                    chunk = fh.read(1 << 20)
-                    first = chunk.find(b"\n") + 1
-                    last = chunk.rfind(b"\n") + 1 if pos + len(chunk) < size else len(chunk)
-                    samples.append(chunk[first:last])
-    if all(_utf8_ok(s) for s in samples):
-        return "utf-8"
-    return "gb18030" if hint in (None, "gb18030", "gbk", "gb2312") else hint
-
-
-def to_utf8_file(path: Path, fmt: str, encoding: str, tmpdir: Path) -> tuple[Path, bool]:
-    """A plain UTF-8 copy of a compressed or non-UTF-8 CSV (or the file itself when it already
-    is one). Returns the path and whether undecodable bytes were replaced by U+FFFD."""
-    if fmt == "csv" and encoding in ("utf-8", "utf-8-sig"):
-        return path, False
-    fd, name = tempfile.mkstemp(suffix=".csv", dir=tmpdir)
-    replaced = False
-    with _open_bytes(path, fmt) as src, os.fdopen(fd, "wb") as dst:
-        if encoding in ("utf-8", "utf-8-sig"):
-            shutil.copyfileobj(src, dst, CHUNK)
-        else:
-            dec = codecs.getincrementaldecoder(encoding)(errors="replace")
-            while True:
-                chunk = src.read(CHUNK)
-                text = dec.decode(chunk, final=not chunk)
-                if "\ufffd" in text:
-                    replaced = True
-                dst.write(text.encode("utf-8"))
-                if not chunk:
-                    break
-    return Path(name), replaced
-
-
-def _first_record(path: Path) -> str:
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-        return _read_record(fh)
+    """The name of a file's encoding (see ``repair.detect_encoding``)."""
+    return detect(path, fmt, hint).name
 
 
 def _read_record(fh) -> str:
@@ -303,6 +279,8 @@ class Records:
     shift: Steps
     blank_lines: int
     physical_lines: int
+    #: byte offsets of the newlines inside quoted values (continuation lines)
+    quoted_nl: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
     def line(self, i):
         return np.asarray(i, dtype=np.int64) + 2 + self.shift.at(i)
@@ -345,7 +323,7 @@ def scan_records(path: Path, hasher=None) -> Records:
         # open to the end of the file; either way it is one more record
         end = np.append(end, size)
     if end.size == 0:
-        return Records(np.empty(0, np.int64), Steps([]), 0, physical)
+        return Records(np.empty(0, np.int64), Steps([]), 0, physical, dropped)
     # record k (k >= 1; 0 is the header) runs from end[k-1] + 1 to end[k]
     length = np.diff(end) - 1  # the record's bytes, between the two newlines
     blank = length == 0
@@ -365,7 +343,7 @@ def scan_records(path: Path, hasher=None) -> Records:
     after_quoted = np.searchsorted(end, dropped)  # data position of the record after each
     shift = Steps(np.concatenate([after_quoted - np.searchsorted(blank_at, after_quoted),
                                   blank_at - np.arange(blank_at.size)]))
-    return Records(starts.astype(np.int64, copy=False), shift, int(blank_at.size), physical)
+    return Records(starts.astype(np.int64, copy=False), shift, int(blank_at.size), physical, dropped)
 
 
 def _inside_quotes(arr: np.ndarray, nl: np.ndarray, parity: int) -> tuple[np.ndarray | None, int]:
@@ -419,15 +397,50 @@ def has_padding(path: Path, delimiter: str = ",") -> bool:
     return False
 
 
+@dataclass
+class PreScan:
+    padded: bool  # some value may carry spaces to trim
+    line_ends_mixed: bool  # LF and CRLF both, CR line ends, or a CR inside a line
+
+
+def pre_scan(path: Path, delimiter: str = ",") -> PreScan:
+    """What a plain UTF-8 CSV needs before DuckDB reads it: whether to trim, and whether its
+    line ends are anything but all LF or all CRLF (DuckDB's reader stops on those, so they go
+    the careful way). One pass; the padding test stops at the first padded value."""
+    is_edge = np.zeros(256, dtype=bool)
+    is_edge[np.frombuffer(delimiter.encode() + b'\n\r"', dtype=np.uint8)] = True
+    tail = b""
+    padded = False
+    cr_seen = lf_only = lone_cr = False
+    with open(path, "rb") as fh:
+        while chunk := fh.read(SCAN_CHUNK):
+            if not padded:
+                padded = _chunk_padded(np.frombuffer(chunk, dtype=np.uint8), chunk, tail, is_edge)
+            joined = tail == b"\r" and chunk[:1] == b"\n"  # a CRLF split between two chunks
+            if tail == b"\r" and not joined:
+                lone_cr = True
+            if b"\r" not in chunk:  # nearly every file: a memchr, no counting
+                lf_only = lf_only or b"\n" in chunk[1 if joined else 0:]
+            else:
+                cr_seen = True
+                crlf = chunk.count(b"\r\n")
+                lf_only = lf_only or chunk.count(b"\n") - joined > crlf
+                lone_cr = lone_cr or chunk.count(b"\r") - crlf - chunk.endswith(b"\r") > 0
+            tail = chunk[-1:]
+    lone_cr = lone_cr or tail == b"\r"
+    # anything but all LF or all CRLF
+    mixed = (cr_seen or lone_cr) and (lf_only or lone_cr)
+    return PreScan(padded, mixed)
+
+
 def check_header(source: SourceFile, mappings: list[Mapping], forced: Mapping | None) -> None:
     """Read only the header of ``source`` and resolve its columns, so that a missing table
     column, an empty file or a repeated header stops an ingest before any file is read whole.
     Raises what ``read_source`` would raise for the same header."""
     try:
         if source.fmt in ("csv", "csv.gz"):
-            encoding = detect_encoding(source.path, source.fmt, forced.encoding if forced else None)
-            with _open_bytes(source.path, source.fmt) as fh:
-                header_line = _read_record(io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline=""))
+            encoding = detect(source.path, source.fmt, forced.encoding if forced else None)
+            header_line, _ = read_header(source.path, source.fmt, encoding)
             headers = _parse_header(header_line, _sniff_delimiter(header_line))
         elif source.fmt == "parquet":
             import pyarrow.parquet as pq
@@ -435,10 +448,10 @@ def check_header(source: SourceFile, mappings: list[Mapping], forced: Mapping | 
             headers = [str(n).strip() for n in pq.ParquetFile(source.path).schema_arrow.names]
         else:
             headers = _xlsx_headers(source.path)
-    except GraphfraudError:
+    except (GraphfraudError, KeyboardInterrupt):
         raise
-    except (OSError, ValueError, EOFError, gzip.BadGzipFile) as exc:
-        raise GraphfraudError("unreadable_file", file=str(source.path), detail=str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes a message, not a traceback
+        raise GraphfraudError("unreadable_file", file=str(source.path), detail=describe_error(source, exc)) from None
     resolve_columns(source, headers, mappings, forced)
 
 
@@ -447,7 +460,9 @@ def _xlsx_headers(path: Path) -> list[str]:
 
     wb = load_workbook(path, read_only=True, data_only=True)
     try:
-        return _header_cells(next(wb.worksheets[0].iter_rows(values_only=True, max_row=1), None))
+        sheet = wb.worksheets[0]
+        sheet.reset_dimensions()  # a wrong <dimension> must not cut the header short
+        return _header_cells(next(sheet.iter_rows(values_only=True, max_row=1), None))
     finally:
         wb.close()
 
@@ -478,28 +493,49 @@ def _trimmed(col: str, trim: bool = True) -> str:
 
 def read_source(
     con, source: SourceFile, index: int, mappings: list[Mapping], forced: Mapping | None, tmpdir: Path,
-    shape=None,
+    shape=None, mode: str = "fast", max_record_lines: int = DEFAULT_MAX_RECORD_LINES,
 ) -> RawSource:
     """Read one file into the raw table ``raw_<index>`` of connection ``con``.
 
     ``shape(inner_sql, mapping, column_map, extra, replaced)`` may return ``(sql, params)``
     wrapping the raw select (no ``_line``) into the query whose rows are stored instead: a
     CSV read by DuckDB is then typed on the way in, in one pass, into ``typed_table`` (other
-    formats come back raw and ``typed_table`` stays None)."""
+    formats come back raw and ``typed_table`` stays None). ``mode`` (``READ_MODES``) says how
+    carefully a CSV is read. A file that cannot be read at all stops with a one-line message
+    naming it and the cause; ``ReadAborted`` asks the caller to roll back and read it again
+    more carefully."""
     table_name = f"raw_{index}"
     size = source.path.stat().st_size
-    # a plain UTF-8 CSV is hashed while its records are scanned; the rest are hashed here
-    sha = None if source.fmt == "csv" else file_sha256(source.path)
     try:
+        # a plain UTF-8 CSV is hashed while its records are scanned; the rest are hashed here
+        sha = None if source.fmt == "csv" else file_sha256(source.path)
         if source.fmt in ("csv", "csv.gz"):
-            return _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir, shape)
+            return _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir, shape, mode,
+                             max_record_lines)
         if source.fmt == "parquet":
             return _read_parquet(con, source, table_name, sha, size, mappings, forced)
         return _read_xlsx(con, source, table_name, sha, size, mappings, forced)
-    except GraphfraudError:
+    except (GraphfraudError, ReadAborted, KeyboardInterrupt):
         raise
-    except (OSError, ValueError, EOFError, gzip.BadGzipFile) as exc:
-        raise GraphfraudError("unreadable_file", file=str(source.path), detail=str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes a message, not a traceback
+        raise GraphfraudError("unreadable_file", file=str(source.path), detail=describe_error(source, exc)) from None
+
+
+def describe_error(source: SourceFile, exc: BaseException) -> str:
+    """A one-line cause for a file that cannot be read, in the user's language."""
+    import zipfile
+    import zlib
+
+    from graphfraud.i18n import t
+
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    if source.fmt == "xlsx" and isinstance(exc, (zipfile.BadZipFile, KeyError)):
+        return t("unreadable.xlsx", detail=detail)
+    if source.fmt == "csv.gz" and isinstance(exc, (zlib.error, EOFError, gzip.BadGzipFile)):
+        return t("unreadable.gzip", detail=detail)
+    if source.fmt == "parquet":
+        return t("unreadable.parquet", detail=detail)
+    return f"{type(exc).__name__}: {detail}"
 
 
 def _create_raw(con, table_name: str, select_sql: str, column_map: dict[str, str], extra: list[str],
@@ -547,52 +583,145 @@ def drop_raw(con, table_name: str, keep: tuple[str, ...] = ()) -> None:
             con.execute(f"DROP {'VIEW' if kinds[name] == 'VIEW' else 'TABLE'} {name}")
 
 
-def _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir, shape=None) -> RawSource:
+def _read_csv(con, source, table_name, sha, size, mappings, forced, tmpdir, shape=None, mode="fast",
+              max_record_lines=DEFAULT_MAX_RECORD_LINES) -> RawSource:
+    """A CSV (or CSV.gz) into the raw table. ``fast``: DuckDB reads the file itself, while a
+    thread scans its bytes for record boundaries and hashes it; a file that is not plain UTF-8
+    with one kind of line end, or whose reading shows invalid bytes or a record that breaks the
+    bounded-quote rule, is read ``careful``: from the copy ``repair`` writes (same lines, every
+    line decoded on its own, bad lines emptied and returned as rejects)."""
     hint = forced.encoding if forced else None
-    encoding = detect_encoding(source.path, source.fmt, hint)
-    plain, replaced = to_utf8_file(source.path, source.fmt, encoding, tmpdir)
+    encoding = detect(source.path, source.fmt, hint)
+    header_line, header_lines = read_header(source.path, source.fmt, encoding, max_record_lines)
+    delimiter = _sniff_delimiter(header_line)
+    headers = _parse_header(header_line, delimiter)
+    mapping, column_map, extra = resolve_columns(source, headers, mappings, forced)
+    shaper = None
+    if shape is not None:
+        def shaper(inner, replaced=False):
+            return shape(inner, mapping, column_map, extra, replaced)
+    if mode == "fast":
+        pre = pre_scan(source.path, delimiter) if source.fmt == "csv" and encoding.is_utf8 else None
+        if pre is None or pre.line_ends_mixed:
+            mode = "careful"
+    while True:
+        repaired: Repaired | None = None
+        plain = source.path
+        try:
+            if mode != "fast":
+                repaired = repair_csv(source.path, source.fmt, encoding, tmpdir, delimiter=delimiter,
+                                      n_fields=len(headers), header_lines=header_lines,
+                                      max_record_lines=max_record_lines)
+                plain = repaired.path
+                pre = pre_scan(plain, delimiter)
+            # the careful copy of UTF-16 may hold replacement characters: the typed checks
+            # reject those rows as bad_encoding
+            replaced = encoding.is_utf16
+            out = _read_plain(con, source, plain, table_name, headers, delimiter, column_map, extra, pre.padded,
+                              shaper, replaced, python=mode == "python", header_lines=header_lines,
+                              max_record_lines=max_record_lines)
+            if mode == "fast" and out is None:  # invalid bytes or a record the rule refuses
+                drop_raw(con, table_name)
+                mode = "careful"
+                continue
+            break
+        finally:
+            if repaired is not None:
+                repaired.path.unlink(missing_ok=True)
+    raw, records, reader, scanned_sha = out
+    n_good, structural, blank = raw[:3]
+    result = RawSource(
+        source=source, table_name=table_name, sha256=sha or scanned_sha or file_sha256(source.path), size=size,
+        encoding=encoding.name, mapping=mapping, headers=headers, column_map=column_map, extra_columns=extra,
+        n_good=n_good, blank_lines=blank, structural=structural, had_replacements=encoding.is_utf16, reader=reader,
+        header_lines=header_lines, path=mode, delimiter=delimiter,
+    )
+    result.physical_lines = records.physical_lines
+    result.continuation_lines = int(records.quoted_nl.size) - (header_lines - 1)
+    if repaired is not None:
+        # the careful copy shows rejected lines as blank ones; they are records here
+        result.structural = sorted([*(StructuralReject(r.line, r.reason, None, r.raw) for r in repaired.rejects),
+                                    *structural], key=lambda r: r.line)
+        result.blank_lines = blank - repaired.blanked
+        result.physical_lines = repaired.physical_lines
+        result.decoded_lines = repaired.decoded
+        result.crlf_lines, result.lone_cr = repaired.crlf, repaired.lone_cr
+        result.cr_line_ends = repaired.cr_line_ends
+    if len(raw) > 3 and raw[3] is not None:
+        result.typed_table = f"{table_name}_v"
+        result.line_sql, result.line_joins = raw[3]
+    return result
+
+
+def _read_plain(con, source, plain, table_name, headers, delimiter, column_map, extra, padded, shaper, replaced,
+                *, python: bool, header_lines: int, max_record_lines: int):
+    """Read a plain UTF-8 CSV (the file or its careful copy): (raw, records, reader, the
+    file's SHA-256 when the scan hashed it), or None
+    when DuckDB met invalid bytes or a record spanning lines breaks the bounded-quote rule (on
+    the file itself: then it is read the careful way)."""
+    import duckdb
+
+    hasher = hashlib.sha256() if plain == source.path else None
+    if python:
+        raw = _python_csv(con, plain, table_name, headers, delimiter, column_map, extra)
+        return raw, scan_records(plain), "python-csv", None
+    careful = plain != source.path
+    shape = (lambda inner: shaper(inner, replaced)) if shaper is not None else None
+    # the byte scan (and hash) runs in a thread while DuckDB reads the file: both release
+    # the GIL, and DuckDB's reader does not need the record starts until it has finished
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        scan = pool.submit(scan_records, plain, hasher)
+        try:
+            raw = _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, scan.result,
+                              trim=padded, shape=shape)
+            reader = "duckdb"
+        except _Disagree:
+            raw = _python_csv(con, plain, table_name, headers, delimiter, column_map, extra)
+            reader = "python-csv"
+        except duckdb.Error as exc:
+            scan.result()
+            raise ReadAborted(source.path, "python" if careful else "careful", str(exc).splitlines()[0]) from None
+        records = scan.result()
+    if reader == "duckdb":
+        raw = (raw[0], raw[1], records.blank_lines, raw[3])
+    if not careful and (any(r.reason == "bad_encoding" for r in raw[1])
+                        or not spans_follow_rule(plain, records, delimiter, len(headers), header_lines,
+                                                 max_record_lines)):
+        return None
+    return raw, records, reader, hasher.hexdigest() if hasher is not None else None
+
+
+def spans_follow_rule(path: Path, records: Records, delimiter: str, n_fields: int, header_lines: int,
+                      max_record_lines: int) -> bool:
+    """Whether every record spanning lines (by the byte scan's quote parity) is one that the
+    bounded-quote rule accepts: at most ``max_record_lines`` lines, and exactly one record of
+    ``n_fields`` fields when parsed."""
+    nl = records.quoted_nl
+    if nl.size <= header_lines - 1:
+        return True
+    rec = np.searchsorted(records.starts, nl, side="right") - 1
+    rec = rec[rec >= 0]
+    if rec.size == 0:
+        return True
+    ids, counts = np.unique(rec, return_counts=True)
+    if (counts + 1 > max_record_lines).any():
+        return False
+    data = np.memmap(path, dtype=np.uint8, mode="r")
     try:
-        header_line = _first_record(plain)
-        delimiter = _sniff_delimiter(header_line)
-        headers = _parse_header(header_line, delimiter)
-        mapping, column_map, extra = resolve_columns(source, headers, mappings, forced)
-        hasher = hashlib.sha256() if plain == source.path else None
-        shaper = None
-        if shape is not None:
-            def shaper(inner):
-                return shape(inner, mapping, column_map, extra, replaced)
-        lines = None
-        padded = has_padding(plain, delimiter)
-        # the byte scan (and hash) runs in a thread while DuckDB reads the file: both release
-        # the GIL, and DuckDB's reader does not need the record starts until it has finished
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            scan = pool.submit(scan_records, plain, hasher)
+        for r in ids:
+            lo = int(records.starts[r])
+            hi = int(records.starts[r + 1]) if r + 1 < records.starts.size else data.size
+            span = bytes(data[lo:hi]).rstrip(b"\r\n")
             try:
-                raw = _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra,
-                                  scan.result, trim=padded, shape=shaper)
-                reader = "duckdb"
-            except _Disagree:
-                raw = _python_csv(con, plain, table_name, headers, delimiter, column_map, extra)
-                reader = "python-csv"
-            blank = scan.result().blank_lines
-        sha = hasher.hexdigest() if hasher else (sha or file_sha256(source.path))
-        n_good, structural, blank_py = raw[:3]
-        if reader == "python-csv":
-            blank = blank_py
-        else:
-            lines = raw[3]
-        out = RawSource(
-            source=source, table_name=table_name, sha256=sha, size=size, encoding=encoding, mapping=mapping,
-            headers=headers, column_map=column_map, extra_columns=extra, n_good=n_good, blank_lines=blank,
-            structural=structural, had_replacements=replaced, reader=reader,
-        )
-        if lines is not None and shaper is not None:
-            out.typed_table = f"{table_name}_v"
-            out.line_sql, out.line_joins = lines
-        return out
+                rows = list(csv.reader(io.StringIO(span.decode("utf-8"), newline=""), delimiter=delimiter,
+                                       strict=True))
+            except (csv.Error, UnicodeDecodeError):
+                return False
+            if len(rows) != 1 or len(rows[0]) != n_fields:
+                return False
     finally:
-        if plain != source.path:
-            plain.unlink(missing_ok=True)
+        del data
+    return True
 
 
 class _Disagree(Exception):
@@ -661,7 +790,7 @@ def _duckdb_csv(con, plain, table_name, headers, delimiter, column_map, extra, r
         canon = None
         if cname and cname.startswith("c") and cname[1:].isdigit():
             canon = column_map.get(col_of.get(int(cname[1:]), ""))
-        reason = "bad_encoding" if etype == "INVALID UNICODE" else "malformed_row"
+        reason = "bad_encoding" if etype in ("INVALID UNICODE", "INVALID ENCODING") else "malformed_row"
         structural.append(StructuralReject(int(scanned.line(rec)), reason, canon, (text or "").strip("\r\n")))
     for name, data in gaps.items():
         con.register("_gap_arrow", data)
@@ -754,20 +883,42 @@ def _python_csv(con, plain, table_name, headers, delimiter, column_map, extra):
 def _read_parquet(con, source, table_name, sha, size, mappings, forced) -> RawSource:
     """Stream a Parquet file into the raw table. Its columns are renamed by position
     (c0, c1, …) on the Arrow side, so no name from the file ever enters query text; the
-    ``_line`` of a row is its row number (Parquet has no header line)."""
+    ``_line`` of a row is its row number (Parquet has no header line). Every column becomes
+    text: nested values (lists, structs, maps) as JSON, binary as UTF-8 (or GB18030) text; a
+    row with bytes that are neither is a ``bad_encoding`` reject. A file that breaks off (a
+    corrupt page, a truncated row group) stops with a message naming the row it reached."""
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(source.path)
     headers = [str(n).strip() for n in pf.schema_arrow.names]
     mapping, column_map, extra = resolve_columns(source, headers, mappings, forced)
     names = ["_line"] + [_safe_name(i) for i in range(len(headers))]
+    structural: list[StructuralReject] = []
+    failed: list[str] = []
+    seen = [0]
 
     def batches():
-        seen = 0
-        for batch in pf.iter_batches(batch_size=1 << 16):
-            lines = pa.array(np.arange(seen + 1, seen + 1 + batch.num_rows, dtype=np.int64))
-            seen += batch.num_rows
-            yield pa.RecordBatch.from_arrays([lines, *(c.cast(pa.string()) for c in batch.columns)], names=names)
+        try:
+            for batch in pf.iter_batches(batch_size=1 << 16):
+                first = seen[0] + 1
+                lines = np.arange(first, first + batch.num_rows, dtype=np.int64)
+                seen[0] += batch.num_rows
+                cols, bad = [], np.zeros(batch.num_rows, dtype=bool)
+                for col in batch.columns:
+                    text, col_bad = _parquet_text(col)
+                    cols.append(text)
+                    if col_bad is not None:
+                        bad |= col_bad
+                if bad.any():
+                    for k in np.flatnonzero(bad):
+                        raw = "\t".join("" if c[int(k)] is None else str(c[int(k)].as_py()) for c in cols)
+                        structural.append(StructuralReject(int(lines[k]), "bad_encoding", None, raw))
+                    keep = pa.array(~bad)
+                    cols = [c.filter(keep) for c in cols]
+                    lines = lines[~bad]
+                yield pa.RecordBatch.from_arrays([pa.array(lines), *cols], names=names)
+        except Exception as exc:  # noqa: BLE001 - reported after the stream ends, not inside DuckDB
+            failed.append(f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}")
 
     schema = pa.schema([pa.field(n, pa.int64() if n == "_line" else pa.string()) for n in names])
     con.register("_parquet_arrow", pa.RecordBatchReader.from_batches(schema, batches()))
@@ -776,8 +927,58 @@ def _read_parquet(con, source, table_name, sha, size, mappings, forced) -> RawSo
         _create_raw(con, table_name, "SELECT * FROM _parquet_arrow", column_map, extra, positions)
     finally:
         con.unregister("_parquet_arrow")
+    if failed:
+        from graphfraud.i18n import t
+
+        raise GraphfraudError("unreadable_file", file=str(source.path),
+                              detail=t("unreadable.parquet_row", row=seen[0], detail=failed[0]))
     n_good = scalar(con, f"SELECT count(*) FROM {table_name}")
-    return RawSource(source, table_name, sha, size, "parquet", mapping, headers, column_map, extra, n_good, 0)
+    out = RawSource(source, table_name, sha, size, "parquet", mapping, headers, column_map, extra, n_good, 0,
+                    structural)
+    out.physical_lines, out.header_lines, out.delimiter = pf.metadata.num_rows, 0, "\t"
+    return out
+
+
+def _parquet_text(col: pa.Array) -> tuple[pa.Array, np.ndarray | None]:
+    """A Parquet column as text, and which rows hold bytes that are not text (None: none)."""
+    import json
+
+    typ = col.type
+    if pa.types.is_dictionary(typ):
+        return _parquet_text(col.dictionary_decode())
+    if pa.types.is_string(typ):
+        return col, None
+    if pa.types.is_large_string(typ) or pa.types.is_string_view(typ):
+        return col.cast(pa.string()), None
+    if pa.types.is_binary(typ) or pa.types.is_large_binary(typ) or pa.types.is_fixed_size_binary(typ):
+        try:
+            return col.cast(pa.string()), None
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            values, bad = [], np.zeros(len(col), dtype=bool)
+            for k, v in enumerate(col.to_pylist()):
+                if v is None:
+                    values.append(None)
+                    continue
+                text, _ = _decode_bytes(v)
+                bad[k] = text is None
+                values.append(text)
+            return pa.array(values, pa.string()), bad
+    if pa.types.is_nested(typ):
+        return pa.array([None if v is None else json.dumps(v, ensure_ascii=False, default=str, sort_keys=True)
+                         for v in col.to_pylist()], pa.string()), None
+    try:
+        return col.cast(pa.string()), None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([None if v is None else str(v) for v in col.to_pylist()], pa.string()), None
+
+
+def _decode_bytes(v: bytes) -> tuple[str | None, str | None]:
+    for enc in ("utf-8", "gb18030"):
+        try:
+            return v.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    return None, None
 
 
 def _cell_text(value) -> str | None:
@@ -801,7 +1002,10 @@ def _read_xlsx(con, source, table_name, sha, size, mappings, forced) -> RawSourc
 
     wb = load_workbook(source.path, read_only=True, data_only=True)
     try:
-        rows = wb.worksheets[0].iter_rows(values_only=True)
+        sheet = wb.worksheets[0]
+        # the declared <dimension> may be wrong (many writers never update it): read every row
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(values_only=True)
         headers = _header_cells(next(rows, None))
         mapping, column_map, extra = resolve_columns(source, headers, mappings, forced)
         n = len(headers)
@@ -824,7 +1028,10 @@ def _read_xlsx(con, source, table_name, sha, size, mappings, forced) -> RawSourc
     finally:
         wb.close()
     _raw_from_columns(con, table_name, lines, cols, headers, column_map, extra)
-    return RawSource(source, table_name, sha, size, "xlsx", mapping, headers, column_map, extra, len(lines), blank,
-                     structural)
+    out = RawSource(source, table_name, sha, size, "xlsx", mapping, headers, column_map, extra, len(lines), blank,
+                    structural)
+    out.physical_lines = 1 + blank + len(lines) + len(structural)  # the sheet's rows
+    out.delimiter = "\t"
+    return out
 
 

@@ -202,6 +202,7 @@ LOAD_ORDER = ("patients", "facilities", "doctors", "cards", "claims", "items")
 REJECT_REASONS = (
     "malformed_row",  # wrong number of fields or broken quoting
     "bad_encoding",  # bytes that are not valid text in the file's encoding
+    "unclosed_quote",  # a quote left open: the record is rejected at its first line
     "missing_required",  # a required field is empty
     "bad_date",  # a date or date-time that cannot be read
     "bad_amount",  # money that is not a decimal with at most two places

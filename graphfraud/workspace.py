@@ -32,6 +32,11 @@ META_DDL = (
         run_id VARCHAR, table_name VARCHAR, source_file VARCHAR, sha256 VARCHAR, size BIGINT, format VARCHAR,
         encoding VARCHAR, mapping VARCHAR, reader VARCHAR, input_rows BIGINT, loaded BIGINT, duplicate BIGINT,
         rejected BIGINT, blank_lines BIGINT)""",
+    # physical lines beside records (workspaces made before these columns were added get them)
+    "ALTER TABLE ingest_files ADD COLUMN IF NOT EXISTS physical_lines BIGINT",
+    "ALTER TABLE ingest_files ADD COLUMN IF NOT EXISTS header_lines BIGINT",
+    "ALTER TABLE ingest_files ADD COLUMN IF NOT EXISTS continuation_lines BIGINT",
+    "ALTER TABLE ingest_files ADD COLUMN IF NOT EXISTS read_path VARCHAR",
     # originals of personal data, sealed with the key: boxes of many people, indexed per person
     "CREATE TABLE IF NOT EXISTS vault_boxes (box_id VARCHAR PRIMARY KEY, sealed BLOB)",
     """CREATE TABLE IF NOT EXISTS identity_vault (

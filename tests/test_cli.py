@@ -21,7 +21,7 @@ def test_generate_ingest_status_and_rejects(tmp_path):
     assert r.exit_code == 2 and "--force" in r.output
 
     r = runner.invoke(main, ["--lang", "en", "ingest", str(data), "--workspace", str(ws)])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 0, r.output  # the planted dirty rows stay under 1 % of every table
     assert "mapping nhsa_zh, encoding gb18030" in r.output and "ingest done" in r.output
     truth = json.loads((data / "truth.json").read_text(encoding="utf-8"))
     rejected = sum(1 for d in truth["dirty"] if d["outcome"] == "rejected")
@@ -52,7 +52,7 @@ def test_load_bulk_without_a_neo4j_home_writes_the_files_and_prints_the_command(
     runner = CliRunner()
     data, ws, out = tmp_path / "data", tmp_path / "ws", tmp_path / "import"
     assert runner.invoke(main, ["generate", str(data), "--patients", "300", "--months", "1", "--seed", "2"]).exit_code == 0
-    assert runner.invoke(main, ["ingest", str(data), "--workspace", str(ws)]).exit_code == 0
+    assert runner.invoke(main, ["ingest", str(data), "--workspace", str(ws), "--max-reject-rate", "100%"]).exit_code == 0
     for lang, words in (("zh", "在停止的 Neo4j 上运行"), ("en", "run this on the stopped Neo4j")):
         r = runner.invoke(main, ["--lang", lang, "load", "--workspace", str(ws), "--bulk", str(out)])
         assert r.exit_code == 0, r.output
@@ -60,3 +60,33 @@ def test_load_bulk_without_a_neo4j_home_writes_the_files_and_prints_the_command(
         command = r.output.strip().splitlines()[-1]
         assert command.startswith("neo4j-admin database import full neo4j ") and "--id-type=actual" in command
         assert f"--nodes=Claim={out / 'nodes_claims.csv'}" in command and (out / "nodes_claims.csv").exists()
+
+
+def test_too_many_rejects_keep_what_loaded_name_the_tables_and_exit_3(tmp_path):
+    from conftest import write_csv
+    from graphfraud.schema import TABLES
+
+    cols = TABLES["claims"].column_names
+    good = dict(claim_id="K0", card_id="C1", patient_id="", facility_id="F1", doctor_id="", claim_type="pharmacy",
+                settled_at="2025-01-02 10:00:00", admit_date="", discharge_date="", diagnosis_code="",
+                total_amount="10.00", fund_amount="", account_amount="", self_amount="", terminal_id="",
+                region_code="", reverses_claim_id="")
+    rows = [[{**good, "claim_id": f"K{i}"}[c] for c in cols] for i in range(9)]
+    rows.append([{**good, "claim_id": "K9", "total_amount": "ten"}[c] for c in cols])
+    data = tmp_path / "data"
+    write_csv(data / "claims.csv", cols, rows)
+    write_csv(data / "items.csv", TABLES["items"].column_names,
+              [["K9", "1", "X1", "药", "drug", "1", "10.00", "10.00", "", ""],
+               ["K1", "1", "X1", "药", "drug", "1", "10.00", "10.00", "", ""]])
+    runner = CliRunner()
+    r = runner.invoke(main, ["--lang", "en", "ingest", str(data), "--workspace", str(tmp_path / "ws")])
+    assert r.exit_code == 3, r.output
+    assert "reject rate above the limit of 1.00%: claims 10.00% (1 of 10); items 50.00% (1 of 2)" in r.output
+    # the item of the rejected claim is a cascade, and said to be one
+    assert "of which 1 (unknown_claim) follow from this run's rejects in claims" in r.output
+    status = runner.invoke(main, ["status", "--workspace", str(tmp_path / "ws")])
+    assert status.exit_code == 0 and "claims                 9" in status.output  # what loaded is kept
+    zh = runner.invoke(main, ["ingest", str(data), "--workspace", str(tmp_path / "ws2"), "--max-reject-rate", "60%"])
+    assert zh.exit_code == 0, zh.output
+    r = runner.invoke(main, ["ingest", str(data), "--workspace", str(tmp_path / "ws3"), "--max-reject-rate", "x"])
+    assert r.exit_code == 2 and "--max-reject-rate" in r.output

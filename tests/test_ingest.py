@@ -121,7 +121,8 @@ def test_manifest_counts_add_up_and_are_stored(tmp_path):
 
     manifest = json.loads(result.manifest_path.read_text(encoding="utf-8"))
     assert manifest["counts"]["claims"] == {"input": 3, "loaded": 1, "duplicate": 1, "rejected": 1,
-                                            "rejected_by_reason": {"bad_amount": 1}, "balanced": True}
+                                            "rejected_by_reason": {"bad_amount": 1}, "balanced": True,
+                                            "physical_lines": 4, "continuation_lines": 0, "lines_balanced": True}
     assert all(len(f["sha256"]) == 64 for f in manifest["files"])
     assert {f["mapping"] for f in manifest["files"]} == {"canonical"}
     con = con_of(ws)

@@ -115,7 +115,8 @@ def test_rejects_csv_neutralises_the_raw_values(tmp_path):
     header = ["claim_id", "card_id", "facility_id", "claim_type", "settled_at", "total_amount"]
     write_csv(data / "claims.csv", header, [["K1", "C1", "F1", "pharmacy", "2025-03-01 10:00", "=1+1"],
                                             ["=K2", "C1", "F1", "pharmacy", "2025-03-01 11:00", "-12.50"]])
-    r = CliRunner().invoke(main, ["--lang", "en", "ingest", str(data), "--workspace", str(tmp_path / "ws")])
+    r = CliRunner().invoke(main, ["--lang", "en", "ingest", str(data), "--workspace", str(tmp_path / "ws"),
+                                  "--max-reject-rate", "100"])
     assert r.exit_code == 0, r.output
     out = tmp_path / "rejects.csv"
     r = CliRunner().invoke(main, ["--lang", "en", "rejects", "--workspace", str(tmp_path / "ws"), "--csv", str(out)])
