@@ -105,9 +105,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{file}: mapping {mapping}, encoding {encoding}",
     },
     "ingest_ignored_columns": {
-        "zh": "{file}：未知列 {columns} 已作为附加属性保存",
-        "en": "{file}: unknown columns {columns} kept as extra properties",
+        "zh": "{file}：映射未声明的列未导入（不保存其中任何值）：{columns}",
+        "en": "{file}: columns the mapping does not declare, dropped (none of their values stored): {columns}",
     },
+    "ingest_extra_columns": {
+        "zh": "{file}：按映射声明保存的附加列：{columns}",
+        "en": "{file}: extra columns kept as the mapping declares: {columns}",
+    },
+    "extra_personal": {"zh": "个人信息，已假名化", "en": "personal, pseudonymised"},
     "ingest_unknown_file": {
         "zh": "忽略无法识别的文件 {file}",
         "en": "ignored {file}: not a table of the data contract",

@@ -97,6 +97,8 @@ class FileCounts:
     blank_lines: int = 0
     reasons: Counter = field(default_factory=Counter)
     extra_columns: list[str] = field(default_factory=list)
+    #: columns neither in the contract nor declared by the mapping: dropped, named here only
+    dropped_columns: list[str] = field(default_factory=list)
     #: physical lines = header lines + blank lines + input rows (records) + continuation lines
     physical_lines: int = 0
     header_lines: int = 1
@@ -153,6 +155,10 @@ class IngestResult:
         for f in self.files:
             out.setdefault(f.table, Counter()).update(f.reasons)
         return {t: dict(sorted(c.items())) for t, c in out.items()}
+
+
+#: the raw text of an unreadable line that may hold personal data
+WITHHELD = "[原始行已隐去，可能含个人信息，请查看源文件 / raw line withheld: it may hold personal data; see the source file]"
 
 
 class Params:
@@ -288,6 +294,7 @@ class Ingestor:
         counts = [
             FileCounts(table.name, r.source.name, r.sha256, r.size, r.source.fmt, r.encoding, r.mapping.name,
                        r.reader, input_rows=r.n_records, blank_lines=r.blank_lines, extra_columns=r.extra_columns,
+                       dropped_columns=r.dropped_columns,
                        physical_lines=r.physical_lines, header_lines=r.header_lines,
                        continuation_lines=r.continuation_lines, read_path=r.path, decoded_lines=r.decoded_lines)
             for r in raws
@@ -361,9 +368,17 @@ class Ingestor:
         cols = [f"{c.name} AS r_{c.name}" if c.name in present else f"CAST(NULL AS VARCHAR) AS r_{c.name}"
                 for c in table.columns]
         stage = f"SELECT {', '.join([*line, '_extra_vals', *cols])} FROM ({inner})"
-        # unknown columns as JSON; their header names enter only as parameters
-        extra_sql = (f"CAST(to_json(map({param(list(extra))}, _extra_vals)) AS VARCHAR)" if extra
-                     else "CAST(NULL AS VARCHAR)")
+        # the extra columns the mapping declares, as JSON under their declared names (entering
+        # only as parameters); personal ones as keyed pseudonyms, their originals kept nowhere
+        declared = mapping.extra_map(table.name)
+        parts = []
+        for i, h in enumerate(extra):
+            spec = declared[h]
+            value = f"_extra_vals[{i + 1}]"
+            if spec.personal:
+                value = sql_pseudonym(self.keyring, spec.personal, sql_normalise(spec.personal, value, param), param)
+            parts += [param(spec.name), value]
+        extra_sql = f"CAST(json_object({', '.join(parts)}) AS VARCHAR)" if extra else "CAST(NULL AS VARCHAR)"
         typed = [f"{_typed_expr(table.name, c, mapping, param, self.mappings)} AS {c.name}" for c in table.columns]
         raw_cols = [f"r_{c.name}" for c in table.columns]
         derived = [f"{sql_is_valid('r_id_number')} AS id_number_valid"] if table.name == "patients" else []
@@ -592,12 +607,17 @@ class Ingestor:
         for i, r in enumerate(raws):
             header_of = {canon: h for h, canon in r.column_map.items()}
             key_at = r.headers.index(header_of[table.key[0]]) if table.key[0] in header_of else None
+            # a raw line shows every column of the file: withheld where it may hold personal data
+            # (a table with personal columns, or columns the mapping does not declare or declares
+            # personal)
+            personal = (table.name in PII_COLUMNS or r.dropped_columns
+                        or any(r.mapping.extra_map(table.name)[h].personal for h in r.extra_columns))
             for s in r.structural:
                 if key_at is not None:
                     key = _field(s.raw, r.delimiter, key_at)
                     if key:
                         keys.add(key)
-                raw = "[personal data withheld; see the source file]" if table.name in PII_COLUMNS else s.raw
+                raw = WITHHELD if personal else s.raw
                 rows.append((self.run_id, table.name, r.source.name, r.sha256, s.line, s.column,
                              header_of.get(s.column) if s.column else None, s.reason, None, raw))
                 counts[i].rejected += 1
@@ -765,8 +785,14 @@ def _load(ing: Ingestor, found: dict, modes: dict[Path, str], dataset: Path, ign
             raws.append(raw)
             timings[f"read {source.name}"] = round(time.perf_counter() - t0, 3)
             note(t("ingest_mapping_line", file=source.name, mapping=raw.mapping.name, encoding=raw.encoding))
+            if raw.dropped_columns:
+                note(t("ingest_ignored_columns", file=source.name,
+                       columns=", ".join(h or "(empty)" for h in raw.dropped_columns)))
             if raw.extra_columns:
-                note(t("ingest_ignored_columns", file=source.name, columns=", ".join(raw.extra_columns)))
+                declared = raw.mapping.extra_map(tname)
+                note(t("ingest_extra_columns", file=source.name, columns=", ".join(
+                    f"{h} → {declared[h].name}" + (f" ({t('extra_personal')})" if declared[h].personal else "")
+                    for h in raw.extra_columns)))
             for other, lines in raw.decoded_lines.items():
                 note(t("ingest_decoded_lines", file=source.name, count=len(lines), encoding=raw.encoding,
                        other=other, lines=_line_list(lines)))

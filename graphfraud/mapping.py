@@ -9,7 +9,17 @@ from pathlib import Path
 
 from graphfraud.errors import GraphfraudError
 from graphfraud.resources import asset_dir
-from graphfraud.schema import ENUM, TABLES
+from graphfraud.schema import ENUM, PSEUDONYM_PREFIX, TABLES
+
+
+@dataclass(frozen=True)
+class ExtraColumn:
+    """A source column outside the contract that a mapping declares, so it is kept (in the
+    row's ``_extra`` JSON, under ``name``); ``personal`` (``name``, ``id_number``, ``phone`` or
+    ``address``) makes it a keyed pseudonym like the contract's personal columns."""
+
+    name: str
+    personal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -17,6 +27,8 @@ class TableMapping:
     columns: dict[str, str]  # source header -> canonical column
     values: dict[str, dict[str, str]]  # canonical column -> {source value -> canonical value}
     files: tuple[str, ...]  # file stems accepted besides the canonical table name
+    #: source header -> the extra column it is kept as; every other unmapped column is dropped
+    extra: dict[str, ExtraColumn] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,10 @@ class Mapping:
         if table in self.tables:
             out.update(self.tables[table].values.get(column, {}))
         return out
+
+    def extra_map(self, table: str) -> dict[str, ExtraColumn]:
+        """Source header -> declared extra column (the only unmapped columns kept)."""
+        return dict(self.tables[table].extra) if table in self.tables else {}
 
     def file_stems(self, table: str) -> tuple[str, ...]:
         extra = self.tables[table].files if table in self.tables else ()
@@ -105,7 +121,27 @@ def load_mapping(path: str | Path) -> Mapping:
                 raise GraphfraudError(
                     "mapping_invalid", path=str(path), detail=f"{tname}.{col}: values {wrong} not in {sorted(allowed)}"
                 )
-        tables[tname] = TableMapping(columns, values, tuple(tdata.get("files") or ()))
+        extra = {}
+        for header, spec in (tdata.get("extra") or {}).items():
+            if isinstance(spec, str):
+                spec = {"name": spec}
+            if not isinstance(spec, dict) or not isinstance(spec.get("name", header), str):
+                raise GraphfraudError("mapping_invalid", path=str(path), detail=f"{tname}.extra.{header}: "
+                                      "give a name, or a table with name and personal")
+            name = spec.get("name", header).strip()
+            personal = spec.get("personal")
+            if not name or any(ord(ch) < 32 for ch in name) or name in canon:
+                raise GraphfraudError("mapping_invalid", path=str(path),
+                                      detail=f"{tname}.extra.{header}: invalid name {name!r}")
+            if personal not in (None, *PSEUDONYM_PREFIX):
+                raise GraphfraudError("mapping_invalid", path=str(path),
+                                      detail=f"{tname}.extra.{header}: personal must be one of "
+                                             f"{sorted(PSEUDONYM_PREFIX)}")
+            if header in columns:
+                raise GraphfraudError("mapping_invalid", path=str(path),
+                                      detail=f"{tname}.extra.{header}: already a contract column")
+            extra[header] = ExtraColumn(name, personal)
+        tables[tname] = TableMapping(columns, values, tuple(tdata.get("files") or ()), extra)
     formats = data.get("formats") or {}
     return Mapping(
         name=str(data.get("name") or path.stem),

@@ -2,7 +2,8 @@
 
 A raw table has one row per record that parsed, with ``_line`` (the physical line the record
 starts on; the header is line 1; for Parquet the row number), every mapped column as trimmed
-text under its canonical name (NULL when empty), and ``_extra`` (JSON of unmapped columns).
+text under its canonical name (NULL when empty), and ``_extra_vals`` (the values of the extra
+columns the mapping declares; other columns are not read into it).
 Records that do not parse (wrong field count, broken quoting, invalid bytes) come back as
 structural rejects with their line. Types are checked later, in ``ingest``.
 
@@ -122,6 +123,12 @@ class RawSource:
     def n_records(self) -> int:
         return self.n_good + len(self.structural)
 
+    @property
+    def dropped_columns(self) -> list[str]:
+        """Columns neither in the contract nor declared by the mapping: not stored anywhere."""
+        kept = set(self.column_map) | set(self.extra_columns)
+        return [h for h in self.headers if h not in kept]
+
 
 def scalar(con, sql: str, params=None):
     """The single value of a one-row query, with the result fully consumed."""
@@ -212,7 +219,8 @@ def _parse_header(header_line: str, delimiter: str) -> list[str]:
 def resolve_columns(
     source: SourceFile, headers: list[str], mappings: list[Mapping], forced: Mapping | None
 ) -> tuple[Mapping, dict[str, str], list[str]]:
-    """The mapping for a file, its header -> canonical column map and its extra headers.
+    """The mapping for a file, its header -> canonical column map and the extra columns its
+    mapping declares (kept; every other column is dropped: see ``RawSource.dropped_columns``).
 
     Stops with a message naming the file and column when a required column is missing."""
     table = TABLES[source.table]
@@ -225,13 +233,14 @@ def resolve_columns(
         seen.add(h)
     mapping = forced or best_mapping(source.table, headers, mappings)[0]
     known = mapping.header_map(source.table)
+    declared = mapping.extra_map(source.table)
     column_map: dict[str, str] = {}
-    extra: list[str] = []
+    extra: list[str] = []  # unmapped columns the mapping declares: kept; the rest are dropped
     for h in headers:
         canon = known.get(h)
         if canon and canon not in column_map.values():
             column_map[h] = canon
-        else:
+        elif h in declared:
             extra.append(h)
     present = set(column_map.values())
     for col in table.columns:

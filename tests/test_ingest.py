@@ -374,14 +374,43 @@ def test_another_key_is_refused_and_key_files_are_private(tmp_path, monkeypatch)
     assert "chmod 600" in str(exc.value)
 
 
-def test_unknown_columns_are_kept_as_extra_properties(tmp_path):
-    d = tmp_path / "data"
-    write_csv(d / "claims.csv", [*CLAIM_COLS, "备注"], [claim() + ["复诊"]])
-    ingest(d, tmp_path / "ws")
+def test_unknown_columns_are_dropped_unless_the_mapping_declares_them(tmp_path):
     import json
 
-    extra = con_of(tmp_path / "ws").execute("SELECT _extra FROM claims").fetchone()[0]
-    assert json.loads(extra) == {"备注": "复诊"}
+    d = tmp_path / "data"
+    reference_tables(d)
+    write_csv(d / "claims.csv", [*CLAIM_COLS, "备注", "联系电话", "mobile"],
+              [claim() + ["复诊", "13800000000", "13912345678"]])
+    notes: list[str] = []
+    ingest(d, tmp_path / "ws", note=notes.append)
+    con = con_of(tmp_path / "ws")
+    assert con.execute("SELECT _extra FROM claims").fetchone()[0] is None  # nothing undeclared is kept
+    assert any("备注, 联系电话, mobile" in n and "未导入" in n for n in notes), notes
+    con.close()
+    # a mapping keeps what it declares; a personal column becomes the same keyed pseudonym as
+    # the contract's column of that kind (the patient P1 has phone 13800000000)
+    m = tmp_path / "mine.toml"
+    m.write_text('name = "mine"\n[tables.claims.extra]\n"备注" = "note"\n'
+                 '"联系电话" = { name = "contact_phone", personal = "phone" }\n', encoding="utf-8")
+    notes.clear()
+    ingest(d, tmp_path / "ws2", mapping=str(m), note=notes.append)
+    con = con_of(tmp_path / "ws2")
+    extra = json.loads(con.execute("SELECT _extra FROM claims").fetchone()[0])
+    phone = con.execute("SELECT phone FROM patients WHERE patient_id = 'P1'").fetchone()[0]
+    assert extra == {"note": "复诊", "contact_phone": phone} and phone.startswith("ph_")
+    assert any("mobile" in n and "未导入" in n for n in notes) and any("联系电话 → contact_phone" in n for n in notes)
+    con.close()
+
+
+def test_a_mapping_declaring_a_bad_extra_column_is_refused(tmp_path):
+    from graphfraud.mapping import load_mapping
+
+    m = tmp_path / "bad.toml"
+    m.write_text('name = "bad"\n[tables.claims.extra]\n"x" = { name = "x", personal = "shoe_size" }\n',
+                 encoding="utf-8")
+    with pytest.raises(GraphfraudError) as err:
+        load_mapping(m)
+    assert "personal must be one of" in str(err.value)
 
 
 def test_line_numbers_stay_exact_across_many_gaps(tmp_path):
@@ -463,13 +492,15 @@ def test_typed_parquet_columns_are_read_like_their_text(tmp_path):
     cols["discharge_date"] = pa.array([dt.date(2025, 1, 2)])
     for money in ("total_amount", "fund_amount", "account_amount", "self_amount"):
         cols[money] = pa.array([Decimal(row[money])], pa.decimal128(18, 2))
-    cols['odd "name"'] = pa.array(["kept"])  # an unknown column with a quote in its name
+    cols['odd "name"'] = pa.array(["kept"])  # an extra column with a quote in its name
     pq.write_table(pa.table(cols), d / "claims.parquet")
-    ingest(d, tmp_path / "ws")
+    m = tmp_path / "odd.toml"
+    m.write_text('name = "odd"\n[tables.claims.extra]\n\'odd "name"\' = \'odd "kept"\'\n', encoding="utf-8")
+    ingest(d, tmp_path / "ws", mapping=str(m))
     names = ", ".join(CLAIM_COLS)
     a = con_of(tmp_path / "ws_plain").execute(f"SELECT {names} FROM claims").fetchall()
     b = con_of(tmp_path / "ws").execute(f"SELECT {names}, _extra FROM claims").fetchall()
     assert [r[:-1] for r in b] == a
     import json
 
-    assert json.loads(b[0][-1]) == {'odd "name"': "kept"}
+    assert json.loads(b[0][-1]) == {'odd "kept"': "kept"}
