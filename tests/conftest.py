@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,21 @@ def _isolated_key(monkeypatch, tmp_path_factory):
     from graphfraud.i18n import set_lang
 
     set_lang(None)
+
+
+@contextlib.contextmanager
+def with_test_key():
+    """The tests' key for a module- or session-scoped fixture, which runs before
+    ``_isolated_key`` sets it for each test (and must not touch the user's key file either)."""
+    old = os.environ.get("GRAPHFRAUD_KEY")
+    os.environ["GRAPHFRAUD_KEY"] = TEST_KEY
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("GRAPHFRAUD_KEY", None)
+        else:
+            os.environ["GRAPHFRAUD_KEY"] = old
 
 
 def csv_text(header: list[str], rows: list[list[str]]) -> str:

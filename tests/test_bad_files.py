@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import with_test_key
 from graphfraud.errors import GraphfraudError
 from graphfraud.generate import generate_region
 from graphfraud.ingest import ingest
@@ -38,7 +39,8 @@ def base(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def clean(base, tmp_path_factory) -> dict[str, dict[int, str]]:
     ws = tmp_path_factory.mktemp("clean") / "ws"
-    ingest(base, ws, parquet=False)
+    with with_test_key():
+        ingest(base, ws, parquet=False)
     return outcomes(ws)
 
 

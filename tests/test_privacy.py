@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from conftest import with_test_key
 from graphfraud.detect.run import detect
 from graphfraud.evidence.package import export_case
 from graphfraud.generate import generate_region
@@ -52,6 +53,11 @@ def leaked(tmp_path_factory):
     })
     secrets += _add_columns(data / "claims.csv", {"patient_phone": lambda k: f"1880{k:07d}"}, broken_line=40)
     ws, results, site, pkg = base / "ws", base / "results", base / "site", base / "pkg"
+    with with_test_key():
+        return secrets, _run_all(data, ws, results, site, pkg)
+
+
+def _run_all(data, ws, results, site, pkg):
     result = ingest(data, ws)
     assert {"mobile", "联系人姓名", "身份证号码"} <= {c for f in result.files for c in f.dropped_columns}
     run = detect(ws, results)
@@ -60,7 +66,7 @@ def leaked(tmp_path_factory):
     lead = run.leads[0]
     export_case(ws, ring.ring_id, pkg / "ring", make_zip=True, operator="test")
     export_case(ws, lead.lead_id, pkg / "lead", operator="test")
-    return secrets, [ws, results, site, pkg]
+    return [ws, results, site, pkg]
 
 
 def _hits_in_tables(db: Path, secrets: list[str]) -> list[str]:

@@ -4,6 +4,7 @@ with ``os._exit`` at a chosen step, as it would under ``kill -9``."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import TEST_KEY
+from conftest import TEST_KEY, with_test_key
 from graphfraud.generate import generate_region
 from graphfraud.ingest import ingest
 from graphfraud.schema import TABLES
@@ -102,10 +103,11 @@ def test_a_reader_holding_the_database_gets_a_message_not_a_traceback(region, tm
         reader.wait()
 
 
-# where the child dies: after staging its first Parquet file (before COMMIT), or after COMMIT
-# before the staged files were published
+# where the child dies: after staging its first Parquet file, while reading the last table
+# (several tables staged), after COMMIT before the staged files were published, after they
+# were published but before the run's manifest file was written
 KILL_POINTS = {
-    "before_commit": """
+    "first_staged": """
         orig = Workspace.write_parquet
         def write_parquet(self, *a, **k):
             out = orig(self, *a, **k)
@@ -114,12 +116,29 @@ KILL_POINTS = {
             return out
         Workspace.write_parquet = write_parquet
     """,
+    "reading_items": """
+        import graphfraud.ingest as gi
+        orig = gi.read_source
+        def read_source(con, source, *a, **k):
+            if source.table == "items":
+                os._exit(137)
+            return orig(con, source, *a, **k)
+        gi.read_source = read_source
+    """,
     "after_commit": """
         def publish_parquet(self, run_id):
             os._exit(137)
         Workspace.publish_parquet = publish_parquet
     """,
+    "after_publish": """
+        orig = Workspace.publish_parquet
+        def publish_parquet(self, run_id):
+            orig(self, run_id)
+            os._exit(137)
+        Workspace.publish_parquet = publish_parquet
+    """,
 }
+COMMITTED = {"after_commit", "after_publish"}
 
 
 @pytest.mark.parametrize("point", sorted(KILL_POINTS))
@@ -132,8 +151,8 @@ def test_a_killed_ingest_is_tidied_by_the_next_one_and_loses_nothing(region, tmp
                             + f"from graphfraud.ingest import ingest\ningest({str(region)!r}, {str(ws)!r})\n"],
                            capture_output=True, text=True, env=_env(), timeout=600)
     assert child.returncode == 137, child.stderr
-    staged = list((ws / "parquet").rglob(".*.pending"))
-    assert staged, "the child died before staging anything: the test proves nothing"
+    left = list((ws / "parquet").rglob("*.parquet*"))
+    assert left, "the child died before writing anything: the test proves nothing"
     # the next run (here an ingest of the same files, as a scheduler's retry would) tidies first
     again = ingest(region, ws)
     _dataset_parquet_agree(ws)
@@ -142,7 +161,7 @@ def test_a_killed_ingest_is_tidied_by_the_next_one_and_loses_nothing(region, tmp
     for name in TABLES:
         assert (db.execute(f"SELECT count(*) FROM {name}").fetchall()
                 == clean_db.execute(f"SELECT count(*) FROM {name}").fetchall()), name
-    if point == "after_commit":  # the retry found everything already there
+    if point in COMMITTED:  # the retry found everything already there
         assert sum(c.loaded for c in again.files) == 0
     else:
         assert sum(c.loaded for c in again.files) > 0
@@ -180,3 +199,66 @@ def test_the_lock_is_free_after_a_failed_run(tmp_path):
     with Workspace.open(ws).lock("test") as held:
         assert (ws / ".lock").read_text(encoding="utf-8").startswith('{"command": "test"')
     assert held._fd is None and (ws / ".lock").read_text(encoding="utf-8") == ""
+
+
+# where a detection dies: after the detectors (before the leads), after writing its outputs
+# but before keeping the run in the workspace, inside that transaction
+DETECT_KILLS = {
+    "after_detectors": """
+        import graphfraud.detect.run as dr
+        dr.link_steering = lambda rings: os._exit(137)
+    """,
+    "before_store": """
+        import graphfraud.detect.run as dr
+        dr._store = lambda *a, **k: os._exit(137)
+    """,
+    "inside_store": """
+        import graphfraud.detect.run as dr
+        orig, calls = dr.lead_reason_rows, []
+        def lead_reason_rows(leads):
+            calls.append(1)
+            if len(calls) == 2:  # the first call writes the outputs, the second stores them
+                os._exit(137)
+            return orig(leads)
+        dr.lead_reason_rows = lead_reason_rows
+    """,
+}
+
+
+@pytest.fixture(scope="module")
+def detected_clean(region, tmp_path_factory):
+    from graphfraud.detect.run import detect
+
+    base = tmp_path_factory.mktemp("clean-detect")
+    with with_test_key():
+        ingest(region, base / "ws")
+        detect(base / "ws", base / "out")
+    return base
+
+
+@pytest.mark.parametrize("point", sorted(DETECT_KILLS))
+def test_a_killed_detection_leaves_nothing_the_next_one_trips_on(region, detected_clean, tmp_path, point):
+    from graphfraud.detect.run import detect
+
+    ws, out = tmp_path / "ws", tmp_path / "out"
+    ingest(region, ws)
+    child = subprocess.run([sys.executable, "-c", "import os\n" + textwrap.dedent(DETECT_KILLS[point])
+                            + f"from graphfraud.detect.run import detect\ndetect({str(ws)!r}, {str(out)!r})\n"],
+                           capture_output=True, text=True, env=_env(), timeout=600)
+    assert child.returncode == 137, child.stderr
+    # the killed run is not kept, and its folder says it did not finish
+    db = duckdb.connect(str(ws / "graphfraud.duckdb"), read_only=True)
+    assert db.execute("SELECT count(*) FROM detect_runs").fetchall()[0][0] == 0
+    db.close()
+    assert not (out / "run.json").exists()
+    again = detect(ws, out)
+    assert not list(out.glob(".*"))  # nothing staged is left
+    clean_out = detected_clean / "out"
+    for name in ("rings.csv", "ring_members.csv", "reasons.csv", "leads.csv", "lead_reasons.csv"):
+        assert (out / name).read_bytes() == (clean_out / name).read_bytes(), name
+    db = duckdb.connect(str(ws / "graphfraud.duckdb"), read_only=True)
+    clean_db = duckdb.connect(str(detected_clean / "ws" / "graphfraud.duckdb"), read_only=True)
+    for table in ("detect_runs", "rings", "ring_members", "leads", "ring_claims"):
+        assert (db.execute(f"SELECT count(*) FROM {table}").fetchall()
+                == clean_db.execute(f"SELECT count(*) FROM {table}").fetchall()), table
+    assert json.loads((out / "run.json").read_text(encoding="utf-8"))["run_id"] == again.run_id

@@ -167,14 +167,19 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
         if source is not None:
             manifest["source"] = source
         out_dir.mkdir(parents=True, exist_ok=True)
+        manifest_path = out_dir / "run.json"
+        # run.json is written last, once the run is kept in the workspace: a folder without
+        # one holds a run that did not finish (a previous run's run.json would lie about it)
+        manifest_path.unlink(missing_ok=True)
         t0 = time.perf_counter()
         files = write_outputs(out_dir, rings, leads)
         manifest["outputs"] = {p.name: file_sha256(p) for p in files}
         timings["write"] = round(time.perf_counter() - t0, 3)
         manifest["seconds"] = round(time.perf_counter() - started, 3)
-        manifest_path = out_dir / "run.json"
-        manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         _store(con, run_id, started_at, finished_at, out_dir, settings, manifest, rings, leads)
+        tmp = manifest_path.with_name(".run.json.tmp")
+        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        tmp.replace(manifest_path)
     finally:
         if con is not None:
             con.close()
@@ -381,6 +386,8 @@ def write_outputs(out_dir: Path, rings: list[Ring], leads: list[Lead]) -> list[P
     leaves the previous outputs, never half of new ones."""
     staged: list[tuple[Path, Path]] = []
     queued = [x for x in leads if x.queued]
+    for stale in out_dir.glob(".*.tmp"):  # what a killed run left
+        stale.unlink(missing_ok=True)
     try:
         for name, rows in (("rings", ring_rows(rings)), ("ring_members", member_rows(rings)),
                            ("reasons", reason_rows(rings)), ("leads", lead_rows(queued)),
