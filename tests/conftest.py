@@ -9,12 +9,41 @@ from pathlib import Path
 import pytest
 
 TEST_KEY = "graphfraud-test-key-0123456789abcdef"
+_SIGNING: dict[str, str] = {}
+
+
+def signing_key_file_for_tests() -> str:
+    """A bureau signing key made once per test process (never the user's own)."""
+    if "path" not in _SIGNING:
+        import tempfile
+
+        from graphfraud.evidence.signing import init_key
+
+        path = Path(tempfile.mkdtemp(prefix="graphfraud-signing-")) / "signing-key.pem"
+        init_key(path)
+        _SIGNING["path"] = str(path)
+    return _SIGNING["path"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_signing_key():
+    """The tests' signing key for the whole session, so module fixtures can export too; never
+    the user's own key."""
+    old = os.environ.get("GRAPHFRAUD_SIGNING_KEY")
+    os.environ["GRAPHFRAUD_SIGNING_KEY"] = signing_key_file_for_tests()
+    yield
+    if old is None:
+        os.environ.pop("GRAPHFRAUD_SIGNING_KEY", None)
+    else:
+        os.environ["GRAPHFRAUD_SIGNING_KEY"] = old
 
 
 @pytest.fixture(autouse=True)
 def _isolated_key(monkeypatch, tmp_path_factory):
     """Every test pseudonymises with a fixed key and never touches the user's key file."""
     monkeypatch.setenv("GRAPHFRAUD_KEY", TEST_KEY)
+    monkeypatch.setenv("GRAPHFRAUD_SIGNING_KEY", signing_key_file_for_tests())
+    monkeypatch.delenv("GRAPHFRAUD_SIGNING_PASSPHRASE", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg")))
     monkeypatch.delenv("GRAPHFRAUD_KEY_FILE", raising=False)
     monkeypatch.delenv("GRAPHFRAUD_LANG", raising=False)
@@ -27,15 +56,17 @@ def _isolated_key(monkeypatch, tmp_path_factory):
 def with_test_key():
     """The tests' key for a module- or session-scoped fixture, which runs before
     ``_isolated_key`` sets it for each test (and must not touch the user's key file either)."""
-    old = os.environ.get("GRAPHFRAUD_KEY")
+    saved = {k: os.environ.get(k) for k in ("GRAPHFRAUD_KEY", "GRAPHFRAUD_SIGNING_KEY")}
     os.environ["GRAPHFRAUD_KEY"] = TEST_KEY
+    os.environ["GRAPHFRAUD_SIGNING_KEY"] = signing_key_file_for_tests()
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop("GRAPHFRAUD_KEY", None)
-        else:
-            os.environ["GRAPHFRAUD_KEY"] = old
+        for k, old in saved.items():
+            if old is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = old
 
 
 def csv_text(header: list[str], rows: list[list[str]]) -> str:

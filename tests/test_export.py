@@ -25,7 +25,7 @@ from graphfraud.evidence.formats import day_runs
 from graphfraud.evidence.package import NETWORK_PAGE, PACKAGE_FILES, export_case
 from graphfraud.evidence.summary import whistleblower_reward
 
-ALL_FILES = {*PACKAGE_FILES, NETWORK_PAGE, "manifest.json"}  # the dev extra brings pyvis
+ALL_FILES = {*PACKAGE_FILES, NETWORK_PAGE, "manifest.json", "manifest.sig"}  # the dev extra brings pyvis
 
 
 @pytest.fixture(scope="module")
@@ -420,9 +420,9 @@ def test_verify_names_each_altered_missing_or_extra_file_in_folder_and_zip(ring_
             others = {"altered", "missing", "extra"} - {what}
             assert all(getattr(report, o) == [] for o in others)
             r = runner.invoke(main, ["verify", str(pkg)])
-            assert r.exit_code == 1 and name in r.output and "已被改动" in r.output, r.output
+            assert r.exit_code == 1 and name in r.output and "未通过核验" in r.output, r.output
             r = runner.invoke(main, ["--lang", "en", "verify", str(pkg)])
-            assert r.exit_code == 1 and f"{what}: {name}" in r.output and "tampered" in r.output, r.output
+            assert r.exit_code == 1 and f"{what}: {name}" in r.output and "failed verification" in r.output, r.output
     # a tampered zip produced by editing a member in place
     edited = tmp_path / "edited.zip"
     with zipfile.ZipFile(zip_path) as src, zipfile.ZipFile(edited, "w") as dst:
@@ -448,8 +448,10 @@ def test_verify_against_the_audit_log_catches_a_replaced_manifest(ring_pkg, regi
     manifest = json.loads((forged / "manifest.json").read_text(encoding="utf-8"))
     manifest["files"]["summary.json"] = {"sha256": hashlib.sha256(b"{}").hexdigest(), "size": 2}
     (forged / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    assert CliRunner().invoke(main, ["verify", str(forged)]).exit_code == 0
-    # ...but the workspace never exported that manifest
+    # ...but the signature no longer matches the manifest...
+    r = CliRunner().invoke(main, ["verify", str(forged)])
+    assert r.exit_code == 1 and "签名无效" in r.output, r.output
+    # ...and the workspace never exported that manifest
     r = CliRunner().invoke(main, ["--lang", "en", "verify", str(forged), "-w", str(ws)])
     assert r.exit_code == 1 and "not in the audit log" in r.output, r.output
 

@@ -20,6 +20,7 @@ from graphfraud.evidence.formats import (edge_records, node_records, to_json, wr
                                          write_graphml, write_nodes_edges)
 from graphfraud.evidence.integrity import MANIFEST, sha256_bytes, sha256_file
 from graphfraud.evidence.page import layout, render
+from graphfraud.evidence.signing import MANIFEST_SIG, ZIP_SIG_SUFFIX, load_signing_key, signature_document
 from graphfraud.evidence.summary import build_summary
 from graphfraud.workspace import Workspace
 
@@ -45,26 +46,33 @@ class ExportResult:
     summary: dict
     revealed: list[str] = field(default_factory=list)  # "patient:P1", "doctor:D1"
     audit_entry: dict = field(default_factory=dict)
+    signer: str = ""  # fingerprint of the signing key
+    zip_signature: Path | None = None
 
 
 def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run_id: str | None = None,
                 make_zip: bool = False, reveal: bool = False, key_file: str | Path | None = None,
-                operator: str | None = None) -> ExportResult:
+                operator: str | None = None, signing_key: str | Path | None = None) -> ExportResult:
     """Write the evidence package of ring or lead ``case_id`` (of run ``run_id``, default the
     latest detection run) into ``out_dir`` (new or empty), and ``out_dir.zip`` beside it when
     ``make_zip``. With ``reveal`` the names, citizen IDs, phones and addresses of the case's
     people (its patients and doctors, nobody else) are restored from the workspace's vault
-    with the key (``key_file``, else ``GRAPHFRAUD_KEY`` or the user's key file). Every export
-    is appended to the workspace's audit log."""
+    with the key (``key_file``, else ``GRAPHFRAUD_KEY`` or the user's key file). The manifest,
+    the zip and the audit entry are signed with the bureau's signing key (``signing_key``,
+    else ``GRAPHFRAUD_SIGNING_KEY`` or the user's signing key file): without it nothing is
+    exported. Every export is appended to the workspace's audit log."""
     from graphfraud.casegraph import lead_graph, ring_graph
 
+    signer = load_signing_key(signing_key)  # before anything is read or written
     ws = Workspace.open(workspace)
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise GraphfraudError("evidence.out_exists", path=str(out))
     zip_path = out.parent / f"{out.name}.zip" if make_zip else None
-    if zip_path is not None and zip_path.exists():
-        raise GraphfraudError("evidence.out_exists", path=str(zip_path))
+    zip_sig = zip_path.with_name(zip_path.name + ZIP_SIG_SUFFIX) if zip_path is not None else None
+    for target in (zip_path, zip_sig):
+        if target is not None and target.exists():
+            raise GraphfraudError("evidence.out_exists", path=str(target))
     operator = operator or _operator()
     # written into a hidden folder beside the target and moved into place when complete, so a
     # failure never leaves half a package behind
@@ -74,9 +82,8 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
     con = None
     try:
         con = ws.connect()
-        report = audit.verify(ws.path, con)
-        if not report.ok:  # refuse before writing anything: the export could not be recorded
-            raise GraphfraudError("audit.broken", path=str(report.path), problem=report.problems[0].text())
+        # refuse before writing anything when the export could not be recorded
+        report = audit.check_writable(ws.path, con, signer)
         run_id, run_settings, run_manifest = _run(con, run_id)
         case_type = _case_type(con, case_id, run_id)
         graph = (ring_graph if case_type == "ring" else lead_graph)(con, case_id, run_id=run_id, cap=NO_CAP)
@@ -124,13 +131,16 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
             "parameters": run_settings or Settings().to_dict(),
             "identities_revealed": reveal, "revealed_count": len(revealed),
             "interactive_page": NETWORK_PAGE if network_page else None,
+            # the audit entry this export becomes (the workspace is locked until it is written)
+            "audit_seq": report.entries + 1, "signing_key_fingerprint": signer.fingerprint,
             "totals": {"claims": len(claims), "items": len(items), "total_amount": summary["total_amount"],
                        "fund_amount": summary["fund_amount"]},
             "files": {p.name: {"sha256": sha256_file(p), "size": p.stat().st_size} for p in files},
         }
         manifest_bytes = (to_json(manifest) + "\n").encode("utf-8")
         (stage / MANIFEST).write_bytes(manifest_bytes)
-        files.append(stage / MANIFEST)
+        (stage / MANIFEST_SIG).write_bytes(signature_document(signer, manifest_bytes, MANIFEST, signed_at=exported_at))
+        files += [stage / MANIFEST, stage / MANIFEST_SIG]
         if reveal:
             # real names, citizen IDs, phones and addresses: readable by the exporting user only
             stage.chmod(0o700)
@@ -140,6 +150,8 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
         if zip_path is not None:
             _zip(zip_path, files, exported_at, private=reveal)
             zip_sha = sha256_file(zip_path)
+            _write_private(zip_sig, signature_document(signer, zip_path.read_bytes(), zip_path.name,
+                                                       signed_at=exported_at), private=reveal)
         if out.exists():
             out.rmdir()  # checked empty above
         stage.replace(out)
@@ -148,7 +160,7 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
             "action": "export", "operator": operator, "case_id": case_id, "case_type": case_type, "run_id": run_id,
             "revealed": reveal, "revealed_count": len(revealed), "revealed_identities": revealed,
             "package": str(out.resolve()), "manifest_sha256": sha256_bytes(manifest_bytes),
-            "zip": str(zip_path.resolve()) if zip_path else None, "zip_sha256": zip_sha})
+            "zip": str(zip_path.resolve()) if zip_path else None, "zip_sha256": zip_sha}, signer)
     finally:
         if con is not None:
             con.close()
@@ -156,7 +168,15 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
     return ExportResult(case_id, case_type, run_id, out, zip_path, files, sha256_bytes(manifest_bytes), summary,
-                        revealed, entry)
+                        revealed, entry, signer.fingerprint, zip_sig)
+
+
+def _write_private(path: Path, data: bytes, *, private: bool) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    tmp.replace(path)
 
 
 def _operator() -> str:
