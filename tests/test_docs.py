@@ -78,3 +78,32 @@ def test_generator_progress_steps_have_texts_in_both_languages(tmp_path):
     assert len(steps) == 8
     for step in steps:
         assert f"gen_step.{step}" in MESSAGES, step
+
+
+def test_readme_is_a_five_minute_read():
+    assert len(README.splitlines()) < 300
+
+
+def test_readme_and_docs_tables_are_what_the_results_give():
+    """The benchmark and accuracy tables of the README (and docs/benchmarks.md's full accuracy
+    tables) are benchmarks/tables.py's output on benchmarks/results/: after a benchmark run,
+    `python benchmarks/tables.py --write` updates them."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark_tables", ROOT / "benchmarks" / "tables.py")
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    made = tables.blocks()
+    for rel, names in tables.PLACES.items():
+        text = (ROOT / rel).read_text(encoding="utf-8")
+        for name in names:
+            assert tables.marked(text, name) == made[name], (
+                f"{rel}: the {name} table differs from the results; run python benchmarks/tables.py --write")
+
+
+def test_readme_and_docs_links_resolve():
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if "://" not in target:
+                assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
