@@ -115,8 +115,8 @@ class Found:
 def prepare(work: Path, patients: int, months: int, seed: int, fresh: bool,
             difficulty: str = "default") -> tuple[Path, Path, dict]:
     """Generate and ingest a region unless a matching one is already under ``work``."""
-    from graphfraud.generate import generate_region
-    from graphfraud.ingest import ingest
+    from graphfraud.ingest.run import ingest
+    from graphfraud.synth.generate import generate_region
 
     tag = region_tag(difficulty, patients, months, seed)
     data, ws = work / f"data-{tag}", work / f"ws-{tag}"
@@ -375,7 +375,7 @@ def score_leads(truth_json: dict, leads: list[dict]) -> dict[str, dict]:
     * ``top``: the first ``LEAD_TOP`` queued leads of the kind, ``top_real`` of them planted or
       in a planted ring, ``top_decoys`` by look-alike kind;
     * for the whole queue (kind ``all``): the first ``QUEUE_TOP``."""
-    from graphfraud.detect.leads import KINDS as LEAD_KINDS
+    from graphfraud.store.results import LEAD_KINDS
 
     labels = lead_labels(truth_json, leads)
     edge_cards = {e["entity_id"] for e in truth_json.get("edge_cases", [])}

@@ -41,8 +41,8 @@ def _git_commit() -> str | None:
 
 def build(work: Path, patients: int, months: int, seed: int, fresh: bool) -> Path:
     from graphfraud.detect.run import detect
-    from graphfraud.generate import generate_region
-    from graphfraud.ingest import ingest
+    from graphfraud.ingest.run import ingest
+    from graphfraud.synth.generate import generate_region
 
     os.environ.setdefault("GRAPHFRAUD_KEY", "graphfraud-benchmark-key-0123456789")
     ws = work / "ws"
@@ -57,9 +57,9 @@ def build(work: Path, patients: int, months: int, seed: int, fresh: bool) -> Pat
 
 
 def pages(ws: Path, out: Path, cap: int) -> dict[str, dict]:
-    from graphfraud.casegraph import neighbourhood, ring_graph
-    from graphfraud.render import write_case_page
-    from graphfraud.workspace import Workspace
+    from graphfraud.store.workspace import Workspace
+    from graphfraud.views.casegraph import neighbourhood, ring_graph
+    from graphfraud.views.render import write_case_page
 
     con = Workspace.open(ws).connect(read_only=True)
     try:

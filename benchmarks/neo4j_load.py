@@ -35,7 +35,7 @@ def per_row_baseline(ws: Path, target, sample: int) -> dict:
     from graphfraud.neo4j.connect import Graph
     from graphfraud.neo4j.cypher import library
     from graphfraud.neo4j.load import SELECTS
-    from graphfraud.workspace import Workspace
+    from graphfraud.store.workspace import Workspace
 
     q = library("load")["load_claims"].text
     con = Workspace.open(ws).connect(read_only=True)

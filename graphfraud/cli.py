@@ -16,8 +16,8 @@ from pathlib import Path
 import click
 
 from graphfraud import __version__
-from graphfraud.errors import GraphfraudError
-from graphfraud.i18n import get_lang, set_lang, t
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.core.i18n import get_lang, set_lang, t
 
 
 class Progress:
@@ -200,9 +200,9 @@ def ingest(ctx, dataset_dir: Path, workspace: Path, mapping: str | None, key_fil
       graphfraud ingest data/2025-02 --workspace ws --mapping nhsa_zh
       graphfraud ingest data/2025-03 --workspace ws --max-reject-rate 0.5%
     """
-    from graphfraud.ingest import ingest as run_ingest
-    from graphfraud.readers import discover
-    from graphfraud.mapping import builtin_mappings
+    from graphfraud.ingest.mapping import builtin_mappings
+    from graphfraud.ingest.readers import discover
+    from graphfraud.ingest.run import ingest as run_ingest
 
     quiet = ctx.obj["quiet"]
     found, _ = discover(dataset_dir, builtin_mappings()) if dataset_dir.is_dir() else ({}, [])
@@ -282,7 +282,7 @@ def generate(ctx, out_dir: Path, patients: int, months: int, seed: int, start: s
       graphfraud generate data/region-zh --patients 20000 --months 3 --seed 7 --zh
       graphfraud generate data/hard --patients 20000 --months 12 --difficulty hard
     """
-    from graphfraud.generate import generate_region
+    from graphfraud.synth.generate import generate_region
 
     if out_dir.exists() and any(out_dir.iterdir()) and not force:
         raise GraphfraudError("out_dir_not_empty", path=str(out_dir))
@@ -410,7 +410,7 @@ def _pad(text: str, width: int, right: bool = False) -> str:
 
 
 def print_detect_summary(result, top: int = 10) -> None:
-    from graphfraud.detect.model import fmt_money
+    from graphfraud.core.money import fmt_money
 
     for kind, stats in result.stats.items():
         if kind == "leads":
@@ -426,7 +426,7 @@ def print_detect_summary(result, top: int = 10) -> None:
     if "leads" in result.stats:
         from decimal import Decimal
 
-        from graphfraud.detect.leads import KINDS as LEAD_KINDS
+        from graphfraud.store.results import LEAD_KINDS
 
         queued = [x for x in result.leads if x.queued]
         click.echo(t("detect_leads_header", n=len(result.leads), seconds=result.timings.get("leads", 0.0),
@@ -472,7 +472,7 @@ def status(ctx, workspace: Path):
     Example / 示例:
       graphfraud status --workspace ws
     """
-    from graphfraud.workspace import Workspace
+    from graphfraud.store.workspace import Workspace
 
     ws = Workspace.open(workspace)
     con = ws.connect(read_only=True)
@@ -514,7 +514,7 @@ def rejects(ctx, workspace: Path, table_name: str | None, reason: str | None, li
       graphfraud rejects --workspace ws --table claims --reason bad_amount
       graphfraud rejects --workspace ws --csv rejects.csv
     """
-    from graphfraud.workspace import Workspace
+    from graphfraud.store.workspace import Workspace
 
     ws = Workspace.open(workspace)
     con = ws.connect(read_only=True)
@@ -523,7 +523,7 @@ def rejects(ctx, workspace: Path, table_name: str | None, reason: str | None, li
         params = [table_name, table_name, reason, reason]
         total = con.execute(f"SELECT count(*) FROM rejects {where}", params).fetchall()[0][0]
         if csv_out:
-            from graphfraud.safe_text import write_csv
+            from graphfraud.core.safe_text import write_csv
 
             rows = con.execute(
                 f"SELECT table_name, source_file, line, column_name, source_column, reason, value, raw "
@@ -600,7 +600,8 @@ def load(ctx, workspace: Path, neo4j_uri, neo4j_user, neo4j_password, neo4j_data
         _say(ctx, t("bulk_imported", records=res.records, home=neo4j_home, seconds=res.import_seconds,
                     rate=f"{res.records / max(res.import_seconds, 1e-9):,.0f}"))
         return
-    from graphfraud.neo4j.load import load as run_load, table_rows
+    from graphfraud.neo4j.load import load as run_load
+    from graphfraud.neo4j.load import table_rows
 
     target = _target(neo4j_uri, neo4j_user, neo4j_password, neo4j_database, env=True)
     total = sum(table_rows(workspace).values())
@@ -667,7 +668,7 @@ def query(ctx, name: str | None, params: tuple[str, ...], neo4j_uri, neo4j_user,
     columns, rows = run_query(target, name, given)
     headers = [c[:-4] + "_yuan" if c.endswith("_fen") else c for c in columns]
     if csv_out:
-        from graphfraud.safe_text import write_csv
+        from graphfraud.core.safe_text import write_csv
 
         write_csv(csv_out, headers, ([cell(c, v) for c, v in zip(columns, r)] for r in rows))
     shown = [[cell(c, v) for c, v in zip(columns, r)] for r in rows[:limit]]
@@ -719,7 +720,7 @@ class ViewSource:
             with open_views(target, run_id=run_id) as con:
                 yield con
             return
-        from graphfraud.workspace import Workspace
+        from graphfraud.store.workspace import Workspace
 
         con = Workspace.open(self.workspace).connect(read_only=True)
         try:
@@ -740,7 +741,7 @@ def view_source_options(func):
 
 
 def _case_summary_line(graph, path: Path, lang: str | None = None) -> str:
-    from graphfraud.render import fmt_money
+    from graphfraud.core.money import fmt_money
 
     amount = graph.summary.get("total_amount")
     hidden = t("case_hidden", n=graph.hidden_nodes) if graph.hidden_nodes else ""
@@ -775,8 +776,8 @@ def case(ctx, case_id: str, source: ViewSource, out: Path | None, run_id: str | 
       graphfraud case CC-6397B8A90D --workspace ws -o case-en.html --lang en
       graphfraud case CC-6397B8A90D --neo4j bolt://localhost:7687 -o case.html
     """
-    from graphfraud.casegraph import lead_graph, ring_graph
-    from graphfraud.render import write_case_page
+    from graphfraud.views.casegraph import lead_graph, ring_graph
+    from graphfraud.views.render import write_case_page
 
     lang = _view_lang(page_lang)
     with source.connect(run_id) as con:
@@ -817,8 +818,8 @@ def explore(ctx, entity_id: str, source: ViewSource, entity_type: str, hops: int
       graphfraud explore ph_302c414a7732058bf5c3 --type phone --workspace ws -o phone.html
       graphfraud explore F00020 --type facility --neo4j bolt://localhost:7687
     """
-    from graphfraud.casegraph import neighbourhood
-    from graphfraud.render import write_case_page
+    from graphfraud.views.casegraph import neighbourhood
+    from graphfraud.views.render import write_case_page
 
     lang = _view_lang(page_lang)
     with source.connect() as con:
@@ -857,9 +858,9 @@ def expand(ctx, seed_file: Path, source: ViewSource, window_minutes: int, min_da
       graphfraud expand --seed confirmed.txt --workspace ws --csv related.csv -o related.html
       graphfraud expand --seed confirmed.txt --neo4j bolt://localhost:7687 -o related.html
     """
-    from graphfraud.expand import expand as run_expand
-    from graphfraud.expand import read_seeds
-    from graphfraud.render import fmt_date
+    from graphfraud.views.expand import expand as run_expand
+    from graphfraud.views.expand import read_seeds
+    from graphfraud.views.render import fmt_date
 
     lang = _view_lang(page_lang)
     seeds = read_seeds(seed_file)
@@ -867,14 +868,14 @@ def expand(ctx, seed_file: Path, source: ViewSource, window_minutes: int, min_da
         result = run_expand(con, seeds, window_minutes=window_minutes, min_days=min_days, top=top,
                             graph=out is not None)
         if out is not None:
-            from graphfraud.render import case_html
+            from graphfraud.views.render import case_html
 
             rows = [{"card_id": c.card_id, "significance": c.significance, "days": c.days, "expected": c.expected,
                      "seeds_met": c.seeds_met, "path_text": c.path_text(lang)} for c in result.candidates]
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(case_html(con, result.graph, lang=lang, extra={"expand_rows": rows}), encoding="utf-8")
     if csv_out:
-        from graphfraud.safe_text import write_csv
+        from graphfraud.core.safe_text import write_csv
 
         write_csv(csv_out, ["rank", "card_id", "significance", "days_with_seeds", "expected", "seeds_met", "claims",
                             "amount", "first_date", "last_date", "path_seed", "path_place", "path_days", "path_text"],
@@ -923,7 +924,7 @@ def report(ctx, source: ViewSource, out_dir: Path, run_id: str | None, cap: int,
       graphfraud report --workspace ws --out site-en --lang en
       graphfraud report --neo4j bolt://localhost:7687 --out site
     """
-    from graphfraud.report import write_report
+    from graphfraud.views.report import write_report
 
     lang = _view_lang(page_lang)
     with source.connect(run_id) as con:
@@ -966,7 +967,7 @@ def export_cmd(ctx, case_id: str, workspace: Path, out_dir: Path, make_zip: bool
     """
     from decimal import Decimal
 
-    from graphfraud.detect.model import fmt_money
+    from graphfraud.core.money import fmt_money
     from graphfraud.evidence.package import export_case
     from graphfraud.evidence.signing import short_fingerprint
 
@@ -1122,7 +1123,7 @@ def audit_verify_cmd(ctx, workspace: Path, public_keys: tuple[Path, ...]):
     """
     from graphfraud.evidence.audit import verify
     from graphfraud.evidence.signing import TrustedKeys, local_trusted
-    from graphfraud.workspace import Workspace
+    from graphfraud.store.workspace import Workspace
 
     trusted = TrustedKeys.from_options(public_keys) or local_trusted()
     if not trusted:

@@ -9,24 +9,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from graphfraud.i18n import t
+from graphfraud.core.i18n import get_lang, t
+from graphfraud.detect.run import detect
+from graphfraud.ingest.run import ingest
+from graphfraud.synth.generate import generate_region
+from graphfraud.views.report import report
 
 
 @dataclass
 class DemoResult:
     dataset: Path
     workspace: Path
-    ingest: object  # graphfraud.ingest.IngestResult
+    ingest: object  # graphfraud.ingest.run.IngestResult
     detect: object  # graphfraud.detect.run.DetectResult
     results: Path
-    report: object = None  # graphfraud.report.ReportResult
+    report: object = None  # graphfraud.views.report.ReportResult
 
 
 def run_demo(out_dir: Path, *, patients: int = 20000, months: int = 3, seed: int = 7,
              say: Callable[[str], None] = print) -> DemoResult:
-    from graphfraud.generate import generate_region
-    from graphfraud.detect.run import detect
-    from graphfraud.ingest import ingest
 
     out_dir = Path(out_dir)
     dataset = out_dir / "data"
@@ -41,8 +42,6 @@ def run_demo(out_dir: Path, *, patients: int = 20000, months: int = 3, seed: int
     results = out_dir / "results"
     found = detect(workspace, results)
     say(t("demo_step", step=t("demo_report")))
-    from graphfraud.i18n import get_lang
-    from graphfraud.report import report
 
     site = report(workspace, out_dir / "report", lang=get_lang())
     return DemoResult(dataset, workspace, result, found, results, site)

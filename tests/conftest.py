@@ -47,7 +47,7 @@ def _isolated_key(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg")))
     monkeypatch.delenv("GRAPHFRAUD_KEY_FILE", raising=False)
     monkeypatch.delenv("GRAPHFRAUD_LANG", raising=False)
-    from graphfraud.i18n import set_lang
+    from graphfraud.core.i18n import set_lang
 
     set_lang(None)
 
@@ -90,8 +90,8 @@ def detected_region(tmp_path_factory):
     import os
 
     from graphfraud.detect.run import detect
-    from graphfraud.generate import generate_region
-    from graphfraud.ingest import ingest
+    from graphfraud.ingest.run import ingest
+    from graphfraud.synth.generate import generate_region
 
     base = tmp_path_factory.mktemp("detected")
     old = os.environ.get("GRAPHFRAUD_KEY")
@@ -181,8 +181,8 @@ def wipe_neo4j(target) -> None:
 def neo4j_region(tmp_path_factory):
     """A generated region (3,000 people, 2 months) ingested into a workspace, shared by the
     Neo4j tests; returns (dataset folder, workspace folder)."""
-    from graphfraud.generate import generate_region
-    from graphfraud.ingest import ingest
+    from graphfraud.ingest.run import ingest
+    from graphfraud.synth.generate import generate_region
 
     root = tmp_path_factory.mktemp("neo4j-region")
     with pytest.MonkeyPatch.context() as mp:

@@ -18,14 +18,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import with_test_key
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import with_test_key
-from graphfraud.errors import GraphfraudError
-from graphfraud.generate import generate_region
-from graphfraud.ingest import ingest
-from graphfraud.schema import TABLES
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.ingest.run import ingest
+from graphfraud.store.schema import TABLES
+from graphfraud.synth.generate import generate_region
 
 
 @pytest.fixture(scope="module")
@@ -427,7 +427,7 @@ def test_fuzzed_xlsx_loses_no_row(base, clean, tmp_path_factory, dimension, blan
 def test_the_fast_reader_stopping_rolls_back_and_reads_the_file_again(base, clean, tmp_path, monkeypatch):
     """When DuckDB's reader stops on a file (here: mixed line ends the pre-scan is made to
     miss), the transaction is rolled back and the run reads that file the careful way."""
-    from graphfraud import readers
+    from graphfraud.ingest import readers
 
     real = readers.pre_scan
     monkeypatch.setattr(readers, "pre_scan", lambda path, delimiter=",": readers.PreScan(real(path).padded, False))

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-
 from browser import chromium
-from graphfraud.report import report
+
+from graphfraud.views.report import report
 
 # a canvas with two different CJK characters drawn apart: real glyphs differ, tofu boxes
 # (missing fonts) are identical; also their advance is full width

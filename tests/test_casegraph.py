@@ -9,8 +9,8 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from graphfraud.casegraph import EDGE_TYPES, NODE_TYPES, lead_graph, neighbourhood, ring_graph
-from graphfraud.errors import GraphfraudError
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.views.casegraph import EDGE_TYPES, NODE_TYPES, lead_graph, neighbourhood, ring_graph
 
 
 @pytest.fixture(scope="module")

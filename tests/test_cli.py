@@ -64,7 +64,8 @@ def test_load_bulk_without_a_neo4j_home_writes_the_files_and_prints_the_command(
 
 def test_too_many_rejects_keep_what_loaded_name_the_tables_and_exit_3(tmp_path):
     from conftest import write_csv
-    from graphfraud.schema import TABLES
+
+    from graphfraud.store.schema import TABLES
 
     cols = TABLES["claims"].column_names
     good = dict(claim_id="K0", card_id="C1", patient_id="", facility_id="F1", doctor_id="", claim_type="pharmacy",

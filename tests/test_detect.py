@@ -16,12 +16,12 @@ import pytest
 from click.testing import CliRunner
 
 from graphfraud.cli import main
+from graphfraud.core.errors import GraphfraudError
 from graphfraud.detect.cooccur import p_within, poisson_nlp
 from graphfraud.detect.model import REASON_TEXTS, reason
 from graphfraud.detect.run import detect
 from graphfraud.detect.settings import Settings
-from graphfraud.errors import GraphfraudError
-from graphfraud.workspace import Workspace
+from graphfraud.store.workspace import Workspace
 
 START = dt.datetime(2025, 3, 1)
 

@@ -52,8 +52,8 @@ def test_python_dash_m_works():
 
 
 def test_messages_exist_in_both_languages():
-    from graphfraud.i18n import MESSAGES
-    from graphfraud.schema import REJECT_REASONS
+    from graphfraud.core.i18n import MESSAGES
+    from graphfraud.store.schema import REJECT_REASONS
 
     for key, texts in MESSAGES.items():
         assert set(texts) == {"zh", "en"} and all(texts.values()), key
@@ -70,8 +70,8 @@ def test_cli_error_is_one_line_in_the_chosen_language(tmp_path):
 
 
 def test_generator_progress_steps_have_texts_in_both_languages(tmp_path):
-    from graphfraud.generate import generate_region
-    from graphfraud.i18n import MESSAGES
+    from graphfraud.core.i18n import MESSAGES
+    from graphfraud.synth.generate import generate_region
 
     steps = []
     generate_region(tmp_path / "r", patients=300, months=1, seed=1, progress=steps.append)

@@ -18,12 +18,12 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from graphfraud.casegraph import lead_graph, ring_graph
 from graphfraud.cli import main
-from graphfraud.errors import GraphfraudError
+from graphfraud.core.errors import GraphfraudError
 from graphfraud.evidence.formats import day_runs
 from graphfraud.evidence.package import NETWORK_PAGE, PACKAGE_FILES, export_case
 from graphfraud.evidence.summary import whistleblower_reward
+from graphfraud.views.casegraph import lead_graph, ring_graph
 
 ALL_FILES = {*PACKAGE_FILES, NETWORK_PAGE, "manifest.json", "manifest.sig"}  # the dev extra brings pyvis
 
@@ -164,7 +164,7 @@ def test_whistleblower_reward_follows_the_schedule(amount, reward):
 
 
 def test_the_case_page_and_the_package_state_the_same_reward():
-    from graphfraud.render import reward
+    from graphfraud.views.render import reward
 
     # 5 % of 40000.10 is 2000.005: rounded half up (四舍五入) in both places
     for amount in ("9999.99", "20000.00", "40000.10", "123456.78", "999999.99"):
@@ -177,7 +177,7 @@ def test_no_message_key_is_defined_twice():
     would silently keep only the later text."""
     import collections
 
-    import graphfraud.i18n as i18n
+    import graphfraud.core.i18n as i18n
 
     source = Path(i18n.__file__).read_text(encoding="utf-8")
     keys = re.findall(r'^ {4}"([^"]+)": *\{', source, re.M)

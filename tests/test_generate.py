@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphfraud import _names as W
-from graphfraud.generate import generate_region
-from graphfraud.idnumber import is_valid
-from graphfraud.mapping import get_mapping
-from graphfraud.schema import TABLES
+from graphfraud.ingest.idnumber import is_valid
+from graphfraud.ingest.mapping import get_mapping
+from graphfraud.store.schema import TABLES
+from graphfraud.synth import names as W
+from graphfraud.synth.generate import generate_region
 
 SIZE = {"patients": 3000, "months": 4, "seed": 11}
 RING_KINDS = {"card_collection", "drug_resale", "cohort_admission", "doctor_pharmacy", "shared_identity",

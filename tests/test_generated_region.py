@@ -8,9 +8,9 @@ import json
 import duckdb
 import pytest
 
-from graphfraud.generate import generate_region
-from graphfraud.ingest import ingest
-from graphfraud.schema import TABLES
+from graphfraud.ingest.run import ingest
+from graphfraud.store.schema import TABLES
+from graphfraud.synth.generate import generate_region
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-
 from conftest import write_csv
-from graphfraud.errors import GraphfraudError
-from graphfraud.ingest import ingest
-from graphfraud.schema import TABLES
+
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.ingest.run import ingest
+from graphfraud.store.schema import TABLES
 
 CLAIM_COLS = TABLES["claims"].column_names
 GOOD = dict(claim_id="K1", card_id="C1", patient_id="P1", facility_id="F1", doctor_id="D1", claim_type="outpatient",
@@ -187,8 +187,8 @@ def test_missing_required_table_and_column_stop_with_file_and_column(tmp_path):
 def test_a_later_file_missing_a_column_stops_before_any_file_is_read(tmp_path, monkeypatch, fmt):
     """Headers are checked first: a claim-lines file without its claim column stops the run
     before the claims (loaded earlier in table order) are read at all."""
-    from graphfraud import readers
-    from graphfraud.mapping import get_mapping
+    from graphfraud.ingest import readers
+    from graphfraud.ingest.mapping import get_mapping
 
     d = tmp_path / "data"
     reference_tables(d)
@@ -215,7 +215,7 @@ def test_a_later_file_missing_a_column_stops_before_any_file_is_read(tmp_path, m
         wb.save(d / name)
     read = []
     real = readers.read_source
-    monkeypatch.setattr("graphfraud.ingest.read_source",
+    monkeypatch.setattr("graphfraud.ingest.run.read_source",
                         lambda con, source, *a: read.append(source) or real(con, source, *a))
     with pytest.raises(GraphfraudError) as exc:
         ingest(d, tmp_path / "ws")
@@ -225,7 +225,7 @@ def test_a_later_file_missing_a_column_stops_before_any_file_is_read(tmp_path, m
 
 
 def test_chinese_headers_gb18030_and_value_maps(tmp_path):
-    from graphfraud.mapping import get_mapping
+    from graphfraud.ingest.mapping import get_mapping
 
     zh = get_mapping("nhsa_zh")
     heads = zh.source_headers("claims")
@@ -343,7 +343,7 @@ def test_citizen_ids_are_checked_and_personal_data_pseudonymised(tmp_path):
     # ...but the vault gives the originals back with the key, and only with it
     from cryptography.exceptions import InvalidTag
 
-    from graphfraud.pseudo import Keyring, load_keyring, reveal
+    from graphfraud.ingest.pseudo import Keyring, load_keyring, reveal
 
     con = con_of(ws)
     people = reveal(con, load_keyring(), "patient", ["P1", "P2"])
@@ -403,7 +403,7 @@ def test_unknown_columns_are_dropped_unless_the_mapping_declares_them(tmp_path):
 
 
 def test_a_mapping_declaring_a_bad_extra_column_is_refused(tmp_path):
-    from graphfraud.mapping import load_mapping
+    from graphfraud.ingest.mapping import load_mapping
 
     m = tmp_path / "bad.toml"
     m.write_text('name = "bad"\n[tables.claims.extra]\n"x" = { name = "x", personal = "shoe_size" }\n',

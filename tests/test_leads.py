@@ -11,10 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from graphfraud.cli import main
-from graphfraud.detect.leads import KINDS, LEAD_PREFIX, LEAD_TEXTS, detect_leads, lead_id
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.detect.leads import LEAD_TEXTS, detect_leads, lead_id
 from graphfraud.detect.run import detect
 from graphfraud.detect.settings import Settings
-from graphfraud.errors import GraphfraudError
+from graphfraud.store.results import LEAD_KINDS as KINDS
+from graphfraud.store.results import LEAD_PREFIX
 from tests.test_detect import Region
 
 D = dt.date(2025, 3, 1)

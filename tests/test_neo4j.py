@@ -11,12 +11,12 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-
 from conftest import TEST_KEY, wipe_neo4j
+
 from graphfraud.neo4j.connect import Graph
 from graphfraud.neo4j.cypher import library
-from graphfraud.schema import TABLES
-from graphfraud.workspace import Workspace
+from graphfraud.store.schema import TABLES
+from graphfraud.store.workspace import Workspace
 
 
 @pytest.fixture(scope="module")

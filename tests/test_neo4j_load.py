@@ -16,12 +16,12 @@ from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import TEST_KEY
+
 from graphfraud.cli import main
 from graphfraud.neo4j.connect import Graph
 from graphfraud.neo4j.load import load
-from graphfraud.workspace import Workspace
+from graphfraud.store.workspace import Workspace
 
 ID_OF = ("coalesce(n.patient_id, n.card_id, n.claim_id, n.facility_id, n.doctor_id, n.item_code, n.terminal_id, "
          "n.phone_id, n.address_id, n.code)")

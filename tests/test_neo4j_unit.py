@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from graphfraud.cli import main
-from graphfraud.errors import GraphfraudError
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.core.resources import asset_dir
 from graphfraud.neo4j.cypher import library, parse
 from graphfraud.neo4j.detect import fen_to_yuan, yuan_to_fen
 from graphfraud.neo4j.queries import parameters, parse_value
-from graphfraud.resources import asset_dir
-from graphfraud.schema import LOAD_ORDER, TABLES
+from graphfraud.store.schema import LOAD_ORDER, TABLES
 
 
 def test_parse_reads_names_comments_and_text():

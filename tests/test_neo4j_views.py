@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import TEST_KEY, wipe_neo4j
+
 from graphfraud.cli import main
 from graphfraud.neo4j.connect import Graph
 
@@ -23,10 +23,10 @@ _GENERATED = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?=[^<]*</p>)")
 def same_run(neo4j_server, neo4j_region, tmp_path_factory):
     """The region loaded into an empty graph; detection on the workspace (a copy), and that
     very run written into the graph, so both sides hold the same run id and results."""
-    from graphfraud.detect.leads import KINDS as LEAD_KINDS
-    from graphfraud.detect.run import ID_PREFIX, detect
+    from graphfraud.detect.run import detect
     from graphfraud.neo4j.detect import write_results
     from graphfraud.neo4j.load import load
+    from graphfraud.store.results import ID_PREFIX, LEAD_KINDS
 
     _, ws = neo4j_region
     out = tmp_path_factory.mktemp("neo4j-views")
@@ -127,9 +127,9 @@ def test_an_unknown_run_is_refused_clearly_on_both(same_run, tmp_path):
 
 
 def test_a_case_reads_its_own_claims_not_the_whole_graph(same_run):
-    from graphfraud.casegraph import ring_graph
     from graphfraud.neo4j.views import open_views
-    from graphfraud.workspace import Workspace
+    from graphfraud.store.workspace import Workspace
+    from graphfraud.views.casegraph import ring_graph
 
     ring = max(same_run["result"].rings, key=lambda r: r.n_claims)
     with Workspace.open(same_run["ws"]).connect(read_only=True) as ws:

@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from lxml import etree
 
 from graphfraud.cli import main
+from graphfraud.core.safe_text import csv_cell, json_for_html, xml_text
 from graphfraud.detect.run import detect
 from graphfraud.evidence.package import export_case
-from graphfraud.report import report
-from graphfraud.safe_text import csv_cell, json_for_html, xml_text
+from graphfraud.views.report import report
 from tests.conftest import write_csv
 from tests.test_detect import Region, rings_of
 

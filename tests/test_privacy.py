@@ -12,13 +12,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import with_test_key
+
 from graphfraud.detect.run import detect
 from graphfraud.evidence.package import export_case
-from graphfraud.generate import generate_region
-from graphfraud.ingest import ingest
-from graphfraud.report import report
+from graphfraud.ingest.run import ingest
+from graphfraud.synth.generate import generate_region
+from graphfraud.views.report import report
 
 
 def _add_columns(path: Path, columns: dict[str, callable], broken_line: int | None = None) -> list[str]:

@@ -11,10 +11,10 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graphfraud.errors import GraphfraudError
-from graphfraud.ingest import ingest
-from graphfraud.mapping import get_mapping
-from graphfraud.schema import TABLES
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.ingest.mapping import get_mapping
+from graphfraud.ingest.run import ingest
+from graphfraud.store.schema import TABLES
 
 CLAIM_COLS = TABLES["claims"].column_names
 ZH = get_mapping("nhsa_zh").source_headers("claims")
@@ -171,7 +171,7 @@ def test_byte_scan_matches_a_byte_by_byte_reading(tmp_path_factory, body, chunk)
     plain reading of the bytes, also when quoted spans and records cross its chunks."""
     import numpy as np
 
-    from graphfraud import readers
+    from graphfraud.ingest import readers
 
     data = ("h1,h2\n" + "".join(body)).encode()
     path = tmp_path_factory.mktemp("scan") / "t.csv"

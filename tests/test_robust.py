@@ -250,8 +250,8 @@ def test_identical_data_give_byte_identical_outputs_whatever_the_hash_seed(tmp_p
     import subprocess
     import sys
 
-    from graphfraud.generate import generate_region
-    from graphfraud.ingest import ingest
+    from graphfraud.ingest.run import ingest
+    from graphfraud.synth.generate import generate_region
 
     generate_region(tmp_path / "data", patients=3000, months=4, seed=21)
     ingest(tmp_path / "data", tmp_path / "ws1")

@@ -22,12 +22,18 @@ import pytest
 from click.testing import CliRunner
 
 from graphfraud.cli import main
-from graphfraud.errors import GraphfraudError
+from graphfraud.core.errors import GraphfraudError
 from graphfraud.evidence import audit
 from graphfraud.evidence.integrity import verify_package
 from graphfraud.evidence.package import export_case
-from graphfraud.evidence.signing import (TrustedKeys, init_key, load_public_key, load_signing_key,
-                                         signature_document, short_fingerprint)
+from graphfraud.evidence.signing import (
+    TrustedKeys,
+    init_key,
+    load_public_key,
+    load_signing_key,
+    short_fingerprint,
+    signature_document,
+)
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ import duckdb
 import numpy as np
 import pytest
 
-from graphfraud import idnumber
-from graphfraud.mapping import best_mapping, builtin_mappings, get_mapping
-from graphfraud.pseudo import Keyring, normalise
-from graphfraud.resources import asset_path
+from graphfraud.core.resources import asset_path
+from graphfraud.ingest import idnumber
+from graphfraud.ingest.mapping import best_mapping, builtin_mappings, get_mapping
+from graphfraud.ingest.pseudo import Keyring, normalise
 
 
 def test_gb11643_check_digit_scalar_vector_and_sql_agree():
@@ -61,7 +61,7 @@ def test_mappings_load_and_recognise_their_headers():
 
 
 def test_bad_mapping_file_is_reported(tmp_path):
-    from graphfraud.errors import GraphfraudError
+    from graphfraud.core.errors import GraphfraudError
 
     p = tmp_path / "m.toml"
     p.write_text('[tables.claims.columns]\n"x" = "no_such_column"\n', encoding="utf-8")
@@ -85,14 +85,14 @@ def test_wheel_carries_cypher_loaders_and_viz(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("graphfraud/_assets/loaders/nhsa_zh.toml", "graphfraud/_assets/loaders/canonical.toml",
                    "graphfraud/_assets/viz/styles.toml", "graphfraud/_assets/cypher/README.md",
-                   "graphfraud/resources.py"):
+                   "graphfraud/core/resources.py"):
         assert needed in names
 
 
 def test_has_padding_finds_a_space_beside_a_delimiter_quote_or_line_end_wherever_the_chunks_split(tmp_path, monkeypatch):
     import re
 
-    from graphfraud import readers
+    from graphfraud.ingest import readers
 
     monkeypatch.setattr(readers, "SCAN_CHUNK", 7)  # every boundary case within a few rows
     padded = re.compile(rb'[ ][,\n\r"]|[,\n\r"][ ]|^ | $')

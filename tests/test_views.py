@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from graphfraud.cli import main
-from graphfraud.expand import expand, read_seeds
+from graphfraud.views.expand import expand, read_seeds
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_demo_ends_with_the_report_and_the_path_to_open(tmp_path):
 
 
 def test_views_on_a_workspace_without_detection_say_what_to_do(tmp_path):
-    from graphfraud.workspace import Workspace
+    from graphfraud.store.workspace import Workspace
 
     ws = Workspace.open(tmp_path / "ws", create=True)
     ws.connect().close()
@@ -139,8 +139,8 @@ def test_views_on_a_workspace_without_detection_say_what_to_do(tmp_path):
 
 
 def test_every_member_role_of_a_run_reads_in_both_languages(detected_region):
-    from graphfraud.i18n import MESSAGES
-    from graphfraud.render import role_text
+    from graphfraud.core.i18n import MESSAGES
+    from graphfraud.views.render import role_text
 
     *_, result = detected_region
     roles = {m.role for r in result.rings for m in r.members}

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import TEST_KEY, with_test_key
-from graphfraud.generate import generate_region
-from graphfraud.ingest import ingest
-from graphfraud.schema import TABLES
-from graphfraud.workspace import Workspace
+
+from graphfraud.ingest.run import ingest
+from graphfraud.store.schema import TABLES
+from graphfraud.store.workspace import Workspace
+from graphfraud.synth.generate import generate_region
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,7 +63,7 @@ def test_a_second_writer_is_told_who_holds_the_workspace_and_exits_75(region, tm
     ingest(region, ws)
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
-        from graphfraud.workspace import Workspace
+        from graphfraud.store.workspace import Workspace
         with Workspace.open({str(ws)!r}).lock("ingest"):
             print("held", flush=True)
             time.sleep(60)
@@ -117,7 +117,7 @@ KILL_POINTS = {
         Workspace.write_parquet = write_parquet
     """,
     "reading_items": """
-        import graphfraud.ingest as gi
+        import graphfraud.ingest.run as gi
         orig = gi.read_source
         def read_source(con, source, *a, **k):
             if source.table == "items":
@@ -146,9 +146,9 @@ def test_a_killed_ingest_is_tidied_by_the_next_one_and_loses_nothing(region, tmp
     ws = tmp_path / "ws"
     clean = tmp_path / "clean"
     ingest(region, clean)
-    child = subprocess.run([sys.executable, "-c", "import os\nfrom graphfraud.workspace import Workspace\n"
+    child = subprocess.run([sys.executable, "-c", "import os\nfrom graphfraud.store.workspace import Workspace\n"
                             + textwrap.dedent(KILL_POINTS[point])
-                            + f"from graphfraud.ingest import ingest\ningest({str(region)!r}, {str(ws)!r})\n"],
+                            + f"from graphfraud.ingest.run import ingest\ningest({str(region)!r}, {str(ws)!r})\n"],
                            capture_output=True, text=True, env=_env(), timeout=600)
     assert child.returncode == 137, child.stderr
     left = list((ws / "parquet").rglob("*.parquet*"))
@@ -187,7 +187,7 @@ def test_stray_files_of_a_run_that_never_committed_are_removed(region, tmp_path)
 
 
 def test_the_lock_is_free_after_a_failed_run(tmp_path):
-    from graphfraud.errors import GraphfraudError
+    from graphfraud.core.errors import GraphfraudError
 
     bad = tmp_path / "bad"
     bad.mkdir()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from graphfraud.detect.claims import live_claims
 from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within
 from graphfraud.detect.model import (
     DetectorResult,
@@ -25,6 +24,7 @@ from graphfraud.detect.model import (
 )
 from graphfraud.detect.rings import RingFacts, absorb, apply_merge, communities, merge_pairs, ring_facts
 from graphfraud.detect.settings import Settings
+from graphfraud.store.claims import live_claims
 
 KIND = "card_collection"
 PREFIX = "cc"

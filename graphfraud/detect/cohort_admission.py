@@ -22,7 +22,6 @@ import statistics
 import time
 from decimal import Decimal
 
-from graphfraud.detect.claims import live_claims
 from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within
 from graphfraud.detect.model import (
     DetectorResult,
@@ -36,9 +35,16 @@ from graphfraud.detect.model import (
     money_reasons,
     reason,
 )
-from graphfraud.detect.rings import (RingFacts, apply_merge, communities, merge_pairs, ring_claims_from_meetings,
-                                     ring_facts)
+from graphfraud.detect.rings import (
+    RingFacts,
+    apply_merge,
+    communities,
+    merge_pairs,
+    ring_claims_from_meetings,
+    ring_facts,
+)
 from graphfraud.detect.settings import Settings
+from graphfraud.store.claims import live_claims
 
 KIND = "cohort_admission"
 PREFIX = "ca"

@@ -27,11 +27,20 @@ import math
 import time
 from decimal import Decimal
 
-from graphfraud.detect.claims import live_claims
 from graphfraud.detect.cooccur import nlp_sql
-from graphfraud.detect.model import (DetectorResult, Member, Ring, final_score, fmt_num, fmt_share, money_reasons,
-                                     reason, saturate)
+from graphfraud.detect.model import (
+    DetectorResult,
+    Member,
+    Ring,
+    final_score,
+    fmt_num,
+    fmt_share,
+    money_reasons,
+    reason,
+    saturate,
+)
 from graphfraud.detect.settings import Settings
+from graphfraud.store.claims import live_claims
 
 KIND = "doctor_pharmacy"
 #: the other doctors of a facility are an alternative when they had at least this many fills

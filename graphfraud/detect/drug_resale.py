@@ -32,11 +32,22 @@ from decimal import Decimal
 
 import numpy as np
 
-from graphfraud.detect.claims import drug_buys, live_claims
+from graphfraud.detect.claims import drug_buys
 from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within
-from graphfraud.detect.model import (DetectorResult, Member, Ring, final_score, fmt_num, fmt_share, looks_like_family,
-                                     money_reasons, reason, saturate)
+from graphfraud.detect.model import (
+    DetectorResult,
+    Member,
+    Ring,
+    final_score,
+    fmt_num,
+    fmt_share,
+    looks_like_family,
+    money_reasons,
+    reason,
+    saturate,
+)
 from graphfraud.detect.settings import Settings
+from graphfraud.store.claims import live_claims
 
 KIND = "drug_resale"
 PREFIX = "dr"

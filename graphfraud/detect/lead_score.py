@@ -39,8 +39,11 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from graphfraud.detect.model import Lead, Reason, fmt_money, fmt_share
+from graphfraud.core.i18n import t
+from graphfraud.core.money import fmt_money
+from graphfraud.detect.model import Lead, Reason, fmt_share
 from graphfraud.detect.settings import LeadSettings, Settings
+from graphfraud.store.results import LEAD_KINDS as KINDS
 
 #: the score a lead of each kind starts from, before its facts
 BASE = {"after_death": 70.0, "impossible_travel": 55.0, "used_while_inpatient": 45.0, "overlapping_supply": 45.0,
@@ -554,7 +557,6 @@ def score_leads(con, leads: list[Lead], settings: Settings, rings=()) -> None:
     kinds_of: dict[str, set[str]] = defaultdict(set)
     for x in leads:
         kinds_of[x.patient_id or x.entity_id].add(x.kind)
-    from graphfraud.i18n import t
 
     for x, c in zip(leads, ctx):
         sc = Scorer(s, coords)
@@ -598,6 +600,5 @@ def queue(leads: list[Lead], s: LeadSettings) -> None:
         per_kind[x.kind] += 1
         rank += 1
         x.rank, x.kind_rank = rank, per_kind[x.kind]
-    from graphfraud.detect.leads import KINDS
 
     leads.sort(key=lambda x: (x.rank is None, x.rank or 0, KINDS.index(x.kind), -x.score, x.lead_id))

@@ -33,16 +33,14 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
-from graphfraud.detect.claims import drug_buys, live_claims
-from graphfraud.detect.model import Lead, fmt_money
+from graphfraud.core.money import fmt_money
+from graphfraud.detect.claims import drug_buys
+from graphfraud.detect.lead_score import queue, score_leads
+from graphfraud.detect.model import Lead
 from graphfraud.detect.settings import Settings
-
-KINDS = ("after_death", "impossible_travel", "used_while_inpatient", "overlapping_supply", "split_admission",
-         "duplicate_claim", "demographic_mismatch")
-#: lead id prefix per kind
-LEAD_PREFIX = {"after_death": "AD", "impossible_travel": "IT", "used_while_inpatient": "UI",
-               "overlapping_supply": "OS", "split_admission": "SA", "duplicate_claim": "DC",
-               "demographic_mismatch": "DM"}
+from graphfraud.store.claims import live_claims
+from graphfraud.store.results import LEAD_KINDS as KINDS
+from graphfraud.store.results import LEAD_PREFIX
 
 #: text code -> (zh, en) template
 LEAD_TEXTS: dict[str, tuple[str, str]] = {
@@ -550,7 +548,6 @@ def detect_leads(con, settings: Settings, timings: dict[str, float] | None = Non
     in queue order (the queued ones by rank, then the rest by kind, score and id). ``rings``
     are the run's rings (membership raises a lead's score); ``timings`` (when given) receives
     the seconds per kind."""
-    from graphfraud.detect.lead_score import queue, score_leads
 
     if not settings.leads.enabled:
         return []

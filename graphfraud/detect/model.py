@@ -10,6 +10,9 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from graphfraud.core.money import fmt_money
+from graphfraud.detect.cooccur import poisson_nlp
+
 #: reason code -> (zh, en) template; parameters are filled by ``reason()``
 REASON_TEXTS: dict[str, tuple[str, str]] = {
     "cc_repeat": (
@@ -185,10 +188,6 @@ class Reason:
         return f"{text}（{self.points:+.0f}）" if lang == "zh" else f"{text} ({self.points:+.0f})"
 
 
-def fmt_money(amount: Decimal) -> str:
-    return f"{amount:,.2f}"
-
-
 def fmt_share(x: float) -> str:
     return f"{x * 100:.0f}%"
 
@@ -322,7 +321,6 @@ def base_score(strength: float, observed: int, expected: float, days: int, membe
     group (all meetings inside the ring against what chance predicts for them, on a log
     scale); repetition over distinct days for 30; the number of members for 25. Detectors
     then add kind-specific signals and explanations."""
-    from graphfraud.detect.cooccur import poisson_nlp
 
     group = min(poisson_nlp(observed, expected), 1e6) if observed else 0.0
     sig = 0.5 * saturate(strength, 8.0) + 0.5 * saturate(math.log10(1.0 + group), 1.5)

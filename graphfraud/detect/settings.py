@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from graphfraud.errors import GraphfraudError
+from graphfraud.core.errors import GraphfraudError
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,19 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from graphfraud.detect.claims import ClaimFacts, claim_facts, live_claims
-from graphfraud.detect.model import (DetectorResult, Member, Ring, final_score, fmt_share, money_reasons, reason,
-                                     saturate)
+from graphfraud.detect.claims import ClaimFacts, claim_facts
+from graphfraud.detect.model import (
+    DetectorResult,
+    Member,
+    Ring,
+    final_score,
+    fmt_share,
+    money_reasons,
+    reason,
+    saturate,
+)
 from graphfraud.detect.settings import Settings
+from graphfraud.store.claims import live_claims
 
 KIND = "shared_identity"
 

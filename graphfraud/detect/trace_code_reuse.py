@@ -20,9 +20,10 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from graphfraud.detect.claims import ClaimFacts, claim_facts, live_claims
+from graphfraud.detect.claims import ClaimFacts, claim_facts
 from graphfraud.detect.model import DetectorResult, Member, Ring, final_score, money_reasons, reason, saturate
 from graphfraud.detect.settings import Settings
+from graphfraud.store.claims import live_claims
 
 KIND = "trace_code_reuse"
 

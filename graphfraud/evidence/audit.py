@@ -26,7 +26,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from graphfraud.errors import GraphfraudError
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.core.i18n import t
 from graphfraud.evidence.signing import SigningKey, TrustedKeys, check_entry, local_trusted, sign_entry
 
 AUDIT_FILE = "audit.log"
@@ -93,7 +94,6 @@ class Problem:
     detail: dict
 
     def text(self, lang: str | None = None) -> str:
-        from graphfraud.i18n import t  # i18n imports the evidence texts lazily too
 
         return t("audit.problem." + self.code, lang=lang, line=self.line, **self.detail)
 

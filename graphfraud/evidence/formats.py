@@ -15,8 +15,8 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 from pathlib import Path
 
-from graphfraud.safe_text import write_csv as safe_csv
-from graphfraud.safe_text import xml_text
+from graphfraud.core.safe_text import write_csv as safe_csv
+from graphfraud.core.safe_text import xml_text
 
 #: node columns every format carries, in order
 NODE_CORE = ("key", "type", "entity_id", "label", "member", "role", "n_claims", "amount", "first_date", "last_date")
@@ -46,7 +46,7 @@ EDGE_NAMES = {
 
 
 # ------------------------------------------------------------------ flat records
-def _text(v) -> str | None:
+def value_text(v) -> str | None:
     """One value as text: exact decimals, ISO dates, lists joined by ';'."""
     if v is None:
         return None
@@ -59,7 +59,7 @@ def _text(v) -> str | None:
     if isinstance(v, dt.date):
         return v.isoformat()
     if isinstance(v, (list, tuple, set)):
-        return ";".join(_text(x) or "" for x in v)
+        return ";".join(value_text(x) or "" for x in v)
     if isinstance(v, float):
         raise TypeError("no floats in evidence records")
     return str(v)
@@ -109,8 +109,8 @@ def _kind(values) -> str:
 # ------------------------------------------------------------------ CSV
 def write_csv(path: Path, columns: list[str], rows: list[dict] | list[list]) -> None:
     """UTF-8 with BOM (Excel on Chinese Windows), every value as exact text, cells a
-    spreadsheet would evaluate neutralised (``graphfraud.safe_text``)."""
-    safe_csv(path, columns, ([None if v is None else _text(v) for v in
+    spreadsheet would evaluate neutralised (``graphfraud.core.safe_text``)."""
+    safe_csv(path, columns, ([None if v is None else value_text(v) for v in
                               ([r.get(c) for c in columns] if isinstance(r, dict) else r)] for r in rows))
 
 
@@ -146,12 +146,12 @@ def write_graphml(path: Path, graph, nodes: list[dict], edges: list[dict]) -> No
         el = ET.SubElement(g, q("node"), {"id": r["key"]})
         for c in node_cols:
             if r.get(c) is not None:
-                ET.SubElement(el, q("data"), {"key": f"n_{c}"}).text = _text(r[c])
+                ET.SubElement(el, q("data"), {"key": f"n_{c}"}).text = value_text(r[c])
     for i, r in enumerate(edges):
         el = ET.SubElement(g, q("edge"), {"id": f"e{i}", "source": r["source"], "target": r["target"]})
         for c in edge_cols:
             if r.get(c) is not None:
-                ET.SubElement(el, q("data"), {"key": f"e_{c}"}).text = _text(r[c])
+                ET.SubElement(el, q("data"), {"key": f"e_{c}"}).text = value_text(r[c])
     _write_xml(path, root)
 
 
@@ -204,11 +204,11 @@ def write_gexf(path: Path, graph, nodes: list[dict], edges: list[dict], position
                                                   "type": _kind(r.get(c) for r in recs)})
     nodes_el = ET.SubElement(g, q("nodes"))
     for r in nodes:
-        el = ET.SubElement(nodes_el, q("node"), {"id": r["key"], "label": _text(r["label"]) or r["key"]})
+        el = ET.SubElement(nodes_el, q("node"), {"id": r["key"], "label": value_text(r["label"]) or r["key"]})
         av = ET.SubElement(el, q("attvalues"))
         for c in node_cols:
             if r.get(c) is not None:
-                ET.SubElement(av, q("attvalue"), {"for": ids["node"][c], "value": _text(r[c])})
+                ET.SubElement(av, q("attvalue"), {"for": ids["node"][c], "value": value_text(r[c])})
         if r["first_date"] is not None:
             spells = ET.SubElement(el, q("spells"))
             ET.SubElement(spells, q("spell"), {"start": r["first_date"].isoformat(), "end": r["last_date"].isoformat()})
@@ -226,7 +226,7 @@ def write_gexf(path: Path, graph, nodes: list[dict], edges: list[dict], position
         av = ET.SubElement(el, q("attvalues"))
         for c in edge_cols:
             if r.get(c) is not None:
-                ET.SubElement(av, q("attvalue"), {"for": ids["edge"][c], "value": _text(r[c])})
+                ET.SubElement(av, q("attvalue"), {"for": ids["edge"][c], "value": value_text(r[c])})
         if r["days"]:
             spells = ET.SubElement(el, q("spells"))
             for a, b in day_runs(r["days"]):
@@ -298,7 +298,7 @@ def write_anx(path: Path, graph, nodes: list[dict], edges: list[dict], positions
             elif kind == "AttFlag":
                 value = "true" if v else "false"
             else:
-                value = _text(v)
+                value = value_text(v)
             if coll is None:
                 coll = ET.SubElement(parent, "AttributeCollection")
             ET.SubElement(coll, "Attribute", {"AttributeClass": name, "AttributeClassReference": classes[name],
@@ -309,7 +309,7 @@ def write_anx(path: Path, graph, nodes: list[dict], edges: list[dict], positions
         entity_id[r["key"]] = i
         n_item += 1
         label = r.get("name") if r["type"] in ("patient", "doctor") and r.get("name") else r["label"]
-        ci = {"Id": f"CI{n_item}", "Label": _text(label) or r["key"]}
+        ci = {"Id": f"CI{n_item}", "Label": value_text(label) or r["key"]}
         desc = " ".join(x for x in (NODE_STYLE.get(r["type"], ("", "", r["type"]))[1], r.get("role") or "") if x)
         if desc:
             ci["Description"] = desc
@@ -326,7 +326,7 @@ def write_anx(path: Path, graph, nodes: list[dict], edges: list[dict], positions
     for r in edges:
         n_item += 1
         lt_id, lt_name = link_types[r["type"]]
-        ci = {"Id": f"CI{n_item}", "Label": f"{r['n_claims']} / {_text(r['amount'])}"}
+        ci = {"Id": f"CI{n_item}", "Label": f"{r['n_claims']} / {value_text(r['amount'])}"}
         if r["first_date"] is not None:
             ci.update({"DateSet": "true", "DateTime": _anx_time(r["first_date"])})
         item = ET.SubElement(items, "ChartItem", ci)
@@ -357,4 +357,4 @@ def _write_xml(path: Path, root: ET.Element) -> None:
 
 def to_json(value) -> str:
     """JSON with exact decimals and ISO dates (``ensure_ascii=False``: Chinese stays readable)."""
-    return json.dumps(value, ensure_ascii=False, indent=2, default=_text)
+    return json.dumps(value, ensure_ascii=False, indent=2, default=value_text)

@@ -18,9 +18,9 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graphfraud.errors import GraphfraudError
+from graphfraud.core.errors import GraphfraudError
 from graphfraud.evidence.signing import MANIFEST_SIG, ZIP_SIG_SUFFIX, SignatureCheck, TrustedKeys, check_document
-from graphfraud.readers import file_sha256
+from graphfraud.ingest.readers import file_sha256
 
 MANIFEST = "manifest.json"
 #: the files of a package that the manifest does not list

@@ -13,16 +13,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graphfraud import __version__
-from graphfraud.casegraph import check_run
-from graphfraud.errors import GraphfraudError
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.detect.settings import Settings
 from graphfraud.evidence import audit
-from graphfraud.evidence.formats import (edge_records, node_records, to_json, write_anx, write_csv, write_gexf,
-                                         write_graphml, write_nodes_edges)
+from graphfraud.evidence.formats import (
+    edge_records,
+    node_records,
+    to_json,
+    write_anx,
+    write_csv,
+    write_gexf,
+    write_graphml,
+    write_nodes_edges,
+)
 from graphfraud.evidence.integrity import MANIFEST, sha256_bytes, sha256_file
 from graphfraud.evidence.page import layout, render
 from graphfraud.evidence.signing import MANIFEST_SIG, ZIP_SIG_SUFFIX, load_signing_key, signature_document
 from graphfraud.evidence.summary import build_summary
-from graphfraud.workspace import Workspace
+from graphfraud.ingest.pseudo import load_keyring, reveal
+from graphfraud.store.workspace import Workspace
+from graphfraud.views.casegraph import check_run, lead_graph, ring_graph
+from graphfraud.views.render import case_html
 
 #: every file of a package besides manifest.json, in the order they are written
 PACKAGE_FILES = ("nodes.csv", "edges.csv", "case.graphml", "case.gexf", "case.anx", "claims.csv", "items.csv",
@@ -61,7 +72,6 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
     the zip and the audit entry are signed with the bureau's signing key (``signing_key``,
     else ``GRAPHFRAUD_SIGNING_KEY`` or the user's signing key file): without it nothing is
     exported. Every export is appended to the workspace's audit log."""
-    from graphfraud.casegraph import lead_graph, ring_graph
 
     signer = load_signing_key(signing_key)  # before anything is read or written
     ws = Workspace.open(workspace)
@@ -97,7 +107,6 @@ def export_case(workspace: str | Path, case_id: str, out_dir: str | Path, *, run
         revealed: list[str] = []
         if reveal:
             identities, revealed = _reveal(con, ws, graph, key_file)
-        from graphfraud.detect.settings import Settings
 
         settings = Settings.from_dict(run_settings, "detect_runs") if run_settings else Settings()
         summary = build_summary(graph, claims, len(items), threshold=settings.transfer_threshold, run_id=run_id,
@@ -215,7 +224,6 @@ def _reveal(con, ws: Workspace, graph, key_file) -> tuple[dict[str, dict], list[
     and addresses of the graph restored from the people who hold them."""
     from cryptography.exceptions import InvalidTag
 
-    from graphfraud.pseudo import load_keyring, reveal
 
     keyring = load_keyring(key_file, create=False)
     rows = con.execute("SELECT value FROM meta WHERE key = 'key_fingerprint'").fetchall()
@@ -251,7 +259,6 @@ def _network_page(con, graph, path: Path) -> Path | None:
     """The interactive case page of the investigator views (pseudonyms only, like every page
     of the views), or nothing when pyvis is not installed: the printable case.html is the
     package's page either way."""
-    from graphfraud.render import case_html
 
     try:
         text = case_html(con, graph, lang="zh")

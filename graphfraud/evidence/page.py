@@ -10,9 +10,10 @@ from collections import defaultdict
 from decimal import Decimal
 from html import escape
 
-from graphfraud.evidence.formats import EDGE_NAMES, NODE_STYLE, _text
-from graphfraud.evidence.summary import _day
-from graphfraud.i18n import t
+from graphfraud.core.i18n import t
+from graphfraud.evidence.formats import EDGE_NAMES, NODE_STYLE, value_text
+from graphfraud.evidence.summary import day_of
+from graphfraud.views.render import role_text
 
 W, H = 960, 640  # graph drawing
 TL_W = 960
@@ -63,7 +64,7 @@ def _graph_svg(graph, nodes: list[dict], positions) -> str:
         width = 0.6 + 3.4 * e.n_claims / max_claims
         out.append(f'<line x1="{x1 * W:.1f}" y1="{y1 * H:.1f}" x2="{x2 * W:.1f}" y2="{y2 * H:.1f}" '
                    f'stroke="#999" stroke-width="{width:.1f}"><title>{escape(e.type)} {escape(e.source)} → '
-                   f'{escape(e.target)}: {e.n_claims} / {_text(e.amount)}</title></line>')
+                   f'{escape(e.target)}: {e.n_claims} / {value_text(e.amount)}</title></line>')
     for n in graph.nodes:
         x, y = positions[n.key]
         colour = NODE_STYLE.get(n.type, NODE_STYLE["patient"])[3]
@@ -72,14 +73,14 @@ def _graph_svg(graph, nodes: list[dict], positions) -> str:
         label = rec.get("name") if n.type in ("patient", "doctor") and rec.get("name") else n.label
         stroke = ' stroke="#000" stroke-width="2"' if n.member else ""
         out.append(f'<g><circle cx="{x * W:.1f}" cy="{y * H:.1f}" r="{r}" fill="{colour}"{stroke}>'
-                   f'<title>{escape(n.key)} · {n.n_claims} · {_text(n.amount)}</title></circle>'
+                   f'<title>{escape(n.key)} · {n.n_claims} · {value_text(n.amount)}</title></circle>'
                    f'<text x="{x * W + r + 2:.1f}" y="{y * H + 3:.1f}" font-size="9">{escape(str(label))}</text></g>')
     out.append("</svg>")
     return "".join(out)
 
 
 def _timeline_svg(claims: list[dict], member_cards: list[str]) -> str:
-    days = sorted({_day(c["settled_at"]) for c in claims})
+    days = sorted({day_of(c["settled_at"]) for c in claims})
     if not days:
         return ""
     first, last = days[0], days[-1]
@@ -87,7 +88,7 @@ def _timeline_svg(claims: list[dict], member_cards: list[str]) -> str:
     per_day: dict[dt.date, Decimal] = defaultdict(lambda: Decimal("0.00"))
     lanes: dict[str, set[dt.date]] = defaultdict(set)
     for c in claims:
-        d = _day(c["settled_at"])
+        d = day_of(c["settled_at"])
         per_day[d] += Decimal(c["total_amount"] or 0)
         lanes[c["card_id"]].add(d)
     cards = [c for c in member_cards if c in lanes][:40] or sorted(lanes)[:40]
@@ -106,7 +107,7 @@ def _timeline_svg(claims: list[dict], member_cards: list[str]) -> str:
         # pixel height from the exact amount: an integer number of tenths of a pixel
         h = int(Decimal(bar_h - 20) * max(amount, Decimal(0)) / top * 10) / 10
         out.append(f'<rect x="{x(d):.1f}" y="{bar_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="#d62728">'
-                   f'<title>{d.isoformat()}: {_text(amount)}</title></rect>')
+                   f'<title>{d.isoformat()}: {value_text(amount)}</title></rect>')
     out.append(f'<line x1="{left}" y1="{bar_h}" x2="{left + plot_w}" y2="{bar_h}" stroke="#333"/>')
     out.append(f'<text x="{left}" y="{bar_h + 14}" font-size="10">{first.isoformat()}</text>')
     out.append(f'<text x="{left + plot_w}" y="{bar_h + 14}" font-size="10" text-anchor="end">{last.isoformat()}</text>')
@@ -124,14 +125,13 @@ def _timeline_svg(claims: list[dict], member_cards: list[str]) -> str:
 
 def _table(headers: list[str], rows: list[list]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{escape('' if v is None else _text(v))}</td>" for v in r) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{escape('' if v is None else value_text(v))}</td>" for v in r) + "</tr>"
                    for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _role(role: str | None) -> str | None:
     """A member's role in both languages, as everything else on the page."""
-    from graphfraud.render import role_text
 
     zh = role_text(role, "zh") if role else role
     return f"{zh} / {role}" if role and zh != role else role

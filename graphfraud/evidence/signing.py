@@ -30,7 +30,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from graphfraud.errors import GraphfraudError
+from graphfraud.core.errors import GraphfraudError
 
 ENV_SIGNING_KEY = "GRAPHFRAUD_SIGNING_KEY"
 ENV_PASSPHRASE = "GRAPHFRAUD_SIGNING_PASSPHRASE"

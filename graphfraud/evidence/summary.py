@@ -7,59 +7,21 @@ Money is ``Decimal`` from the claims rows to the JSON strings; nothing passes th
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
-
-#: Yunnan whistle-blower reward schedule (see the domain brief): below 10,000 yuan -> 500;
-#: 10,000 up to (not including) 20,000 -> 1,000; 20,000 to 40,000 inclusive -> 1,500;
-#: above 40,000 -> 5 % of the amount, at most 10,000.
-REWARD_BANDS = ((Decimal(10000), Decimal(500)), (Decimal(20000), Decimal(1000)))
-REWARD_FLAT_UNTIL = Decimal(40000)
-REWARD_FLAT = Decimal(1500)
-REWARD_RATE = Decimal("0.05")
-REWARD_CAP = Decimal(10000)
-
-
-def whistleblower_reward(amount: Decimal) -> Decimal:
-    """The reward the schedule implies for a case of ``amount`` yuan (0 when nothing was lost).
-
-    >>> [str(whistleblower_reward(Decimal(x))) for x in ("9999.99", "10000", "20000", "40000", "40000.01", "300000")]
-    ['500.00', '1000.00', '1500.00', '1500.00', '2000.00', '10000.00']
-    """
-    if not isinstance(amount, Decimal):
-        raise TypeError("amount must be a Decimal")
-    if amount <= 0:
-        return ZERO
-    for upper, reward in REWARD_BANDS:
-        if amount < upper:
-            return reward.quantize(CENT)
-    if amount <= REWARD_FLAT_UNTIL:
-        return REWARD_FLAT.quantize(CENT)
-    return min(amount * REWARD_RATE, REWARD_CAP).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def money(value) -> Decimal:
-    """A stored amount as an exact two-place Decimal (``None`` is 0)."""
-    if value is None:
-        return ZERO
-    if isinstance(value, float):
-        raise TypeError("money must never be a float")
-    return Decimal(value).quantize(CENT)
+from graphfraud.core.i18n import t
+from graphfraud.core.money import CENT, ZERO, fmt_money, money, whistleblower_reward
 
 
 def build_summary(graph, claims: list[dict], n_items: int, *, threshold: Decimal, run_id: str,
                   revealed: bool) -> dict:
     """The summary of one case (``graph`` a ``CaseGraph``; ``claims`` the rows of claims.csv)."""
-    from graphfraud.detect.model import fmt_money
-    from graphfraud.i18n import t
 
     total = sum((money(c["total_amount"]) for c in claims), ZERO)
     fund = sum((money(c["fund_amount"]) for c in claims), ZERO)
     account = sum((money(c.get("account_amount")) for c in claims), ZERO)
     own = sum((money(c.get("self_amount")) for c in claims), ZERO)
-    days = sorted(_day(c["settled_at"]) for c in claims if c.get("settled_at") is not None)
+    days = sorted(day_of(c["settled_at"]) for c in claims if c.get("settled_at") is not None)
     first, last = (days[0], days[-1]) if days else (None, None)
     by_type: dict[str, int] = {}
     for n in graph.nodes:
@@ -108,7 +70,7 @@ def build_summary(graph, claims: list[dict], n_items: int, *, threshold: Decimal
     }
 
 
-def _day(value) -> dt.date:
+def day_of(value) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):

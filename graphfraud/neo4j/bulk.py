@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graphfraud.neo4j.load import DRUG_CATALOGUE, ISO_TIMESTAMP
-from graphfraud.workspace import Workspace
-
+from graphfraud.neo4j.server import classpath, launcher_built
+from graphfraud.store.workspace import Workspace
 
 #: file name -> (SELECT producing the file's columns in header order, header)
 NODE_FILES: dict[str, tuple[str, str]] = {
@@ -248,7 +248,6 @@ def run_import(res: BulkResult, neo4j_home: str | Path, *, database: str = "neo4
                heap: str = "1g") -> BulkResult:
     """Run the import into ``neo4j_home`` (stopped; its database is replaced) with the import
     tool from ``tools/neo4j`` (built by ``make neo4j-launcher``) and ``IMPORT_JVM_OPTIONS``."""
-    from graphfraud.neo4j.server import classpath, launcher_built
 
     if not launcher_built():
         raise FileNotFoundError("tools/neo4j is not built: run `make neo4j-launcher`")

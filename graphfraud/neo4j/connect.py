@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from graphfraud import __version__
-from graphfraud.errors import GraphfraudError
+from graphfraud.core.errors import GraphfraudError
 
 APP = "graphfraud"
 #: seconds before the first retry of a write transaction that failed transiently (a deadlock)

@@ -20,10 +20,13 @@ from pathlib import Path
 import pyarrow as pa
 
 from graphfraud import __version__
+from graphfraud.detect.run import detect as run_detect
+from graphfraud.detect.settings import Settings
 from graphfraud.neo4j.connect import Graph, Neo4jTarget
 from graphfraud.neo4j.cypher import library
-from graphfraud.schema import DATE, DATETIME, DECIMAL, FLOAT, INTEGER, LOAD_ORDER, MONEY, TABLES
-from graphfraud.workspace import Workspace
+from graphfraud.store.results import ID_PREFIX, LEAD_KINDS, STORE_DDL
+from graphfraud.store.schema import DATE, DATETIME, DECIMAL, FLOAT, INTEGER, LOAD_ORDER, MONEY, TABLES
+from graphfraud.store.workspace import Workspace
 
 #: entity types a ring member may have (the only ones written back; each has its query)
 MEMBER_TYPES = ("card", "patient", "doctor", "facility", "terminal", "phone", "address", "drug")
@@ -48,7 +51,7 @@ def yuan_to_fen(amount: Decimal | None) -> int | None:
     return int(fen)
 
 
-def _native(v):
+def native(v):
     return v.to_native() if hasattr(v, "to_native") else v
 
 
@@ -62,7 +65,7 @@ def _column(table: str, name: str, values: list) -> pa.Array:
     if kind == DECIMAL:
         return pa.array([None if v is None else Decimal(v) for v in values], _ARROW[DECIMAL])
     if kind in (DATE, DATETIME):
-        return pa.array([_native(v) for v in values], _ARROW[kind])
+        return pa.array([native(v) for v in values], _ARROW[kind])
     return pa.array(values, _ARROW.get(kind, pa.string()))
 
 
@@ -107,7 +110,6 @@ def materialise(graph: Graph, con) -> dict[str, int]:
 def seed_previous(graph: Graph, con) -> str | None:
     """The rings now in the graph become the temporary workspace's previous run, so
     ``assign_ids`` keeps their ids."""
-    from graphfraud.detect.run import STORE_DDL
 
     for ddl in STORE_DDL:
         con.execute(ddl)
@@ -126,9 +128,6 @@ def detect(target: Neo4jTarget, out_dir: str | Path, *, settings=None, memory_li
            progress: Callable[[str], None] | None = None, workdir: str | Path | None = None):
     """Detection on what the Neo4j at ``target`` holds; results go to ``out_dir`` and back
     into the graph. Returns the ``DetectResult`` of ``graphfraud.detect.run``."""
-    from graphfraud.detect.run import ID_PREFIX, detect as run_detect
-    from graphfraud.detect.leads import KINDS as LEAD_KINDS
-    from graphfraud.detect.settings import Settings
 
     settings = settings or Settings()
     with Graph(target) as graph, tempfile.TemporaryDirectory(prefix="graphfraud-neo4j-",

@@ -23,11 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graphfraud.errors import GraphfraudError
+from graphfraud.core.errors import GraphfraudError
 from graphfraud.neo4j.connect import Graph, Neo4jTarget
 from graphfraud.neo4j.cypher import library
-from graphfraud.schema import LOAD_ORDER
-from graphfraud.workspace import Workspace
+from graphfraud.store.schema import LOAD_ORDER
+from graphfraud.store.workspace import Workspace
 
 DEFAULT_BATCH_SIZE = 5000
 

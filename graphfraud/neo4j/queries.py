@@ -7,7 +7,7 @@ import json
 import re
 from decimal import Decimal
 
-from graphfraud.errors import GraphfraudError
+from graphfraud.core.errors import GraphfraudError
 from graphfraud.neo4j.connect import Graph, Neo4jTarget
 from graphfraud.neo4j.cypher import Query, library
 

@@ -4,7 +4,7 @@ The views are written against the workspace's tables. Here they run unchanged on
 workspace that starts with a detection run's results (Ring, Lead, MEMBER_OF, EVIDENCE and
 DetectRun read back into the ``detect_runs``, ``rings``, ``ring_members``, ``reasons``,
 ``ring_claims`` and ``leads`` tables), the facilities and the doctors, and that gets the
-claims, items, cards and people a view asks for as it asks (``graphfraud.viewsource``), by id,
+claims, items, cards and people a view asks for as it asks (``graphfraud.store.viewsource``), by id,
 with the queries of ``cypher/views/``. Drawing one case reads that case's claims, not the graph.
 Money travels as integer fen and comes back as exact yuan.
 """
@@ -20,9 +20,11 @@ import pyarrow as pa
 
 from graphfraud.neo4j.connect import Graph, Neo4jTarget
 from graphfraud.neo4j.cypher import library
-from graphfraud.neo4j.detect import _native, append, extract_table, fen_to_yuan, rows_to_table
-from graphfraud.viewsource import using
-from graphfraud.workspace import Workspace
+from graphfraud.neo4j.detect import append, extract_table, fen_to_yuan, native, rows_to_table
+from graphfraud.store.claims import live_claims
+from graphfraud.store.results import STORE_DDL
+from graphfraud.store.viewsource import using
+from graphfraud.store.workspace import Workspace
 
 #: claims asked for in one query
 CHUNK = 5000
@@ -71,7 +73,6 @@ class Neo4jViews:
     def load_base(self, con, run_id: str | None) -> str | None:
         """Facilities, doctors and the results of run ``run_id`` (default: the latest); returns
         the run's id, or None when the graph holds no detection run."""
-        from graphfraud.detect.run import STORE_DDL
 
         for table in ("facilities", "doctors"):
             append(con, table, extract_table(self.graph, table))
@@ -83,13 +84,13 @@ class Neo4jViews:
         run = runs[0]
         run_id = run["run_id"]
         con.execute("INSERT INTO detect_runs VALUES (?, ?, ?, ?, NULL, NULL)",
-                    [run_id, _native(run["started_at"]), _native(run["finished_at"]), run["out_dir"]])
+                    [run_id, native(run["started_at"]), native(run["finished_at"]), run["out_dir"]])
         rings = self._read("view_rings", run_id=run_id)
         self._store(con, "rings", [
             {"run_id": run_id, "ring_id": r["ring_id"], "kind": r["kind"], "score": float(r["score"]),
              "rank": int(r["rank"]), "n_members": int(r["n_members"]), "n_claims": int(r["n_claims"]),
              "total_amount": fen_to_yuan(r["total_fen"]), "fund_amount": fen_to_yuan(r["fund_fen"]),
-             "first_date": _native(r["first_date"]), "last_date": _native(r["last_date"]),
+             "first_date": native(r["first_date"]), "last_date": native(r["last_date"]),
              "over_transfer_threshold": bool(r["over_transfer_threshold"]), "reasons_zh": r["reasons_zh"],
              "reasons_en": r["reasons_en"], "status": r["status"], "previous_id": r["previous_id"]}
             for r in rings])
@@ -168,7 +169,6 @@ class Neo4jViews:
     # ------------------------------------------------------------------ copying
     def _copy_claims(self, con, ids: list[str]) -> None:
         """Claim rows, and the reversal rows that cancel them (so live_claims stays right)."""
-        from graphfraud.detect.claims import live_claims
 
         new = [c for c in ids if c not in self.claims]
         if not new:

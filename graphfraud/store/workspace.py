@@ -10,8 +10,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from graphfraud.errors import GraphfraudError, WorkspaceBusy
-from graphfraud.schema import TABLES
+from graphfraud.core.errors import GraphfraudError, WorkspaceBusy
+from graphfraud.store.schema import TABLES
 
 SCHEMA_VERSION = "1"
 DEFAULT_MEMORY_LIMIT = "4GB"

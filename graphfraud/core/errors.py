@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from graphfraud.core.i18n import t
+
 
 class GraphfraudError(Exception):
     """A problem the user can fix; ``str()`` gives the message in the current language."""
@@ -15,7 +17,6 @@ class GraphfraudError(Exception):
         super().__init__(key)
 
     def __str__(self) -> str:
-        from graphfraud.i18n import t
 
         return t(self.key, **self.params)
 

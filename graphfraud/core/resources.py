@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ASSET_DIRS = ("cypher", "loaders", "viz")
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]  # the graphfraud package
 
 
 def asset_dir(name: str) -> Path:

@@ -36,8 +36,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from graphfraud.errors import GraphfraudError
-from graphfraud.viewsource import need_claims, need_people, need_touching
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.core.i18n import t
+from graphfraud.store.claims import live_claims
+from graphfraud.store.viewsource import need_claims, need_people, need_touching
 
 NODE_TYPES = ("patient", "card", "doctor", "facility", "terminal", "drug", "phone", "address", "trace_code")
 EDGE_TYPES = ("HOLDS", "USED_AT", "VIA", "PRESCRIBED_BY", "WORKS_AT", "BOUGHT", "SCANNED", "HAS_PHONE", "LIVES_AT")
@@ -126,7 +128,6 @@ def ring_graph(con, ring_id: str, *, run_id: str | None = None, cap: int = 500) 
     its members, the facilities, doctors, terminals, drugs, phones and addresses that tie
     them, and every claim behind it. Beyond ``cap`` nodes the non-members with the least
     amount are folded (``hidden_nodes`` says how many); members are always shown."""
-    from graphfraud.i18n import t
 
     run_id = check_run(con, run_id)
     summary = _case_row(con, "rings", "ring_id", ring_id, run_id)
@@ -151,7 +152,6 @@ def ring_graph(con, ring_id: str, *, run_id: str | None = None, cap: int = 500) 
 def lead_graph(con, lead_id: str, *, run_id: str | None = None, cap: int = 500) -> CaseGraph:
     """The subgraph behind lead ``lead_id``: its card (the member) and every claim the lead
     names, with the places, doctors and terminals of those claims."""
-    from graphfraud.i18n import t
 
     run_id = check_run(con, run_id)
     summary = _case_row(con, "leads", "lead_id", lead_id, run_id)
@@ -186,8 +186,6 @@ def neighbourhood(con, entity_type: str, entity_id: str, *, hops: int = 2, cap: 
     claims (then amount) are kept, so the graph holds at most ``cap`` nodes besides phones,
     addresses, drugs and trace codes, which are not expanded; ``hidden_nodes`` counts the
     neighbours left out. A phone or address starts from the people registered with it."""
-    from graphfraud.detect.claims import live_claims
-    from graphfraud.i18n import t
 
     if entity_type not in EXPLORE_TYPES:
         raise GraphfraudError("bad_option", option="--type", detail=f"{entity_type} ∉ {', '.join(EXPLORE_TYPES)}")

@@ -58,10 +58,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from graphfraud import _names as W
-from graphfraud.idnumber import CHECK_CHARS, check_chars
-from graphfraud.mapping import Mapping, get_mapping
-from graphfraud.schema import TABLES
+from graphfraud.ingest.idnumber import CHECK_CHARS, check_chars
+from graphfraud.ingest.mapping import Mapping, get_mapping
+from graphfraud.store.schema import TABLES
+from graphfraud.synth import names as W
 
 GENERATOR_VERSION = 1
 MAPPING_ZH = "nhsa_zh"
@@ -732,7 +732,7 @@ _CLAIM_DEFAULTS = {"doc": -1, "admit": -1, "disch": -1, "dx": -1, "term": -1, "f
 Claims = dict[str, np.ndarray]
 
 
-def _claims(n: int, **cols: np.ndarray | int) -> Claims:
+def claim_columns(n: int, **cols: np.ndarray | int) -> Claims:
     out: Claims = {}
     for k, dt in _CLAIM_FIELDS.items():
         v = cols.get(k, _CLAIM_DEFAULTS.get(k))
@@ -742,7 +742,7 @@ def _claims(n: int, **cols: np.ndarray | int) -> Claims:
     return out
 
 
-def _cat(parts: Iterable[Claims]) -> Claims:
+def concat_claims(parts: Iterable[Claims]) -> Claims:
     parts = list(parts)
     return {k: np.concatenate([p[k] for p in parts]) for k in _CLAIM_FIELDS}
 
@@ -839,7 +839,7 @@ def _background(rng: np.random.Generator, w: _World, cat: _Catalogue, dx: _Dx,
     doc = w.doc_start[fac] + (rng.random(len(op)) * w.doc_count[fac]).astype(np.int64)
     ts = _times(rng, day, "outpatient")
     odx = dx.sample(rng, w.cls[op], False, age[op])
-    parts.append(_claims(len(op), pat=op, fac=fac, doc=doc, ctype=OUTPATIENT, ts=ts, dx=odx))
+    parts.append(claim_columns(len(op), pat=op, fac=fac, doc=doc, ctype=OUTPATIENT, ts=ts, dx=odx))
 
     # prescriptions filled at a pharmacy 0-3 days later (外配处方)
     fill = rng.random(len(op)) < 0.35
@@ -850,14 +850,14 @@ def _background(rng: np.random.Generator, w: _World, cat: _Catalogue, dx: _Dx,
     fp, fday, off = fp[ok], fday[ok], off[ok]
     fts = np.where(off == 0, ts[fill][ok] + rng.integers(15 * MINUTE, 4 * HOUR, len(fp)), _times(rng, fday, "pharmacy"))
     ffac = np.where(rng.random(len(fp)) < 0.7, w.pref[fp, 2], ch[PHARMACY_F].sample(rng, home[fp]))
-    parts.append(_claims(len(fp), pat=fp, fac=ffac, doc=doc[fill][ok], ctype=PHARMACY, ts=fts, dx=odx[fill][ok]))
+    parts.append(claim_columns(len(fp), pat=fp, fac=ffac, doc=doc[fill][ok], ctype=PHARMACY, ts=fts, dx=odx[fill][ok]))
 
     # walk-in pharmacy purchases
     wp = pat[ctype == PHARMACY]
     day = S + (rng.random(len(wp)) * alive[wp]).astype(np.int64)
     r = rng.random(len(wp))
     fac = np.where(r < 0.65, w.pref[wp, 2], ch[PHARMACY_F].sample(rng, np.where(r < 0.95, home[wp], nl)))
-    parts.append(_claims(len(wp), pat=wp, fac=fac, ctype=PHARMACY, ts=_times(rng, day, "pharmacy")))
+    parts.append(claim_columns(len(wp), pat=wp, fac=fac, ctype=PHARMACY, ts=_times(rng, day, "pharmacy")))
 
     # inpatient stays
     ip = pat[ctype == INPATIENT]
@@ -868,7 +868,7 @@ def _background(rng: np.random.Generator, w: _World, cat: _Catalogue, dx: _Dx,
     admit = S + (rng.random(len(ip)) * room).astype(np.int64)
     fac = np.where(rng.random(len(ip)) < 0.7, w.pref[ip, 0], ch[HOSPITAL].sample(rng, np.full(len(ip), nl)))
     doc = w.doc_start[fac] + (rng.random(len(ip)) * w.doc_count[fac]).astype(np.int64)
-    parts.append(_claims(len(ip), pat=ip, fac=fac, doc=doc, ctype=INPATIENT, ts=_times(rng, admit + los, "inpatient"),
+    parts.append(claim_columns(len(ip), pat=ip, fac=fac, doc=doc, ctype=INPATIENT, ts=_times(rng, admit + los, "inpatient"),
                          admit=admit, disch=admit + los, dx=dx.sample(rng, w.cls[ip], True, age[ip])))
 
     # chronic regulars: a monthly refill of one drug at their regular pharmacy
@@ -893,7 +893,7 @@ def _background(rng: np.random.Generator, w: _World, cat: _Catalogue, dx: _Dx,
     valid = rday < (S + alive[reg])[:, None]
     rp = np.repeat(reg, valid.sum(axis=1))
     rd = rday[valid]
-    parts.append(_claims(len(rp), pat=rp, fac=w.pref[rp, 2], ctype=PHARMACY, ts=_times(rng, rd, "pharmacy"),
+    parts.append(claim_columns(len(rp), pat=rp, fac=w.pref[rp, 2], ctype=PHARMACY, ts=_times(rng, rd, "pharmacy"),
                          dx=dx.ids(conds)[np.repeat(cond, valid.sum(axis=1))],
                          first_item=np.repeat(drug, valid.sum(axis=1))))
 
@@ -911,7 +911,7 @@ def _background(rng: np.random.Generator, w: _World, cat: _Catalogue, dx: _Dx,
     tm = np.repeat(np.arange(len(t_hh)), n_mem)
     k = np.arange(len(tm)) - np.repeat(np.cumsum(n_mem) - n_mem, n_mem)
     mem = order[starts[t_hh][tm] + k]
-    fam = _claims(len(mem), pat=mem, fac=t_fac[tm], ctype=PHARMACY, ts=t0[tm] + rng.integers(0, 8 * MINUTE, len(mem)))
+    fam = claim_columns(len(mem), pat=mem, fac=t_fac[tm], ctype=PHARMACY, ts=t0[tm] + rng.integers(0, 8 * MINUTE, len(mem)))
     parts.append(fam)
     fam_trips = np.bincount(t_hh, minlength=len(hh_u)) if len(t_hh) else np.zeros(len(hh_u), int)
 
@@ -941,7 +941,7 @@ def _background(rng: np.random.Generator, w: _World, cat: _Catalogue, dx: _Dx,
             if len(region_pats):
                 came = np.unique(np.concatenate([came, rng.choice(region_pats, size=extra)]))
             tt = d * DAY + 9 * HOUR + rng.integers(0, 3 * HOUR, len(came))
-            md_parts.append(_claims(len(came), pat=came, fac=f, ctype=PHARMACY, ts=tt))
+            md_parts.append(claim_columns(len(came), pat=came, fac=f, ctype=PHARMACY, ts=tt))
     parts += md_parts
 
     # cross-region care: travellers with trips to a far city
@@ -962,12 +962,12 @@ def _background(rng: np.random.Generator, w: _World, cat: _Catalogue, dx: _Dx,
         is_h = w.ftype[tf] == HOSPITAL
         tdoc = np.where(is_h, w.doc_start[tf] + (rng.random(len(tp)) * np.maximum(w.doc_count[tf], 1)).astype(np.int64),
                         -1)
-        tv_parts.append(_claims(len(tp), pat=tp, fac=tf, doc=tdoc, ctype=np.where(is_h, OUTPATIENT, PHARMACY),
+        tv_parts.append(claim_columns(len(tp), pat=tp, fac=tf, doc=tdoc, ctype=np.where(is_h, OUTPATIENT, PHARMACY),
                                 ts=_times(rng, tday, "outpatient"),
                                 dx=np.where(is_h, dx.sample(rng, w.cls[tp], False, age[tp]), -1)))
     parts += tv_parts
 
-    bg = _cat(parts)
+    bg = concat_claims(parts)
     facts = {"regulars": reg, "member_day": list(zip(md_ph.tolist(), md_dom.tolist())),
              "family_trips": (hh_u, fam_trips)}
     return bg, facts
@@ -1627,7 +1627,7 @@ class _Planter:
 
     def claims(self) -> Claims:
         n = len(self.cols["pat"])
-        return _claims(n, **{k: np.array(v) for k, v in self.cols.items()}) if n else _claims(0)
+        return claim_columns(n, **{k: np.array(v) for k, v in self.cols.items()}) if n else claim_columns(0)
 
 
 def _date_str(day: int) -> str:
@@ -2141,7 +2141,7 @@ def generate_region(out_dir: str | Path, *, patients: int, months: int, seed: in
     With ``zh`` the tables use the ``nhsa_zh`` mapping's file names, headers and enum values
     and are encoded in GB18030; the data are the same as without it, line for line.
     ``difficulty="hard"`` adds the legitimate look-alikes real data has and camouflages the
-    planted fraud (``graphfraud.generate_hard``); the default region does not change with it.
+    planted fraud (``graphfraud.synth.hard``); the default region does not change with it.
     ``progress`` is called with a short step name eight times.
     """
     if difficulty not in DIFFICULTIES:
@@ -2171,7 +2171,7 @@ def generate_region(out_dir: str | Path, *, patients: int, months: int, seed: in
     _assign_preferences(rng, w, ch)
     hard = None
     if difficulty == "hard":
-        from graphfraud.generate_hard import HardPlanter, HardWorld
+        from graphfraud.synth.hard import HardPlanter, HardWorld
 
         hard = HardWorld(rng, w)
         hard.build()
@@ -2190,13 +2190,13 @@ def generate_region(out_dir: str | Path, *, patients: int, months: int, seed: in
     else:
         planter = _Planter(rng, w, cat, dxs, n_base=n_bg)
     planter.plant_all(int(patients))
-    claims = _cat([bg, planter.claims()])
+    claims = concat_claims([bg, planter.claims()])
     del bg
     # background claims a look-alike is built on are kept whatever cleaning says
     for idx, tag in getattr(planter, "promote", ()):
         claims["fixed"][idx], claims["tag"][idx] = True, tag
     _reroute_prescriptions(rng, claims, w, planter.reroute, getattr(planter, "reroute_share", None))
-    claims = _cat([claims, _reversals(rng, w, claims)])
+    claims = concat_claims([claims, _reversals(rng, w, claims)])
 
     step("cleaning")
     keep = _clean(claims, w)

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from graphfraud.casegraph import CaseGraph, build_graph
-from graphfraud.detect.claims import live_claims
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.core.i18n import t
 from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within, poisson_nlp
-from graphfraud.errors import GraphfraudError
-from graphfraud.viewsource import need_touching
-from graphfraud.i18n import t
+from graphfraud.store.claims import live_claims
+from graphfraud.store.viewsource import need_touching
+from graphfraud.views.casegraph import CaseGraph, build_graph
 
 PREFIX = "xp"
 

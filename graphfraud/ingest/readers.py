@@ -15,7 +15,6 @@ read again with Python's csv module, which is slow but exact.
 
 from __future__ import annotations
 
-import codecs
 import concurrent.futures
 import csv
 import datetime as dt
@@ -23,20 +22,18 @@ import decimal
 import gzip
 import hashlib
 import io
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from graphfraud.errors import GraphfraudError
-from graphfraud.mapping import Mapping, best_mapping
-from graphfraud.repair import DEFAULT_MAX_RECORD_LINES, Encoding, Repaired, open_bytes, read_header, repair_csv
-from graphfraud.repair import detect_encoding as detect
-from graphfraud.schema import TABLES
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.core.i18n import t
+from graphfraud.ingest.mapping import Mapping, best_mapping
+from graphfraud.ingest.repair import DEFAULT_MAX_RECORD_LINES, Repaired, open_bytes, read_header, repair_csv
+from graphfraud.ingest.repair import detect_encoding as detect
+from graphfraud.store.schema import TABLES
 
 FORMATS = {".csv": "csv", ".csv.gz": "csv.gz", ".parquet": "parquet", ".xlsx": "xlsx"}
 CHUNK = 64 << 20
@@ -535,7 +532,6 @@ def describe_error(source: SourceFile, exc: BaseException) -> str:
     import zipfile
     import zlib
 
-    from graphfraud.i18n import t
 
     detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
     if source.fmt == "xlsx" and isinstance(exc, (zipfile.BadZipFile, KeyError)):
@@ -937,7 +933,6 @@ def _read_parquet(con, source, table_name, sha, size, mappings, forced) -> RawSo
     finally:
         con.unregister("_parquet_arrow")
     if failed:
-        from graphfraud.i18n import t
 
         raise GraphfraudError("unreadable_file", file=str(source.path),
                               detail=t("unreadable.parquet_row", row=seen[0], detail=failed[0]))

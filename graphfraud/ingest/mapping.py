@@ -7,9 +7,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graphfraud.errors import GraphfraudError
-from graphfraud.resources import asset_dir
-from graphfraud.schema import ENUM, PSEUDONYM_PREFIX, TABLES
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.core.resources import asset_dir
+from graphfraud.store.schema import ENUM, PSEUDONYM_PREFIX, TABLES
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphfraud import _names as W
-from graphfraud.generate import (CLINIC, DAY, DRUG, EVOUCHER, HOSPITAL, HOUR, INPATIENT, MINUTE, NO_DAY, OUTPATIENT,
-                                 PHARMACY, PHARMACY_F, Claims, _date_str, _haversine_km, _month_starts, _PlantedItem,
-                                 _Planter, _World)
+from graphfraud.synth import names as W
+from graphfraud.synth.generate import (
+    CLINIC,
+    DAY,
+    HOSPITAL,
+    HOUR,
+    INPATIENT,
+    MINUTE,
+    NO_DAY,
+    OUTPATIENT,
+    PHARMACY,
+    PHARMACY_F,
+    Claims,
+    _date_str,
+    _haversine_km,
+    _month_starts,
+    _PlantedItem,
+    _Planter,
+    _World,
+    claim_columns,
+    concat_claims,
+)
 
 #: cities a high-speed train reaches from Kunming: code, name, latitude, longitude
 RAIL_CITIES = (("530302", "曲靖市麒麟区", 25.490, 103.796), ("532301", "楚雄市", 25.033, 101.546),
@@ -244,7 +262,6 @@ class HardWorld:
         near &= rng.random(len(pat)) < 0.5
         bg["fac"][near] = adj[doc_fac[near]]
         # the chain's member day: each store's loyal customers and passers-by, every month
-        from graphfraud.generate import _cat, _claims
 
         parts = [bg]
         S, D = w.start_day, w.n_days
@@ -260,8 +277,8 @@ class HardWorld:
                     came = np.unique(np.concatenate([came, rng.choice(local, size=int(rng.integers(20, 60)))]))
                 came = came[w.death[came] > d]
                 tt = d * DAY + 9 * HOUR + rng.integers(0, 4 * HOUR, len(came))
-                parts.append(_claims(len(came), pat=came, fac=f, ctype=PHARMACY, ts=tt))
-        return _cat(parts)
+                parts.append(claim_columns(len(came), pat=came, fac=f, ctype=PHARMACY, ts=tt))
+        return concat_claims(parts)
 
     def decoys(self) -> list[dict]:
         w = self.w

@@ -4,7 +4,7 @@ with its summary, reasons, a timeline of its claims and its claims table.
 Pages never reach the network: vis-network's script and style come from the copy pyvis
 ships in its package (``pyvis/lib``), inlined into a single page or written beside the pages
 of a report site; pyvis's own template (which pulls bootstrap and vis-network from CDNs) is
-not used. Every page is written as UTF-8 explicitly. Texts come from ``graphfraud.i18n`` in
+not used. Every page is written as UTF-8 explicitly. Texts come from ``graphfraud.core.i18n`` in
 the chosen language; money is formatted from exact ``Decimal`` values.
 """
 
@@ -22,11 +22,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from graphfraud import __version__
-from graphfraud.casegraph import CaseEdge, CaseGraph, CaseNode
-from graphfraud.errors import GraphfraudError
-from graphfraud.i18n import t
-from graphfraud.resources import asset_dir, asset_path
-from graphfraud.safe_text import json_for_html
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.core.i18n import MESSAGES, t
+from graphfraud.core.money import fmt_money, whistleblower_reward
+from graphfraud.core.resources import asset_dir, asset_path
+from graphfraud.core.safe_text import json_for_html
+from graphfraud.views.casegraph import CaseEdge, CaseGraph, CaseNode
 
 VIS_VERSION = "9.1.2"
 
@@ -105,7 +106,7 @@ def _script(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _env():
+def page_env():
     _require_pyvis()
     import jinja2
 
@@ -130,12 +131,6 @@ def load_styles() -> dict:
 
 
 # ------------------------------------------------------------------ formatting
-def fmt_money(v) -> str:
-    if v is None:
-        return ""
-    return f"{Decimal(v):,.2f}"
-
-
 def fmt_date(v) -> str:
     if v is None:
         return ""
@@ -171,7 +166,6 @@ _ATTR_ORDER = ("name", "facility_type", "level", "region_code", "sex", "age", "b
 
 def attr_value(key: str, value, lang: str) -> str:
     if key in _VALUE_KEYS:
-        from graphfraud.i18n import MESSAGES
 
         msg = _VALUE_KEYS[key] + str(value)
         if msg in MESSAGES:
@@ -185,7 +179,6 @@ def attr_value(key: str, value, lang: str) -> str:
 
 def role_text(role: str | None, lang: str) -> str:
     """A member's role: the detectors' role text, or the words for our own roles."""
-    from graphfraud.i18n import MESSAGES
 
     if not role:
         return ""
@@ -456,7 +449,7 @@ def case_html(con, graph: CaseGraph, *, lang: str = "zh", assets: Assets | None 
         "run_id": s.get("run_id", ""), "fmt_date": fmt_date, "money": fmt_money,
         "extra": extra or {},
     }
-    return _env().get_template("case.html").render(**ctx)
+    return page_env().get_template("case.html").render(**ctx)
 
 
 def write_case_page(con, graph: CaseGraph, path: str | Path, *, lang: str = "zh", cap: int | None = None) -> Path:
@@ -472,6 +465,5 @@ def reward(amount: Decimal) -> Decimal:
     """The whistle-blower reward the amount implies (Yunnan schedule): below 10,000 yuan 500;
     10,000-20,000 1,000; 20,000-40,000 1,500; above 40,000 5 % capped at 10,000. One
     definition with the evidence package's summary, so a page and a package never differ."""
-    from graphfraud.evidence.summary import whistleblower_reward
 
     return whistleblower_reward(amount)

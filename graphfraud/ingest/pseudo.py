@@ -18,8 +18,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from graphfraud.errors import GraphfraudError
-from graphfraud.schema import PSEUDONYM_PREFIX
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.store.schema import PSEUDONYM_PREFIX
 
 ENV_KEY = "GRAPHFRAUD_KEY"
 ENV_KEY_FILE = "GRAPHFRAUD_KEY_FILE"

@@ -18,10 +18,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from graphfraud import __version__
-from graphfraud.casegraph import check_run, lead_graph, ring_graph
-from graphfraud.i18n import t
-from graphfraud.render import Assets, _env, case_html, fmt_date, fmt_money, write_assets
-from graphfraud.workspace import Workspace
+from graphfraud.core.i18n import t
+from graphfraud.core.money import fmt_money
+from graphfraud.store.workspace import Workspace
+from graphfraud.views.casegraph import check_run, lead_graph, ring_graph
+from graphfraud.views.render import Assets, case_html, fmt_date, page_env, write_assets
 
 
 @dataclass
@@ -106,7 +107,7 @@ def write_report(con, out_dir: str | Path, *, lang: str = "zh", run_id: str | No
         "css": assets_for_index().css(), "js": assets_for_index().js("table.js"),
         "version": __version__, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
     }
-    result.index.write_text(_env().get_template("index.html").render(**ctx), encoding="utf-8")
+    result.index.write_text(page_env().get_template("index.html").render(**ctx), encoding="utf-8")
     result.seconds = time.perf_counter() - started
     return result
 

@@ -1,4 +1,4 @@
-"""Word lists and catalogues for the synthetic region (``graphfraud.generate``).
+"""Word lists and catalogues for the synthetic region (``graphfraud.synth.generate``).
 
 Everything here is fixed data: names, places, departments, diagnoses and the item catalogue
 (drugs, services, consumables). The generator draws from these lists with its own seeded

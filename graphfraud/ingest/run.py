@@ -8,7 +8,7 @@ sealed in the identity vault for authorised exports.
 
 Example::
 
-    >>> from graphfraud.ingest import ingest                      # doctest: +SKIP
+    >>> from graphfraud.ingest.run import ingest                      # doctest: +SKIP
     >>> result = ingest("data/region", "ws")                       # doctest: +SKIP
     >>> result.totals()["claims"]["loaded"]                        # doctest: +SKIP
 """
@@ -30,11 +30,12 @@ import numpy as np
 import pyarrow as pa
 
 from graphfraud import __version__
-from graphfraud.errors import GraphfraudError
-from graphfraud.idnumber import sql_is_valid
-from graphfraud.mapping import Mapping, builtin_mappings, get_mapping
-from graphfraud.pseudo import Keyring, load_keyring, seal_batches, sql_normalise, sql_pseudonym
-from graphfraud.readers import (
+from graphfraud.core.errors import GraphfraudError
+from graphfraud.core.i18n import t
+from graphfraud.ingest.idnumber import sql_is_valid
+from graphfraud.ingest.mapping import Mapping, builtin_mappings, get_mapping
+from graphfraud.ingest.pseudo import Keyring, load_keyring, seal_batches, sql_normalise, sql_pseudonym
+from graphfraud.ingest.readers import (
     READ_MODES,
     RawSource,
     ReadAborted,
@@ -45,8 +46,8 @@ from graphfraud.readers import (
     row_index,
     scalar,
 )
-from graphfraud.repair import DEFAULT_MAX_RECORD_LINES
-from graphfraud.schema import (
+from graphfraud.ingest.repair import DEFAULT_MAX_RECORD_LINES
+from graphfraud.store.schema import (
     DATE,
     DATETIME,
     DECIMAL,
@@ -61,7 +62,7 @@ from graphfraud.schema import (
     TABLES,
     Table,
 )
-from graphfraud.workspace import LINEAGE, Workspace, new_run_id
+from graphfraud.store.workspace import LINEAGE, Workspace, new_run_id
 
 Progress = Callable[[str, int], None]  # (step label, units done since last call)
 
@@ -691,7 +692,6 @@ def ingest(
     files again changes no table; ingesting a later month appends. A record of a text file may
     span at most ``max_record_lines`` physical lines (inside a quoted value); one that would
     span more is rejected at its first line and reading resumes at the next."""
-    from graphfraud.i18n import t
 
     started = time.perf_counter()
     started_at = dt.datetime.now()
@@ -767,7 +767,6 @@ def _load(ing: Ingestor, found: dict, modes: dict[Path, str], dataset: Path, ign
     """One attempt at the run's transaction: every table read, typed, loaded and recorded,
     then COMMIT. Raises ``ReadAborted`` (after which the caller rolls back) when DuckDB's
     reader stops on a file."""
-    from graphfraud.i18n import t
 
     con, ws, run_id = ing.con, ing.ws, ing.run_id
     timings: dict[str, float] = {}
