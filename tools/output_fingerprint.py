@@ -1,6 +1,7 @@
 """The fingerprint of what graphfraud produces on generated regions, for refactors that must
 not change behaviour: generate a default and a hard region, ingest, detect, write the report
-site, and print the SHA-256 of every output file with the run's time stamps taken out.
+site, and print the SHA-256 of every generated file and every output with the run's time
+stamps and run ids taken out.
 
     python tools/output_fingerprint.py > before.txt
     ... move code ...
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_digests(root: Path, difficulty: str) -> None:
     run_id = json.loads((root / "results" / "run.json").read_text(encoding="utf-8")).get("run_id", "")
-    for folder in ("results", "site"):
+    for folder in ("data", "results", "site"):
         for path in sorted((root / folder).rglob("*")):
             if path.is_file():
                 rel = path.relative_to(root).as_posix()

@@ -46,7 +46,9 @@ from __future__ import annotations
 import numpy as np
 
 from graphfraud.synth import names as W
-from graphfraud.synth.generate import (
+from graphfraud.synth.background import Claims, claim_columns, concat_claims
+from graphfraud.synth.planting import PlantedItem, Planter
+from graphfraud.synth.world import (
     CLINIC,
     DAY,
     HOSPITAL,
@@ -57,15 +59,10 @@ from graphfraud.synth.generate import (
     OUTPATIENT,
     PHARMACY,
     PHARMACY_F,
-    Claims,
-    _date_str,
-    _haversine_km,
-    _month_starts,
-    _PlantedItem,
-    _Planter,
-    _World,
-    claim_columns,
-    concat_claims,
+    World,
+    date_str,
+    haversine_km,
+    month_start_days,
 )
 
 #: cities a high-speed train reaches from Kunming: code, name, latitude, longitude
@@ -86,7 +83,7 @@ WARD_DX = (("N18.5", "Z49.1"), ("I69.3", "Z50.1"))
 # the world: facilities the default region lacks
 
 
-def _append_facilities(rng: np.random.Generator, w: _World, rows: list[dict]) -> list[int]:
+def _append_facilities(rng: np.random.Generator, w: World, rows: list[dict]) -> list[int]:
     """Append facilities (with their doctors and terminals) to the world; returns their indices.
     Each row: ftype, region, lat, lon, name, level, far, doctors, dept, terminals."""
     first = w.nf
@@ -122,7 +119,7 @@ def _append_facilities(rng: np.random.Generator, w: _World, rows: list[dict]) ->
     return list(range(first, first + n))
 
 
-def _region(w: _World, code: str, name: str, lat: float, lon: float) -> int:
+def _region(w: World, code: str, name: str, lat: float, lon: float) -> int:
     """The index of region ``code``, added (with coordinates) when the world lacks it."""
     rg = w.rg
     if code in rg.codes:
@@ -140,7 +137,7 @@ def _region(w: _World, code: str, name: str, lat: float, lon: float) -> int:
 class HardWorld:
     """What the hard region adds to the world before the background is drawn."""
 
-    def __init__(self, rng: np.random.Generator, w: _World) -> None:
+    def __init__(self, rng: np.random.Generator, w: World) -> None:
         self.rng, self.w = rng, w
         self.towns: list[dict] = []  # {clinic, doctor, pharmacy, county, residents}
         self.adjacent: dict[int, int] = {}  # hospital -> the pharmacy next to it
@@ -268,7 +265,7 @@ class HardWorld:
         for f in self.chain:
             loyal = np.nonzero(w.pref[:, 2] == f)[0]
             local = np.nonzero((w.home == w.fregion[f]) & (w.death == NO_DAY))[0]
-            for ms in _month_starts(S, D):
+            for ms in month_start_days(S, D):
                 d = ms + self.chain_dom - 1
                 if d >= S + D:
                     continue
@@ -296,10 +293,10 @@ class HardWorld:
 # planted fraud that hides better, and the look-alikes, as fixed claims
 
 
-class HardPlanter(_Planter):
+class HardPlanter(Planter):
     """The default planter's cases, camouflaged, plus the legitimate look-alikes (``decoys``)."""
 
-    def __init__(self, rng: np.random.Generator, w: _World, cat, dx, n_base: int, hw: HardWorld, bg: Claims,
+    def __init__(self, rng: np.random.Generator, w: World, cat, dx, n_base: int, hw: HardWorld, bg: Claims,
                  regulars: np.ndarray) -> None:
         super().__init__(rng, w, cat, dx, n_base)
         self.hw = hw
@@ -356,7 +353,7 @@ class HardPlanter(_Planter):
         w = self.w
         ph = ph[~np.isin(ph, w.pref[self.household(p), 2])]
         if near is not None:
-            ph = ph[_haversine_km(w.eff_lat[near], w.eff_lon[near], w.eff_lat[ph], w.eff_lon[ph]) > 2.0]
+            ph = ph[haversine_km(w.eff_lat[near], w.eff_lon[near], w.eff_lat[ph], w.eff_lon[ph]) > 2.0]
         return ph
 
     def far_pharmacy(self, p: int, min_km: float = 30.0, near: int | None = None) -> int:
@@ -364,7 +361,7 @@ class HardPlanter(_Planter):
         w = self.w
         home = int(w.home[p])
         ph = self._avoid(p, np.nonzero((w.ftype == PHARMACY_F) & ~w.far & (w.fweight > 0))[0], near)
-        km = _haversine_km(w.rg.lat[home], w.rg.lon[home], w.eff_lat[ph], w.eff_lon[ph])
+        km = haversine_km(w.rg.lat[home], w.rg.lon[home], w.eff_lat[ph], w.eff_lon[ph])
         cand = ph[km >= min_km]
         return int(self.rng.choice(cand if len(cand) else ph))
 
@@ -375,12 +372,12 @@ class HardPlanter(_Planter):
                          near)
         return int(self.rng.choice(ph)) if len(ph) else self.far_pharmacy(p, 10.0, near)
 
-    def cheap_lines(self, cls: int, k: int = 1) -> list[_PlantedItem]:
+    def cheap_lines(self, cls: int, k: int = 1) -> list[PlantedItem]:
         cat = self.cat
         pool = [i for i in cat.idx(group="general") if cat.price[i] <= 2500]
         return [self.line(int(i), 1) for i in self.rng.choice(pool, size=k, replace=False)]
 
-    def key_line(self, qty: int | None = None) -> _PlantedItem:
+    def key_line(self, qty: int | None = None) -> PlantedItem:
         return self.line(int(self.rng.choice(self.key_drugs)), qty or int(self.rng.integers(1, 4)))
 
     def room(self, los: int, margin: int = 2) -> int:
@@ -405,7 +402,7 @@ class HardPlanter(_Planter):
 
     def km(self, fa: int, fb: int) -> float:
         w = self.w
-        return float(_haversine_km(w.eff_lat[fa], w.eff_lon[fa], w.eff_lat[fb], w.eff_lon[fb]))
+        return float(haversine_km(w.eff_lat[fa], w.eff_lon[fa], w.eff_lat[fb], w.eff_lon[fb]))
 
     # ------------------------------------------------------------------ camouflaged rings
     def card_collection(self, k: int) -> None:
@@ -458,7 +455,7 @@ class HardPlanter(_Planter):
         with_phone = [p for p in pats if rng.random() < 0.35] or pats[:2]
         for p in with_phone:
             self.set_phone(p, recruit)
-        months = _month_starts(self.S, self.D)
+        months = month_start_days(self.S, self.D)
         n_rounds = min(len(months), int(rng.integers(4, 9)))
         rounds = sorted(int(r) for r in rng.choice(len(months), size=n_rounds, replace=False))
         share = rng.uniform(0.45, 0.75)
@@ -547,7 +544,7 @@ class HardPlanter(_Planter):
             f = int(w.pref[p, 2]) if rng.random() < 0.6 else self.other_pharmacy(p)
             lines = self.random_lines(PHARMACY, int(w.cls[p])) if rng.random() < 0.7 else [self.key_line()]
             self.claim(pat=p, card=c, fac=f, ctype=PHARMACY, ts=self.ts(day, (9, 20)), tag=tag, items=lines)
-        self.add_lead("after_death", tag, c, death_date=_date_str(death))
+        self.add_lead("after_death", tag, c, death_date=date_str(death))
 
     def impossible_travel(self, v: int = 0) -> None:
         rng, w = self.rng, self.w
@@ -587,7 +584,7 @@ class HardPlanter(_Planter):
         tag = self.tag()
         c = self.card(p, prefer_ev=rng.random() < 0.4)
         stays = 1 if v % 5 != 2 else int(rng.integers(2, 4))
-        months = _month_starts(self.S, self.D)
+        months = month_start_days(self.S, self.D)
         for s in range(stays):
             los = int(rng.integers(6, 15))
             if stays == 1:
@@ -678,7 +675,7 @@ class HardPlanter(_Planter):
             term = self.term(f)
             dxc = "J06.9" if out else None
             self.claim(pat=p, card=c, fac=f, ctype=ctype, ts=t, tag=tag, doc=doc, dx=dxc, term=term, items=lines)
-            dup = [_PlantedItem(x.item, x.qty, x.price, x.days, -1) for x in lines]
+            dup = [PlantedItem(x.item, x.qty, x.price, x.days, -1) for x in lines]
             self.claim(pat=p, card=c, fac=f, ctype=ctype, ts=t + int(rng.integers(0, 120)), tag=tag, doc=doc, dx=dxc,
                        term=term, items=dup)
         self.add_lead("duplicate_claim", tag, c)
@@ -966,7 +963,7 @@ class HardPlanter(_Planter):
         dx_main, dx_stay = WARD_DX[int(rng.integers(0, len(WARD_DX)))]
         k = int(rng.integers(8, 21))
         pats = self.pick(k, ages=[(45, 85)] * k)
-        months = _month_starts(self.S, self.D)
+        months = month_start_days(self.S, self.D)
         ward_day = int(rng.integers(3, 18))
         tag = self.tag()
         cards = []
