@@ -6,8 +6,6 @@ Each command parses its options, calls one library function and turns a
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import functools
 import os
 import sys
@@ -18,6 +16,8 @@ import click
 from graphfraud import __version__
 from graphfraud.core.errors import GraphfraudError
 from graphfraud.core.i18n import get_lang, set_lang, t
+from graphfraud.detect.registry import kind_name
+from graphfraud.store.source import Source, WorkspaceSource
 
 
 class Progress:
@@ -382,7 +382,7 @@ def detect(ctx, workspace: Path, out_dir: Path, config: Path | None, top: int, m
     settings = Settings.load(config)
     quiet = ctx.obj["quiet"]
     say = (lambda m: None) if quiet else click.echo
-    step = lambda kind: say(t("detect_step", kind=t("kind." + kind)))  # noqa: E731
+    step = lambda kind: say(t("detect_step", kind=kind_name(kind, get_lang())))  # noqa: E731
     if neo4j_uri:
         from graphfraud.neo4j.detect import detect as neo4j_detect
 
@@ -417,10 +417,10 @@ def print_detect_summary(result, top: int = 10) -> None:
             continue
         n_rings = sum(r.kind == kind for r in result.rings)
         if "significant_pairs" in stats:
-            click.echo(t("detect_kind_line", kind=_pad(t("kind." + kind), 10), rings=n_rings,
+            click.echo(t("detect_kind_line", kind=_pad(kind_name(kind, get_lang()), 10), rings=n_rings,
                          pairs=int(stats["significant_pairs"]), seconds=result.timings.get(kind, 0.0)))
         else:
-            click.echo(t("detect_kind_line_plain", kind=_pad(t("kind." + kind), 10), rings=n_rings,
+            click.echo(t("detect_kind_line_plain", kind=_pad(kind_name(kind, get_lang()), 10), rings=n_rings,
                          seconds=result.timings.get(kind, 0.0)))
     click.echo(t("detect_changes", **{k: len(v) for k, v in result.changes.items()}))
     if "leads" in result.stats:
@@ -451,7 +451,7 @@ def print_detect_summary(result, top: int = 10) -> None:
         click.echo(t("detect_top_columns"))
         for r in shown:
             dates = f"{r.first_date or '?'}~{r.last_date or '?'}"
-            click.echo(t("detect_top_line", rank=r.rank, ring_id=r.ring_id, kind=_pad(t("kind." + r.kind), 16),
+            click.echo(t("detect_top_line", rank=r.rank, ring_id=r.ring_id, kind=_pad(kind_name(r.kind, get_lang()), 16),
                          score=r.score, members=r.n_members, claims=r.n_claims, amount=fmt_money(r.total_amount),
                          dates=dates, over=t("yes") if r.over_transfer_threshold else t("no")))
             if r.reasons:
@@ -699,34 +699,14 @@ def run_option(func):
                         help="检测运行编号（默认最近一次）/ detection run id (default: the latest)")(func)
 
 
-@dataclasses.dataclass(frozen=True)
-class ViewSource:
-    """Where a view reads: the workspace, or the Neo4j of --neo4j."""
+def view_source(workspace: Path, neo4j_uri: str | None, neo4j_user: str | None, neo4j_password: str | None,
+                neo4j_database: str | None):
+    """Where a view reads (``store.source.Source``): the workspace, or the Neo4j of --neo4j."""
+    if neo4j_uri:
+        from graphfraud.neo4j.views import Neo4jSource
 
-    workspace: Path
-    neo4j_uri: str | None
-    neo4j_user: str | None
-    neo4j_password: str | None
-    neo4j_database: str | None
-
-    @contextlib.contextmanager
-    def connect(self, run_id: str | None = None):
-        """The workspace (read-only), or with --neo4j a temporary copy that
-        ``graphfraud.neo4j.views`` fills from the graph as the view asks."""
-        if self.neo4j_uri:
-            from graphfraud.neo4j.views import open_views
-
-            target = _target(self.neo4j_uri, self.neo4j_user, self.neo4j_password, self.neo4j_database, env=False)
-            with open_views(target, run_id=run_id) as con:
-                yield con
-            return
-        from graphfraud.store.workspace import Workspace
-
-        con = Workspace.open(self.workspace).connect(read_only=True)
-        try:
-            yield con
-        finally:
-            con.close()
+        return Neo4jSource(_target(neo4j_uri, neo4j_user, neo4j_password, neo4j_database, env=False))
+    return WorkspaceSource(workspace)
 
 
 def view_source_options(func):
@@ -734,7 +714,7 @@ def view_source_options(func):
 
     @functools.wraps(func)
     def wrapper(*args, workspace, neo4j_uri, neo4j_user, neo4j_password, neo4j_database, **kwargs):
-        return func(*args, source=ViewSource(workspace, neo4j_uri, neo4j_user, neo4j_password, neo4j_database),
+        return func(*args, source=view_source(workspace, neo4j_uri, neo4j_user, neo4j_password, neo4j_database),
                     **kwargs)
 
     return workspace_option(neo4j_options(required_env=False)(wrapper))
@@ -760,7 +740,7 @@ def _case_summary_line(graph, path: Path, lang: str | None = None) -> str:
 @lang_option
 @click.pass_context
 @friendly_errors
-def case(ctx, case_id: str, source: ViewSource, out: Path | None, run_id: str | None, cap: int,
+def case(ctx, case_id: str, source: Source, out: Path | None, run_id: str | None, cap: int,
          page_lang: str | None):
     """画出一个团伙或线索的关系图（离线 HTML）/ draw the network behind a ring or a lead.
 
@@ -805,7 +785,7 @@ def case(ctx, case_id: str, source: ViewSource, out: Path | None, run_id: str | 
 @lang_option
 @click.pass_context
 @friendly_errors
-def explore(ctx, entity_id: str, source: ViewSource, entity_type: str, hops: int, cap: int, out: Path | None,
+def explore(ctx, entity_id: str, source: Source, entity_type: str, hops: int, cap: int, out: Path | None,
             page_lang: str | None):
     """查看任一对象周围的关系网 / the neighbourhood of any card, person, doctor, facility, terminal or phone.
 
@@ -844,7 +824,7 @@ def explore(ctx, entity_id: str, source: ViewSource, entity_type: str, hops: int
 @lang_option
 @click.pass_context
 @friendly_errors
-def expand(ctx, seed_file: Path, source: ViewSource, window_minutes: int, min_days: int, top: int,
+def expand(ctx, seed_file: Path, source: Source, window_minutes: int, min_days: int, top: int,
            csv_out: Path | None, out: Path | None, page_lang: str | None):
     """从核实的种子卡出发，找出模式相同的其他卡 / from confirmed cards to others sharing their pattern.
 
@@ -909,7 +889,7 @@ def expand(ctx, seed_file: Path, source: ViewSource, window_minutes: int, min_da
 @lang_option
 @click.pass_context
 @friendly_errors
-def report(ctx, source: ViewSource, out_dir: Path, run_id: str | None, cap: int, lead_pages: int,
+def report(ctx, source: Source, out_dir: Path, run_id: str | None, cap: int, lead_pages: int,
            page_lang: str | None):
     """生成离线报告网站：团伙与线索列表、每个团伙一页 / write an offline report site of a detection run.
 

@@ -23,10 +23,11 @@ _GENERATED = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?=[^<]*</p>)")
 def same_run(neo4j_server, neo4j_region, tmp_path_factory):
     """The region loaded into an empty graph; detection on the workspace (a copy), and that
     very run written into the graph, so both sides hold the same run id and results."""
+    from graphfraud.detect import registry
     from graphfraud.detect.run import detect
     from graphfraud.neo4j.detect import write_results
     from graphfraud.neo4j.load import load
-    from graphfraud.store.results import ID_PREFIX, LEAD_KINDS
+    from graphfraud.store.results import LEAD_KINDS
 
     _, ws = neo4j_region
     out = tmp_path_factory.mktemp("neo4j-views")
@@ -38,7 +39,7 @@ def same_run(neo4j_server, neo4j_region, tmp_path_factory):
         mp.setenv("GRAPHFRAUD_KEY", TEST_KEY)
         result = detect(copy, out / "results")
     with Graph(neo4j_server) as g:
-        write_results(g, result, sorted(ID_PREFIX), list(LEAD_KINDS))
+        write_results(g, result, sorted(registry.kinds()), list(LEAD_KINDS))
     return {"target": neo4j_server, "ws": copy, "result": result, "out": out}
 
 
@@ -139,3 +140,27 @@ def test_a_case_reads_its_own_claims_not_the_whole_graph(same_run):
         copied = con.execute("SELECT count(*) FROM claims").fetchall()[0][0]
     assert set(graph.claim_ids) == set(ring.claim_ids)
     assert ring.n_claims <= copied < total / 10
+
+
+def test_a_view_written_against_a_source_reads_the_workspace_and_neo4j_alike(same_run):
+    """A new view needs only ``store.source.Source``: written once, it gives the same answer
+    on the workspace and on the graph."""
+    from graphfraud.neo4j.views import Neo4jSource
+    from graphfraud.store.source import Source, WorkspaceSource
+    from graphfraud.views.casegraph import ring_graph
+
+    result = same_run["result"]
+    ring = max(result.rings, key=lambda r: (len(r.claim_ids), r.ring_id))
+
+    def members_view(source: Source) -> dict:
+        with source.connect(result.run_id) as con:
+            g = ring_graph(con, ring.ring_id, run_id=result.run_id, cap=10**6)
+            return {"nodes": sorted((n.key, n.n_claims, str(n.amount)) for n in g.nodes),
+                    "edges": sorted((e.source, e.target, e.n_claims, str(e.amount)) for e in g.edges),
+                    "claims": sorted(g.claim_ids)}
+
+    workspace, graph = WorkspaceSource(same_run["ws"]), Neo4jSource(same_run["target"])
+    assert isinstance(workspace, Source) and isinstance(graph, Source)
+    seen = members_view(workspace)
+    assert seen["claims"] == sorted(ring.claim_ids) and len(seen["nodes"]) > ring.n_members
+    assert members_view(graph) == seen

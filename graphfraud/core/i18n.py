@@ -217,12 +217,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "yes": {"zh": "是", "en": "yes"},
     "no": {"zh": "否", "en": "no"},
     "demo_detect": {"zh": "检测团伙", "en": "detecting rings"},
-    "kind.card_collection": {"zh": "聚敛盗刷", "en": "card collection"},
-    "kind.cohort_admission": {"zh": "虚假住院", "en": "cohort admission"},
-    "kind.drug_resale": {"zh": "药品倒卖", "en": "drug resale"},
-    "kind.doctor_pharmacy": {"zh": "医药串通", "en": "doctor-pharmacy"},
-    "kind.shared_identity": {"zh": "共用身份", "en": "shared identity"},
-    "kind.trace_code_reuse": {"zh": "追溯码重复", "en": "trace-code reuse"},
     "kind.leads": {"zh": "单项线索", "en": "leads"},
     # reject reasons
     "reason.malformed_row": {"zh": "字段数量不对或引号不配对", "en": "wrong number of fields or broken quoting"},
@@ -681,6 +675,17 @@ def get_lang() -> str:
         return _lang
     env = os.environ.get("GRAPHFRAUD_LANG", "").lower()
     return env if env in LANGS else "zh"
+
+
+def register_texts(texts: dict[str, dict[str, str]]) -> None:
+    """Add texts declared elsewhere (a detector's name): each key with a zh and an en text. A
+    key already here must keep its text: two modules may not say different things."""
+    for key, entry in texts.items():
+        if set(entry) != {"zh", "en"}:
+            raise ValueError(f"text {key!r} needs exactly a zh and an en version")
+        if key in MESSAGES and MESSAGES[key] != entry:
+            raise ValueError(f"text {key!r} is already {MESSAGES[key]!r}")
+        MESSAGES[key] = dict(entry)
 
 
 def t(key: str, lang: str | None = None, **params: object) -> str:

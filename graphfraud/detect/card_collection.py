@@ -22,12 +22,26 @@ from graphfraud.detect.model import (
     money_reasons,
     reason,
 )
+from graphfraud.detect.registry import Detector
 from graphfraud.detect.rings import RingFacts, absorb, apply_merge, communities, merge_pairs, ring_facts
 from graphfraud.detect.settings import Settings
 from graphfraud.store.claims import live_claims
 
 KIND = "card_collection"
 PREFIX = "cc"
+
+
+#: the reason texts of this kind: code -> (zh, en) template, filled by ``model.reason``
+REASONS: dict[str, tuple[str, str]] = {
+    "cc_repeat": (
+        "{n} 张卡在药店 {facility} 的 {days} 个不同日期里于 {window} 分钟内相继结算",
+        "{n} cards settled within {window} minutes of each other at pharmacy {facility} on {days} distinct days",
+    ),
+    "cc_terminal": (
+        "{share} 的结算经同一终端 {terminal}",
+        "{share} of the settlements went through one terminal, {terminal}",
+    ),
+}
 
 
 def events(con, settings: Settings) -> int:
@@ -172,3 +186,9 @@ def _ring(f: RingFacts, settings: Settings) -> Ring:
                        "expected": round(f.expected, 3), "family": family, "holders": {
                            k: v for k, v in h.items() if k not in ("top_address", "top_phone", "phone_holders")}})
 
+def _run(con, settings: Settings, rings: list[Ring]) -> DetectorResult:
+    return detect(con, settings)
+
+
+DETECTOR = Detector(kind=KIND, prefix="CC", name={"zh": "聚敛盗刷", "en": "card collection"},
+                    run=_run, reasons=REASONS, order=10)

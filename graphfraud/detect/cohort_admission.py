@@ -35,6 +35,7 @@ from graphfraud.detect.model import (
     money_reasons,
     reason,
 )
+from graphfraud.detect.registry import Detector
 from graphfraud.detect.rings import (
     RingFacts,
     apply_merge,
@@ -50,6 +51,39 @@ KIND = "cohort_admission"
 PREFIX = "ca"
 #: the profile of admissions over the period is kept in bins of this many days
 PROFILE_DAYS = 30
+
+
+#: the reason texts of this kind: code -> (zh, en) template, filled by ``model.reason``
+REASONS: dict[str, tuple[str, str]] = {
+    "ca_cohort": (
+        "{n} 人在 {facility} 于 {rounds} 个不同月份分批集中入院（同批相隔 {window} 天内），诊断主要为 {dx}",
+        "{n} people admitted to {facility} in batches (within {window} day(s) of each other) in {rounds} different "
+        "months, mostly with diagnoses {dx}",
+    ),
+    "ca_regulars": (
+        "{share} 的成员在住院之外也在该机构门诊就诊（至少 {visits} 次），像是病区的固定病人（透析、康复），评分已下调",
+        "{share} of the members also see the facility's outpatient clinics between stays (at least {visits} "
+        "visits): likely a ward's regular patients (dialysis, rehabilitation); score lowered",
+    ),
+    "ca_dx_scattered": (
+        "诊断分散：{n} 次住院的诊断与该机构住院病人的一般构成相当（集中度仅为其 {focus} 倍），"
+        "不像同一批人按同一套诊断收治，评分已下调",
+        "scattered diagnoses: the {n} stays' diagnoses are as mixed as the facility's inpatients in general "
+        "(only {focus} times as concentrated), unlike a pool billed one small set; score lowered",
+    ),
+    "ca_no_history": (
+        "{share} 的成员在住院之外从未在该机构就诊",
+        "{share} of the members never saw the facility except for these stays",
+    ),
+    "ca_similar_los": (
+        "住院天数相近：中位 {los} 天，四分位差 {iqr} 天",
+        "similar lengths of stay: median {los} days, interquartile range {iqr} days",
+    ),
+    "ca_doctor": (
+        "{share} 的住院由同一医师 {doctor} 收治",
+        "{share} of the admissions were under one doctor, {doctor}",
+    ),
+}
 
 
 def events(con) -> int:
@@ -283,3 +317,10 @@ def _ring(f: RingFacts, extra: dict, settings: Settings) -> Ring:
                        "diagnosis_codes": dxs[:5], "strength": round(f.strength, 2), "observed": f.observed,
                        "expected": round(f.expected, 3), "family": family, "regulars": ward,
                        "dx_focus": round(focus, 2)})
+
+def _run(con, settings: Settings, rings: list[Ring]) -> DetectorResult:
+    return detect(con, settings)
+
+
+DETECTOR = Detector(kind=KIND, prefix="CA", name={"zh": "虚假住院", "en": "cohort admission"},
+                    run=_run, reasons=REASONS, order=20)

@@ -39,12 +39,27 @@ from graphfraud.detect.model import (
     reason,
     saturate,
 )
+from graphfraud.detect.registry import Detector
 from graphfraud.detect.settings import Settings
 from graphfraud.store.claims import live_claims
 
 KIND = "doctor_pharmacy"
 #: the other doctors of a facility are an alternative when they had at least this many fills
 MIN_PEER_FILLS = 20
+
+
+#: the reason texts of this kind: code -> (zh, en) template, filled by ``model.reason``
+REASONS: dict[str, tuple[str, str]] = {
+    "dp_share": (
+        "医师 {doctor} 开出的处方有 {share}（{n}/{n_d} 笔）在药店 {pharmacy} 取药，按患者可去的药店预计只有 {expected}",
+        "{share} of doctor {doctor}'s prescriptions ({n} of {n_d}) were filled at pharmacy {pharmacy}, where the "
+        "pharmacies the patients could use predict {expected}",
+    ),
+    "dp_vs_peers": (
+        "预计约 {expected} 笔，实际 {observed} 笔；比较对象：{used}",
+        "about {expected} fills predicted, {observed} observed; compared with: {used_en}",
+    ),
+}
 
 
 def detect(con, settings: Settings) -> DetectorResult:
@@ -275,3 +290,10 @@ def _ring(con, settings: Settings, r: dict, habit: float) -> Ring:
                        "near_share": None if r["near_share"] is None else round(r["near_share"], 4),
                        "fills": n, "doctor_fills": n_d, "habit_share": round(habit, 3), "significance": round(nlp, 1),
                        "doctor_facility": r["home"], "people": len(cards), "family": False})
+
+def _run(con, settings: Settings, rings: list[Ring]) -> DetectorResult:
+    return detect(con, settings)
+
+
+DETECTOR = Detector(kind=KIND, prefix="DP", name={"zh": "医药串通", "en": "doctor-pharmacy"},
+                    run=_run, reasons=REASONS, order=50)

@@ -46,6 +46,7 @@ from graphfraud.detect.model import (
     reason,
     saturate,
 )
+from graphfraud.detect.registry import Detector
 from graphfraud.detect.settings import Settings
 from graphfraud.store.claims import live_claims
 
@@ -55,6 +56,39 @@ PREFIX = "dr"
 PROFILE_DAYS = 30
 #: context types of the tie graph: prefix -> member entity type
 TIES = {"D": "doctor", "P": "facility", "X": "doctor_drug", "T": "phone", "A": "address"}
+
+
+#: the reason texts of this kind: code -> (zh, en) template, filled by ``model.reason``
+REASONS: dict[str, tuple[str, str]] = {
+    "dr_excess": (
+        "{n} 张卡超量购买{drug}：购药前已取得的用量比实际经过的天数共多出 {excess} 天（每张卡中位 {per} 天，"
+        "取得用量为经过天数的 {ratio} 倍）",
+        "{n} cards obtained {drug_en} far beyond need: {excess} days of supply more than the days elapsed "
+        "(median {per} days per card; {ratio} times the days elapsed)",
+    ),
+    "dr_doctors": (
+        "{share} 的超量购药处方出自 {k} 名医师：{doctors}",
+        "{share} of the excess purchases were prescribed by {k} doctor(s): {doctors_en}",
+    ),
+    "dr_pharmacies": (
+        "{share} 在 {k} 家药店取药：{pharmacies}",
+        "{share} were dispensed by {k} pharmacy(ies): {pharmacies_en}",
+    ),
+    "dr_shared_address": (
+        "{same} 名持卡人登记在同一地址",
+        "{same} card holders are registered at one address",
+    ),
+    "dr_family": (
+        "{n} 名持卡人中 {same} 人共用同一地址，可能是一家人：亲属关系不计入评分，但解释不了每人的超量用药",
+        "{same} of the {n} holders share one address, likely a family: the tie does not count in the score, but it "
+        "does not explain each member's excess supply",
+    ),
+    "dr_cooccur": (
+        "成员两两在 {window} 天内由同一医师开出同一药品共 {observed} 次，按各自购药频率偶然只应有 {expected} 次",
+        "member pairs got the same drug from the same doctor within {window} day(s) {observed} times where their "
+        "own purchases predict {expected}",
+    ),
+}
 
 
 def detect(con, settings: Settings) -> DetectorResult:
@@ -493,3 +527,10 @@ def _ring(con, settings: Settings, block: list[str], density: float,
                        "pharmacy_share": round(pharmacy_share, 3), "same_phone": same_phone,
                        "same_address": same_address, "family": family,
                        "log_excess": round(math.log1p(total_excess / 30.0), 3)})
+
+def _run(con, settings: Settings, rings: list[Ring]) -> DetectorResult:
+    return detect(con, settings)
+
+
+DETECTOR = Detector(kind=KIND, prefix="DR", name={"zh": "药品倒卖", "en": "drug resale"},
+                    run=_run, reasons=REASONS, order=30)

@@ -11,18 +11,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from graphfraud.core.money import fmt_money
+from graphfraud.detect import registry
 from graphfraud.detect.cooccur import poisson_nlp
 
-#: reason code -> (zh, en) template; parameters are filled by ``reason()``
+#: reason code -> (zh, en) template of the reasons every kind uses; parameters are filled by
+#: ``reason()``. Each detector declares its own (``Detector.reasons``), added here when the
+#: detectors are loaded.
 REASON_TEXTS: dict[str, tuple[str, str]] = {
-    "cc_repeat": (
-        "{n} 张卡在药店 {facility} 的 {days} 个不同日期里于 {window} 分钟内相继结算",
-        "{n} cards settled within {window} minutes of each other at pharmacy {facility} on {days} distinct days",
-    ),
-    "cc_terminal": (
-        "{share} 的结算经同一终端 {terminal}",
-        "{share} of the settlements went through one terminal, {terminal}",
-    ),
     "cooccur_vs_chance": (
         "成员两两相遇共 {observed} 次，按各自的到访情况偶然只应有 {expected} 次",
         "member pairs met {observed} times where their own visits predict {expected} by chance",
@@ -47,119 +42,6 @@ REASON_TEXTS: dict[str, tuple[str, str]] = {
     "shared_phone": (
         "{same} 名成员登记了同一电话号码（可能是招募人）",
         "{same} members registered the same phone number (possibly a recruiter's)",
-    ),
-    "ca_cohort": (
-        "{n} 人在 {facility} 于 {rounds} 个不同月份分批集中入院（同批相隔 {window} 天内），诊断主要为 {dx}",
-        "{n} people admitted to {facility} in batches (within {window} day(s) of each other) in {rounds} different "
-        "months, mostly with diagnoses {dx}",
-    ),
-    "ca_regulars": (
-        "{share} 的成员在住院之外也在该机构门诊就诊（至少 {visits} 次），像是病区的固定病人（透析、康复），评分已下调",
-        "{share} of the members also see the facility's outpatient clinics between stays (at least {visits} "
-        "visits): likely a ward's regular patients (dialysis, rehabilitation); score lowered",
-    ),
-    "ca_dx_scattered": (
-        "诊断分散：{n} 次住院的诊断与该机构住院病人的一般构成相当（集中度仅为其 {focus} 倍），"
-        "不像同一批人按同一套诊断收治，评分已下调",
-        "scattered diagnoses: the {n} stays' diagnoses are as mixed as the facility's inpatients in general "
-        "(only {focus} times as concentrated), unlike a pool billed one small set; score lowered",
-    ),
-    "ca_no_history": (
-        "{share} 的成员在住院之外从未在该机构就诊",
-        "{share} of the members never saw the facility except for these stays",
-    ),
-    "ca_similar_los": (
-        "住院天数相近：中位 {los} 天，四分位差 {iqr} 天",
-        "similar lengths of stay: median {los} days, interquartile range {iqr} days",
-    ),
-    "ca_doctor": (
-        "{share} 的住院由同一医师 {doctor} 收治",
-        "{share} of the admissions were under one doctor, {doctor}",
-    ),
-    "dr_excess": (
-        "{n} 张卡超量购买{drug}：购药前已取得的用量比实际经过的天数共多出 {excess} 天（每张卡中位 {per} 天，"
-        "取得用量为经过天数的 {ratio} 倍）",
-        "{n} cards obtained {drug_en} far beyond need: {excess} days of supply more than the days elapsed "
-        "(median {per} days per card; {ratio} times the days elapsed)",
-    ),
-    "dr_doctors": (
-        "{share} 的超量购药处方出自 {k} 名医师：{doctors}",
-        "{share} of the excess purchases were prescribed by {k} doctor(s): {doctors_en}",
-    ),
-    "dr_pharmacies": (
-        "{share} 在 {k} 家药店取药：{pharmacies}",
-        "{share} were dispensed by {k} pharmacy(ies): {pharmacies_en}",
-    ),
-    "dr_shared_address": (
-        "{same} 名持卡人登记在同一地址",
-        "{same} card holders are registered at one address",
-    ),
-    "dr_family": (
-        "{n} 名持卡人中 {same} 人共用同一地址，可能是一家人：亲属关系不计入评分，但解释不了每人的超量用药",
-        "{same} of the {n} holders share one address, likely a family: the tie does not count in the score, but it "
-        "does not explain each member's excess supply",
-    ),
-    "dr_cooccur": (
-        "成员两两在 {window} 天内由同一医师开出同一药品共 {observed} 次，按各自购药频率偶然只应有 {expected} 次",
-        "member pairs got the same drug from the same doctor within {window} day(s) {observed} times where their "
-        "own purchases predict {expected}",
-    ),
-    "tc_reused": (
-        "药店 {facility} 有 {codes} 个药品追溯码被重复结算（共 {dispensed} 次），涉及 {cards} 张卡",
-        "pharmacy {facility} dispensed {codes} drug traceability codes more than once ({dispensed} dispensings), "
-        "on {cards} cards",
-    ),
-    "tc_loop": (
-        "{codes} 个药品追溯码（即 {codes} 盒药）在 {n_ph} 家药店（{pharmacies}）之间回流、被重复结算共 {dispensed} 次："
-        "{back} 张卡买走的药盒又被再次售出，{got} 张卡收到回流的药盒",
-        "{codes} drug traceability codes ({codes} boxes) came back and were settled again among {n_ph} "
-        "pharmacies ({pharmacies}), {dispensed} dispensings in all: the boxes of {back} cards were sold again, "
-        "{got} cards received a returned box",
-    ),
-    "tc_max_uses": (
-        "同一盒药的追溯码最多被结算 {uses} 次",
-        "one box's traceability code was settled up to {uses} times",
-    ),
-    "dp_share": (
-        "医师 {doctor} 开出的处方有 {share}（{n}/{n_d} 笔）在药店 {pharmacy} 取药，按患者可去的药店预计只有 {expected}",
-        "{share} of doctor {doctor}'s prescriptions ({n} of {n_d}) were filled at pharmacy {pharmacy}, where the "
-        "pharmacies the patients could use predict {expected}",
-    ),
-    "dp_vs_peers": (
-        "预计约 {expected} 笔，实际 {observed} 笔；比较对象：{used}",
-        "about {expected} fills predicted, {observed} observed; compared with: {used_en}",
-    ),
-    "si_hub_phone": (
-        "{people} 名参保人登记了同一个电话号码，远超一户人家",
-        "{people} insured people registered the same phone number, far more than one household",
-    ),
-    "si_hub_address": (
-        "{people} 名参保人登记在同一个地址，远超一户人家",
-        "{people} insured people are registered at the same address, far more than one household",
-    ),
-    "si_round": (
-        "整百元（至少 {minimum} 元）的购药 {buys} 笔",
-        "{buys} purchases of whole hundreds of yuan (at least {minimum} yuan)",
-    ),
-    "si_refunds": (
-        "{refunds} 笔购药事后被冲销退款",
-        "{refunds} purchases were refunded (reversed) afterwards",
-    ),
-    "si_in_rings": (
-        "其中 {n} 张卡也出现在本次检测的其他团伙中",
-        "{n} of their cards also belong to other rings of this run",
-    ),
-    "si_share": (
-        "这些人中 {share} 有上述可疑行为",
-        "{share} of these people show such activity",
-    ),
-    "si_tie_phone": (
-        "{n} 名成员的持卡人与共用电话 {hub} 的人群相关联",
-        "{n} members' holders belong to the group sharing phone {hub}",
-    ),
-    "si_tie_address": (
-        "{n} 名成员的持卡人与共用地址 {hub} 的人群相关联",
-        "{n} members' holders belong to the group sharing address {hub}",
     ),
     "amount": (
         "涉及结算 {claims} 笔，金额 {amount} 元（统筹基金支付 {fund} 元）",
@@ -198,7 +80,17 @@ def fmt_num(x: float, digits: int = 1) -> str:
     return f"{x:,.{digits}f}"
 
 
+def register_reasons(texts: dict[str, tuple[str, str]], owner: str) -> None:
+    """Add the reason texts a detector declares; a code already here must keep its text."""
+    for code, pair in texts.items():
+        if code in REASON_TEXTS and REASON_TEXTS[code] != tuple(pair):
+            raise ValueError(f"{owner}: reason {code!r} is already {REASON_TEXTS[code]!r}")
+        REASON_TEXTS[code] = tuple(pair)
+
+
 def reason(code: str, value: float | str, **params: object) -> Reason:
+    if code not in REASON_TEXTS:  # a detector's own texts come with the detector list
+        registry.detectors()
     zh, en = REASON_TEXTS[code]
     return Reason(code, value, zh.format(**params), en.format(**params))
 

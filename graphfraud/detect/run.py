@@ -19,20 +19,12 @@ import pyarrow.parquet as pq
 from graphfraud import __version__
 from graphfraud.core.errors import GraphfraudError
 from graphfraud.core.safe_text import write_csv
-from graphfraud.detect import (
-    card_collection,
-    cohort_admission,
-    doctor_pharmacy,
-    drug_resale,
-    shared_identity,
-    trace_code_reuse,
-)
+from graphfraud.detect import registry
 from graphfraud.detect.leads import detect_leads
 from graphfraud.detect.model import DetectorResult, Lead, Member, Ring, reason
 from graphfraud.detect.settings import Settings
 from graphfraud.ingest.readers import file_sha256
 from graphfraud.store.results import (
-    ID_PREFIX,
     LEAD_COLUMNS,
     LEAD_REASON_COLUMNS,
     MEMBER_COLUMNS,
@@ -43,16 +35,7 @@ from graphfraud.store.results import (
 from graphfraud.store.results import LEAD_KINDS as KINDS
 from graphfraud.store.workspace import Workspace, new_run_id
 
-#: detectors in the order they run: (kind, settings section, module)
-DETECTORS = (
-    ("card_collection", "card_collection", card_collection),
-    ("cohort_admission", "cohort_admission", cohort_admission),
-    ("drug_resale", "drug_resale", drug_resale),
-    ("trace_code_reuse", "trace_code_reuse", trace_code_reuse),
-    ("doctor_pharmacy", "doctor_pharmacy", doctor_pharmacy),
-    # last: it reads the rings found before it (members of other rings are suspicious activity)
-    ("shared_identity", "shared_identity", shared_identity),
-)
+
 @dataclass
 class DetectResult:
     run_id: str
@@ -92,14 +75,14 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
             raise GraphfraudError("no_claims", workspace=str(ws.path))
         for ddl in STORE_DDL:
             con.execute(ddl)
-        for kind, section, module in DETECTORS:
-            if not getattr(settings, section).enabled:
+        for detector in registry.detectors():
+            kind = detector.kind
+            if not settings.section(kind).enabled:
                 continue
             if progress:
                 progress(kind)
             t0 = time.perf_counter()
-            result: DetectorResult = (module.detect(con, settings, list(rings)) if module is shared_identity
-                                      else module.detect(con, settings))
+            result: DetectorResult = detector.run(con, settings, list(rings))
             timings[kind] = round(time.perf_counter() - t0, 3)
             stats[kind] = result.stats
             for ring in result.rings:
@@ -209,7 +192,7 @@ def content_id(kind: str, key: frozenset[str]) -> str:
     """The id a ring gets when it is new: its kind and a digest of its members, so the same
     ring found afresh on the same data gets the same id."""
     digest = hashlib.sha256("\x1f".join(sorted(key)).encode("utf-8")).hexdigest()[:10].upper()
-    return f"{ID_PREFIX.get(kind, 'RG')}-{digest}"
+    return f"{registry.prefixes().get(kind, 'RG')}-{digest}"
 
 
 def assign_ids(rings: list[Ring], previous: dict[str, tuple[str, frozenset[str]]],

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, get_type_hints
 
 from graphfraud.core.errors import GraphfraudError
+from graphfraud.detect import registry
 
 
 @dataclass(frozen=True)
@@ -299,6 +301,17 @@ class Settings:
     doctor_pharmacy: DoctorPharmacySettings = field(default_factory=DoctorPharmacySettings)
     shared_identity: SharedIdentitySettings = field(default_factory=SharedIdentitySettings)
     leads: LeadSettings = field(default_factory=LeadSettings)
+    #: the sections of detectors that declare their own settings (``registry.Detector.settings``),
+    #: by kind; a section not given here has its defaults
+    sections: Mapping[str, Any] = field(default_factory=dict)
+
+    def section(self, kind: str) -> Any:
+        """The settings of one detector: a built-in section, or a detector's own."""
+        if kind in _BUILT_IN:
+            return getattr(self, kind)
+        if kind in self.sections:
+            return self.sections[kind]
+        return registry.plugin_sections()[kind]()
 
     def __post_init__(self) -> None:
         if self.engine.leiden_objective.lower() not in ("cpm", "modularity"):
@@ -306,11 +319,20 @@ class Settings:
                                   detail=f'expected "CPM" or "modularity", got {self.engine.leiden_objective!r}')
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(dataclasses.asdict(self))
+        out = _plain({f.name: dataclasses.asdict(getattr(self, f.name)) if dataclasses.is_dataclass(getattr(self, f.name))
+                      else getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "sections"})
+        for kind in sorted(registry.plugin_sections()):
+            out[kind] = _plain(dataclasses.asdict(self.section(kind)))
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<settings>") -> Settings:
-        return _build(cls, data, source, "")
+        if not isinstance(data, dict):
+            return _build(cls, data, source, "")
+        plugins = registry.plugin_sections()
+        own = {k: v for k, v in data.items() if k not in plugins}
+        sections = {k: _build(plugins[k], v, source, k + ".") for k, v in data.items() if k in plugins}
+        return dataclasses.replace(_build(cls, own, source, ""), sections=sections)
 
     @classmethod
     def load(cls, path: str | Path | None) -> Settings:
@@ -324,6 +346,11 @@ class Settings:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise GraphfraudError("settings_invalid", path=str(path), setting="-", detail=str(exc)) from None
         return cls.from_dict(data, str(path))
+
+
+#: the detectors whose sections are fields of ``Settings``
+_BUILT_IN = ("card_collection", "cohort_admission", "drug_resale", "trace_code_reuse", "doctor_pharmacy",
+             "shared_identity")
 
 
 def _plain(value: Any) -> Any:
@@ -341,7 +368,7 @@ def _build(cls: type, data: dict[str, Any], source: str, prefix: str):
         raise GraphfraudError("settings_invalid", path=source, setting=prefix.rstrip(".") or "-",
                               detail="expected a table")
     hints = get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(cls)} - {"sections"}
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         where = f"{prefix}{key}"

@@ -22,10 +22,48 @@ from graphfraud.detect.model import (
     reason,
     saturate,
 )
+from graphfraud.detect.registry import Detector
 from graphfraud.detect.settings import Settings
 from graphfraud.store.claims import live_claims
 
 KIND = "shared_identity"
+
+
+#: the reason texts of this kind: code -> (zh, en) template, filled by ``model.reason``
+REASONS: dict[str, tuple[str, str]] = {
+    "si_hub_phone": (
+        "{people} 名参保人登记了同一个电话号码，远超一户人家",
+        "{people} insured people registered the same phone number, far more than one household",
+    ),
+    "si_hub_address": (
+        "{people} 名参保人登记在同一个地址，远超一户人家",
+        "{people} insured people are registered at the same address, far more than one household",
+    ),
+    "si_round": (
+        "整百元（至少 {minimum} 元）的购药 {buys} 笔",
+        "{buys} purchases of whole hundreds of yuan (at least {minimum} yuan)",
+    ),
+    "si_refunds": (
+        "{refunds} 笔购药事后被冲销退款",
+        "{refunds} purchases were refunded (reversed) afterwards",
+    ),
+    "si_in_rings": (
+        "其中 {n} 张卡也出现在本次检测的其他团伙中",
+        "{n} of their cards also belong to other rings of this run",
+    ),
+    "si_share": (
+        "这些人中 {share} 有上述可疑行为",
+        "{share} of these people show such activity",
+    ),
+    "si_tie_phone": (
+        "{n} 名成员的持卡人与共用电话 {hub} 的人群相关联",
+        "{n} members' holders belong to the group sharing phone {hub}",
+    ),
+    "si_tie_address": (
+        "{n} 名成员的持卡人与共用地址 {hub} 的人群相关联",
+        "{n} members' holders belong to the group sharing address {hub}",
+    ),
+}
 
 
 def detect(con, settings: Settings, other_rings: list[Ring] | None = None) -> DetectorResult:
@@ -117,3 +155,7 @@ def _ring(settings: Settings, tie: str, hub: str, people: int, odd_people: int, 
                 first_date=first, last_date=last, over_transfer_threshold=over,
                 facts={"tie": tie, "people": people, "suspicious_people": odd_people, "round_buys": round_buys,
                        "refunded": refunded, "in_other_rings": in_ring, "family": False})
+
+# last: members of the other rings are suspicious activity
+DETECTOR = Detector(kind=KIND, prefix="SI", name={"zh": "共用身份", "en": "shared identity"},
+                    run=detect, reasons=REASONS, order=90)

@@ -22,10 +22,32 @@ from decimal import Decimal
 
 from graphfraud.detect.claims import ClaimFacts, claim_facts
 from graphfraud.detect.model import DetectorResult, Member, Ring, final_score, money_reasons, reason, saturate
+from graphfraud.detect.registry import Detector
 from graphfraud.detect.settings import Settings
 from graphfraud.store.claims import live_claims
 
 KIND = "trace_code_reuse"
+
+
+#: the reason texts of this kind: code -> (zh, en) template, filled by ``model.reason``
+REASONS: dict[str, tuple[str, str]] = {
+    "tc_reused": (
+        "药店 {facility} 有 {codes} 个药品追溯码被重复结算（共 {dispensed} 次），涉及 {cards} 张卡",
+        "pharmacy {facility} dispensed {codes} drug traceability codes more than once ({dispensed} dispensings), "
+        "on {cards} cards",
+    ),
+    "tc_loop": (
+        "{codes} 个药品追溯码（即 {codes} 盒药）在 {n_ph} 家药店（{pharmacies}）之间回流、被重复结算共 {dispensed} 次："
+        "{back} 张卡买走的药盒又被再次售出，{got} 张卡收到回流的药盒",
+        "{codes} drug traceability codes ({codes} boxes) came back and were settled again among {n_ph} "
+        "pharmacies ({pharmacies}), {dispensed} dispensings in all: the boxes of {back} cards were sold again, "
+        "{got} cards received a returned box",
+    ),
+    "tc_max_uses": (
+        "同一盒药的追溯码最多被结算 {uses} 次",
+        "one box's traceability code was settled up to {uses} times",
+    ),
+}
 
 
 def detect(con, settings: Settings) -> DetectorResult:
@@ -162,3 +184,10 @@ def _ring(settings: Settings, lp: dict, facts: ClaimFacts) -> Ring:
                 over_transfer_threshold=over,
                 facts={"codes": n_codes, "dispensed": dispensed, "max_uses": lp["max_uses"], "people": n_cards,
                        "pharmacies": again, "family": False})
+
+def _run(con, settings: Settings, rings: list[Ring]) -> DetectorResult:
+    return detect(con, settings)
+
+
+DETECTOR = Detector(kind=KIND, prefix="TC", name={"zh": "追溯码重复", "en": "trace-code reuse"},
+                    run=_run, reasons=REASONS, order=40)

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from graphfraud.core.i18n import t
 from graphfraud.core.money import CENT, ZERO, fmt_money, money, whistleblower_reward
+from graphfraud.detect.registry import kind_name
 
 
 def build_summary(graph, claims: list[dict], n_items: int, *, threshold: Decimal, run_id: str,
@@ -31,7 +32,9 @@ def build_summary(graph, claims: list[dict], n_items: int, *, threshold: Decimal
     over = total >= threshold
     reward = whistleblower_reward(total)
     s = graph.summary
-    kind_key = ("lead." if graph.case_type == "lead" else "kind.") + graph.kind
+
+    def kind_text(lang: str) -> str:
+        return t("lead." + graph.kind, lang=lang) if graph.case_type == "lead" else kind_name(graph.kind, lang)
     counts = {"people": by_type.get("patient", 0), "cards": by_type.get("card", 0),
               "facilities": len(facilities), "pharmacies": pharmacies, "doctors": by_type.get("doctor", 0),
               "claims": len(claims), "items": n_items, "nodes": len(graph.nodes), "edges": len(graph.edges),
@@ -42,7 +45,7 @@ def build_summary(graph, claims: list[dict], n_items: int, *, threshold: Decimal
                   facilities=counts["facilities"], threshold=fmt_money(threshold), reward=fmt_money(reward))
     text = {}
     for lang in ("zh", "en"):
-        lines = [t("summary.title", lang=lang, case=graph.case_id, kind=t(kind_key, lang=lang)),
+        lines = [t("summary.title", lang=lang, case=graph.case_id, kind=kind_text(lang)),
                  t("summary.amounts", lang=lang, **params),
                  t("summary.dates", lang=lang, **params),
                  t("summary.counts", lang=lang, **params),
@@ -52,7 +55,7 @@ def build_summary(graph, claims: list[dict], n_items: int, *, threshold: Decimal
         text[lang] = lines
     return {
         "case_id": graph.case_id, "case_type": graph.case_type, "kind": graph.kind,
-        "kind_zh": t(kind_key, lang="zh"), "kind_en": t(kind_key, lang="en"),
+        "kind_zh": kind_text("zh"), "kind_en": kind_text("en"),
         "title_zh": graph.title_zh, "title_en": graph.title_en, "run_id": run_id,
         "score": s.get("score"), "rank": s.get("rank"),
         **({"kind_rank": s.get("kind_rank")} if graph.case_type == "lead" else {}),

@@ -20,11 +20,12 @@ from pathlib import Path
 import pyarrow as pa
 
 from graphfraud import __version__
+from graphfraud.detect import registry
 from graphfraud.detect.run import detect as run_detect
 from graphfraud.detect.settings import Settings
 from graphfraud.neo4j.connect import Graph, Neo4jTarget
 from graphfraud.neo4j.cypher import library
-from graphfraud.store.results import ID_PREFIX, LEAD_KINDS, STORE_DDL
+from graphfraud.store.results import LEAD_KINDS, STORE_DDL
 from graphfraud.store.schema import DATE, DATETIME, DECIMAL, FLOAT, INTEGER, LOAD_ORDER, MONEY, TABLES
 from graphfraud.store.workspace import Workspace
 
@@ -141,7 +142,7 @@ def detect(target: Neo4jTarget, out_dir: str | Path, *, settings=None, memory_li
             con.close()
         result = run_detect(ws.path, out_dir, settings=settings, memory_limit=memory_limit, progress=progress,
                             source=target.safe_uri())
-        ring_kinds = sorted(ID_PREFIX)  # every kind the detectors can produce
+        ring_kinds = sorted(registry.kinds())  # every kind the detectors can produce
         lead_kinds = list(LEAD_KINDS) if settings.leads.enabled else []
         write_results(graph, result, ring_kinds, lead_kinds)
     return result

@@ -14,6 +14,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -230,3 +231,21 @@ def open_views(target: Neo4jTarget, *, run_id: str | None = None, workdir: str |
                 yield con
         finally:
             con.close()
+
+
+@dataclass(frozen=True)
+class Neo4jSource:
+    """The graph at ``target`` as a ``store.source.Source``: each ``connect`` opens a temporary
+    workspace that ``open_views`` fills from the graph as the views ask."""
+
+    target: Neo4jTarget
+    workdir: str | Path | None = None
+
+    @property
+    def name(self) -> str:
+        return self.target.uri
+
+    @contextmanager
+    def connect(self, run_id: str | None = None):
+        with open_views(self.target, run_id=run_id, workdir=self.workdir) as con:
+            yield con

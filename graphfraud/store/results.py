@@ -1,13 +1,9 @@
 """The results tables a detection run writes into the workspace (and Neo4j mirrors), and
-the lookups everyone reading them needs: the kinds of rings and leads and their id prefixes,
-the columns of each output. Views, evidence and Neo4j read these from here, never from the
-detectors."""
+the lookups everyone reading them needs: the kinds of leads and their id prefixes, the
+columns of each output. Views, evidence and Neo4j read these from here. The kinds of rings,
+their id prefixes and names are the detectors' own (``graphfraud.detect.registry``)."""
 
 from __future__ import annotations
-
-#: ring id prefix per kind
-ID_PREFIX = {"card_collection": "CC", "cohort_admission": "CA", "drug_resale": "DR", "doctor_pharmacy": "DP",
-             "shared_identity": "SI", "trace_code_reuse": "TC"}
 
 RING_COLUMNS = ("ring_id", "kind", "score", "rank", "n_members", "n_claims", "total_amount", "fund_amount",
                 "first_date", "last_date", "over_transfer_threshold", "reasons_zh", "reasons_en", "status",
@@ -62,8 +58,6 @@ LEAD_KINDS = ("after_death", "impossible_travel", "used_while_inpatient", "overl
 LEAD_PREFIX = {"after_death": "AD", "impossible_travel": "IT", "used_while_inpatient": "UI",
                "overlapping_supply": "OS", "split_admission": "SA", "duplicate_claim": "DC",
                "demographic_mismatch": "DM"}
-#: every ring kind the detectors produce
-RING_KINDS = tuple(sorted(ID_PREFIX))
 
 
 def ensure_tables(con) -> None:

@@ -38,6 +38,7 @@ from decimal import Decimal
 
 from graphfraud.core.errors import GraphfraudError
 from graphfraud.core.i18n import t
+from graphfraud.detect.registry import kind_name
 from graphfraud.store.claims import live_claims
 from graphfraud.store.viewsource import need_claims, need_people, need_touching
 
@@ -143,8 +144,8 @@ def ring_graph(con, ring_id: str, *, run_id: str | None = None, cap: int = 500) 
         "SELECT claim_id FROM ring_claims WHERE run_id = ? AND ring_id = ? ORDER BY rowid",
         [run_id, ring_id]).fetchall()]
     kind = summary["kind"]
-    title_zh = t("case_title_ring", lang="zh", case=ring_id, kind=t("kind." + kind, lang="zh"))
-    title_en = t("case_title_ring", lang="en", case=ring_id, kind=t("kind." + kind, lang="en"))
+    title_zh = t("case_title_ring", lang="zh", case=ring_id, kind=kind_name(kind, "zh"))
+    title_en = t("case_title_ring", lang="en", case=ring_id, kind=kind_name(kind, "en"))
     nodes, edges, hidden = build_graph(con, claim_ids, members, cap=cap)
     return CaseGraph(ring_id, kind, "ring", title_zh, title_en, summary, reasons, nodes, edges, claim_ids, hidden)
 

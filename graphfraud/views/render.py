@@ -27,6 +27,7 @@ from graphfraud.core.i18n import MESSAGES, t
 from graphfraud.core.money import fmt_money, whistleblower_reward
 from graphfraud.core.resources import asset_dir, asset_path
 from graphfraud.core.safe_text import json_for_html
+from graphfraud.detect.registry import kind_name
 from graphfraud.views.casegraph import CaseEdge, CaseGraph, CaseNode
 
 VIS_VERSION = "9.1.2"
@@ -400,7 +401,7 @@ def case_html(con, graph: CaseGraph, *, lang: str = "zh", assets: Assets | None 
     s = graph.summary
     facts = []
     if graph.case_type == "ring":
-        facts = [(t("page.col.kind", lang=lang), t("kind." + graph.kind, lang=lang)),
+        facts = [(t("page.col.kind", lang=lang), kind_name(graph.kind, lang)),
                  (t("page.col.score", lang=lang), f"{s.get('score', 0):.1f}"),
                  (t("page.col.rank", lang=lang), str(s.get("rank", ""))),
                  (t("page.col.members", lang=lang), str(s.get("n_members", ""))),

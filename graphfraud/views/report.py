@@ -20,6 +20,7 @@ from pathlib import Path
 from graphfraud import __version__
 from graphfraud.core.i18n import t
 from graphfraud.core.money import fmt_money
+from graphfraud.detect.registry import kind_name
 from graphfraud.store.workspace import Workspace
 from graphfraud.views.casegraph import check_run, lead_graph, ring_graph
 from graphfraud.views.render import Assets, case_html, fmt_date, page_env, write_assets
@@ -96,7 +97,7 @@ def write_report(con, out_dir: str | Path, *, lang: str = "zh", run_id: str | No
     kinds = sorted({r["kind"] for r in rings})
     ctx = {
         "lang": lang, "t": lambda key, **kw: t(key, lang=lang, **kw), "rings": rings, "leads": leads,
-        "kinds": [(k, t("kind." + k, lang=lang)) for k in kinds],
+        "kinds": [(k, kind_name(k, lang)) for k in kinds],
         "lead_kinds": sorted({x["kind"] for x in leads}),
         "money": fmt_money, "fmt_date": fmt_date, "run_id": run_id,
         "finished": fmt_date(finished.replace(microsecond=0) if isinstance(finished, dt.datetime) else finished),

@@ -1,0 +1,65 @@
+"""The house plan holds: packages by stage, each importing only those below it; nobody
+imports another module's private names; imports sit at the top of a module except where an
+optional extra is loaded, or in the command line, which loads a command's stage only when
+that command runs."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1] / "graphfraud"
+
+#: a package may import packages of its own rank or lower
+RANK = {"core": 0, "store": 1, "ingest": 2, "synth": 3, "detect": 3, "views": 4, "evidence": 5, "neo4j": 6,
+        "cli": 7, "demo": 7, "__main__": 7, "__init__": 0}
+#: modules whose functions may import the stages they run (the command line, the demo)
+COMMAND_MODULES = {"cli", "demo", "__main__"}
+
+
+def _modules():
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT).with_suffix("")
+        yield ".".join(("graphfraud", *rel.parts)).removesuffix(".__init__"), rel.parts[0], path
+
+
+def _package_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "graphfraud" else None
+
+
+def test_packages_import_only_downward():
+    wrong = []
+    for name, top, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("graphfraud."):
+                target = _package_of(node.module)
+                if target in RANK and RANK[target] > RANK[top]:
+                    wrong.append(f"{name} imports {node.module}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_module_imports_another_modules_private_names():
+    wrong = []
+    for name, _, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("graphfraud"):
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        wrong.append(f"{name} imports {node.module}.{alias.name}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_stages_import_each_other_at_the_top_of_a_module():
+    """No function-local import of another graphfraud module (which hides a cycle or a layer
+    break) outside the command line and the demo, which load a command's stage when it runs."""
+    wrong = []
+    for name, top, path in _modules():
+        if path.stem in COMMAND_MODULES or top in COMMAND_MODULES:
+            continue
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in ast.walk(fn):
+                    if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("graphfraud"):
+                        wrong.append(f"{name}.{fn.name} imports {node.module} inside the function")
+    assert not wrong, "\n".join(wrong)
