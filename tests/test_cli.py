@@ -91,3 +91,32 @@ def test_too_many_rejects_keep_what_loaded_name_the_tables_and_exit_3(tmp_path):
     assert zh.exit_code == 0, zh.output
     r = runner.invoke(main, ["ingest", str(data), "--workspace", str(tmp_path / "ws3"), "--max-reject-rate", "x"])
     assert r.exit_code == 2 and "--max-reject-rate" in r.output
+
+
+def test_usage_errors_and_lang_after_the_command_in_both_languages(tmp_path):
+    """click's own usage errors (unknown option, missing argument, bad value) are said in the
+    chosen language like every other message, with exit code 2; --lang works after any
+    command as well as before it."""
+    from graphfraud.cli import main as cli
+
+    runner = CliRunner()
+    cases = [
+        (["detect", "--bogus"], "没有这个选项：--bogus", "no such option: --bogus"),
+        (["ingest"], "缺少参数 DATASET_DIR", "missing argument DATASET_DIR"),
+        (["generate", str(tmp_path / "x"), "--patients", "abc"], "--patients 的值无效：abc 不是整数",
+         "invalid value for --patients: abc is not an integer"),
+        (["nosuch"], "没有这个命令：nosuch", "no such command: nosuch"),
+        (["detect", "--out"], "选项 --out 需要一个值", "option --out needs a value"),
+    ]
+    for args, zh, en in cases:
+        r = runner.invoke(cli, args)
+        assert r.exit_code == 2 and f"错误: {zh}" in r.output and "Error" not in r.output, (args, r.output)
+        r = runner.invoke(cli, ["--lang", "en", *args])
+        assert r.exit_code == 2 and f"Error: {en}" in r.output, (args, r.output)
+    r = runner.invoke(cli, ["detect", "--bogus"])
+    assert "用法：graphfraud detect" in r.output.replace("main", "graphfraud") and "查看帮助" in r.output
+    # --lang after the command, on a command without a --lang of its own
+    r = runner.invoke(cli, ["status", "-w", str(tmp_path / "none"), "--lang", "en"])
+    assert r.exit_code == 2 and "does not exist" in r.output, r.output
+    r = runner.invoke(cli, ["keys", "fingerprint", "--lang", "en", str(tmp_path / "none.pub")])
+    assert r.exit_code == 2 and "does not exist" in r.output, r.output

@@ -705,3 +705,38 @@ def test_the_pages_open_offline_in_chromium_and_case_html_prints(ring_pkg, graph
         net = session.open(out / NETWORK_PAGE)
         net.wait_for_selector("#network canvas", timeout=30000)
         assert session.external == [] and session.errors == [], (session.external, session.errors)
+
+
+def test_one_style_table_names_and_colours_nodes_in_pages_and_exports(ring_pkg):
+    """viz/styles.toml is the only place node names and colours come from: the GEXF colours,
+    the ANX entity and link types and the package page agree with it."""
+    import tomllib
+
+    from lxml import etree
+
+    _, out, _ = ring_pkg
+    table = tomllib.loads((Path(__file__).resolve().parents[1] / "viz" / "styles.toml").read_text(encoding="utf-8"))
+    gexf = etree.parse(str(out / "case.gexf"))
+    ns = {"g": "http://gexf.net/1.3", "viz": "http://gexf.net/1.3/viz"}
+    seen = set()
+    for node in gexf.iterfind(".//g:node", ns):
+        key = node.get("id").split(":", 1)[0]
+        types = {a.get("for"): a.get("value") for a in node.iterfind(".//g:attvalue", ns)}
+        if key == "facility" and "pharmacy" in types.values():
+            key = "pharmacy"
+        c = node.find("viz:color", ns)
+        colour = "#{:02x}{:02x}{:02x}".format(int(c.get("r")), int(c.get("g")), int(c.get("b")))
+        assert colour == table["node"][key]["color"], key
+        seen.add(key)
+    assert {"card", "patient"} <= seen
+    anx = etree.parse(str(out / "case.anx"))
+    names = {e.get("Name") for e in anx.iter("EntityType")}
+    icons = {e.get("Name"): e.get("IconFile") for e in anx.iter("EntityType")}
+    for key in seen:
+        name = f"{table['node'][key]['label_zh']} {table['node'][key]['label_en']}"
+        assert name in names and icons[name] == table["node"][key]["i2_icon"], key
+    links = {e.get("Name") for e in anx.iter("LinkType")}
+    assert f"{table['edge']['HOLDS']['label_zh']} {table['edge']['HOLDS']['label_en']}" in links
+    page = (out / "case.html").read_text(encoding="utf-8")
+    for key in seen:
+        assert table["node"][key]["label_zh"] in page and table["node"][key]["color"] in page

@@ -93,6 +93,32 @@ def test_expand_finds_the_rest_of_a_ring_from_some_of_its_cards(region, tmp_path
     assert 'id="expand-table"' in page and rows[0]["card_id"] in page
 
 
+def test_the_settings_file_reaches_expand(region, tmp_path):
+    """expand follows the places and the window of ``[card_collection]``, as detection does."""
+    _, ws, result = region
+    ring = max((r for r in result.rings if r.kind == "card_collection"), key=lambda r: r.n_members)
+    seeds = sorted(m.entity_id for m in ring.members if m.entity_type == "card")[:3]
+    seed_file = tmp_path / "seeds.txt"
+    seed_file.write_text("\n".join(seeds) + "\n", encoding="utf-8")
+
+    def run(*args: str) -> list[dict]:
+        out = tmp_path / f"r{len(list(tmp_path.glob('r*.csv')))}.csv"
+        r = CliRunner().invoke(main, ["expand", "--seed", str(seed_file), "-w", str(ws), "--csv", str(out), *args])
+        assert r.exit_code == 0, r.output
+        return list(csv.DictReader(out.open(encoding="utf-8-sig")))
+
+    default = run()
+    assert default and any(x["path_place"].startswith("F:") for x in default)
+    cfg = tmp_path / "wide.toml"
+    cfg.write_text("[card_collection]\nwindow_minutes = 10\n", encoding="utf-8")
+    assert run("--config", str(cfg)) == default  # the default window, said in the file
+    cfg.write_text("[card_collection]\nwindow_minutes = 1\n", encoding="utf-8")
+    assert run("--config", str(cfg)) == run("--window", "1") != default
+    # no facility type is followed: only shared terminals remain as places
+    cfg.write_text('[card_collection]\nfacility_types = []\nclaim_types = []\n', encoding="utf-8")
+    assert all(x["path_place"].startswith("T:") for x in run("--config", str(cfg)))
+
+
 def test_report_site_and_demo_wiring(region, tmp_path):
     _, ws, result = region
     r = CliRunner().invoke(main, ["report", "-w", str(ws), "--out", str(tmp_path / "site"), "--lead-pages", "3",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from graphfraud.core.safe_text import write_csv as safe_csv
 from graphfraud.core.safe_text import xml_text
+from graphfraud.views.styles import edge_label, i2_icon, node_colour, node_label, node_types, style_key
 
 #: node columns every format carries, in order
 NODE_CORE = ("key", "type", "entity_id", "label", "member", "role", "n_claims", "amount", "first_date", "last_date")
@@ -26,25 +27,6 @@ EDGE_COLUMNS = ("source", "target", "type", "n_claims", "amount", "fund_amount",
 IDENTITY_FIELDS = ("name", "id_number", "phone", "address")
 
 #: per node type: i2 icon key, Chinese and English type names, colour for Gephi and the page
-NODE_STYLE = {
-    "patient": ("person", "参保人", "Insured person", "#1f77b4"),
-    "card": ("cash", "医保卡", "Insurance card", "#ff7f0e"),
-    "doctor": ("adult", "医师", "Doctor", "#2ca02c"),
-    "facility": ("building", "定点机构", "Facility", "#d62728"),
-    "terminal": ("computer", "终端", "Terminal", "#9467bd"),
-    "drug": ("pills", "药品", "Drug", "#8c564b"),
-    "phone": ("phone", "电话", "Phone", "#e377c2"),
-    "address": ("house", "住址", "Address", "#7f7f7f"),
-    "trace_code": ("barcode", "追溯码", "Trace code", "#bcbd22"),
-}
-EDGE_NAMES = {
-    "HOLDS": ("持有", "holds"), "USED_AT": ("就医/购药", "used at"), "VIA": ("刷卡终端", "via terminal"),
-    "PRESCRIBED_BY": ("开方医师", "prescribed by"), "WORKS_AT": ("执业于", "works at"),
-    "BOUGHT": ("购买", "bought"), "SCANNED": ("扫码", "scanned"), "HAS_PHONE": ("登记电话", "has phone"),
-    "LIVES_AT": ("登记住址", "lives at"),
-}
-
-
 # ------------------------------------------------------------------ flat records
 def value_text(v) -> str | None:
     """One value as text: exact decimals, ISO dates, lists joined by ';'."""
@@ -82,6 +64,11 @@ def node_records(graph, identities: dict[str, dict] | None = None) -> list[dict]
                 rec[k] = v
         out.append(rec)
     return out
+
+
+def _key(rec: dict) -> str:
+    """A node record's key in the style table (a pharmacy apart from other facilities)."""
+    return style_key(rec["type"], rec.get("facility_type"))
 
 
 def edge_records(graph) -> list[dict]:
@@ -212,7 +199,7 @@ def write_gexf(path: Path, graph, nodes: list[dict], edges: list[dict], position
         if r["first_date"] is not None:
             spells = ET.SubElement(el, q("spells"))
             ET.SubElement(spells, q("spell"), {"start": r["first_date"].isoformat(), "end": r["last_date"].isoformat()})
-        colour = NODE_STYLE.get(r["type"], NODE_STYLE["patient"])[3]
+        colour = node_colour(_key(r))
         ET.SubElement(el, f"{{{GEXF_VIZ}}}color", {"r": str(int(colour[1:3], 16)), "g": str(int(colour[3:5], 16)),
                                                   "b": str(int(colour[5:7], 16))})
         x, y = positions.get(r["key"], (0.5, 0.5))
@@ -268,22 +255,22 @@ def write_anx(path: Path, graph, nodes: list[dict], edges: list[dict], positions
         classes[name] = f"AC{len(classes) + 1}"
         ET.SubElement(acc, "AttributeClass", {"Id": classes[name], "Name": name, "Type": kind, "IsUser": "true",
                                               "UserCanAdd": "true", "UserCanRemove": "true", "ShowValue": "true"})
-    present = {r["type"] for r in nodes}
-    types_used = [t for t in NODE_STYLE if t in present] + sorted(present - set(NODE_STYLE))
+    present = {_key(r) for r in nodes}
+    types_used = [t for t in node_types() if t in present] + sorted(present - set(node_types()))
     etc = ET.SubElement(root, "EntityTypeCollection")
     entity_types: dict[str, tuple[str, str]] = {}
     for i, t in enumerate(types_used, 1):
-        icon, zh, en, _ = NODE_STYLE.get(t, ("general", t, t, ""))  # a type added later: i2's generic icon
-        name = f"{zh} {en}"
+        icon = i2_icon(t)  # a type the style table lacks: i2's generic icon
+        name = f"{node_label(t, 'zh')} {node_label(t, 'en')}"
         entity_types[t] = (f"ET{i}", name)
         ET.SubElement(etc, "EntityType", {"Id": f"ET{i}", "Name": name, "IconFile": icon,
                                           "PreferredRepresentation": "RepresentAsIcon"})
     ltc = ET.SubElement(root, "LinkTypeCollection")
     link_types: dict[str, tuple[str, str]] = {}
     for i, t in enumerate(sorted({r["type"] for r in edges}), 1):
-        zh, en = EDGE_NAMES.get(t, (t, t))
-        link_types[t] = (f"LT{i}", f"{zh} {en}")
-        ET.SubElement(ltc, "LinkType", {"Id": f"LT{i}", "Name": f"{zh} {en}", "Colour": "0"})
+        name = f"{edge_label(t, 'zh')} {edge_label(t, 'en')}"
+        link_types[t] = (f"LT{i}", name)
+        ET.SubElement(ltc, "LinkType", {"Id": f"LT{i}", "Name": name, "Colour": "0"})
     items = ET.SubElement(root, "ChartItemCollection")
     entity_id: dict[str, int] = {}
 
@@ -310,7 +297,7 @@ def write_anx(path: Path, graph, nodes: list[dict], edges: list[dict], positions
         n_item += 1
         label = r.get("name") if r["type"] in ("patient", "doctor") and r.get("name") else r["label"]
         ci = {"Id": f"CI{n_item}", "Label": value_text(label) or r["key"]}
-        desc = " ".join(x for x in (NODE_STYLE.get(r["type"], ("", "", r["type"]))[1], r.get("role") or "") if x)
+        desc = " ".join(x for x in (node_label(_key(r), "zh"), r.get("role") or "") if x)
         if desc:
             ci["Description"] = desc
         if r["first_date"] is not None:
@@ -320,7 +307,7 @@ def write_anx(path: Path, graph, nodes: list[dict], edges: list[dict], positions
         end = ET.SubElement(item, "End", {"X": str(int(x * 2000)), "Y": str(int(y * 1400)), "Z": "0"})
         ent = ET.SubElement(end, "Entity", {"EntityId": str(i), "Identity": r["key"],
                                             "LabelIsIdentity": "false"})
-        et_id, et_name = entity_types[r["type"]]
+        et_id, et_name = entity_types[_key(r)]
         ET.SubElement(ET.SubElement(ent, "Icon"), "IconStyle", {"Type": et_name, "EntityTypeReference": et_id})
         attributes(item, r, node_attrs)
     for r in edges:

@@ -11,9 +11,10 @@ from decimal import Decimal
 from html import escape
 
 from graphfraud.core.i18n import t
-from graphfraud.evidence.formats import EDGE_NAMES, NODE_STYLE, value_text
+from graphfraud.evidence.formats import value_text
 from graphfraud.evidence.summary import day_of
 from graphfraud.views.render import role_text
+from graphfraud.views.styles import edge_label, node_colour, node_label, node_types, style_key
 
 W, H = 960, 640  # graph drawing
 TL_W = 960
@@ -67,7 +68,7 @@ def _graph_svg(graph, nodes: list[dict], positions) -> str:
                    f'{escape(e.target)}: {e.n_claims} / {value_text(e.amount)}</title></line>')
     for n in graph.nodes:
         x, y = positions[n.key]
-        colour = NODE_STYLE.get(n.type, NODE_STYLE["patient"])[3]
+        colour = node_colour(style_key(n.type, n.attrs.get("facility_type")))
         r = 9 if n.member else 5
         rec = by_key[n.key]
         label = rec.get("name") if n.type in ("patient", "doctor") and rec.get("name") else n.label
@@ -162,13 +163,14 @@ def render(graph, summary: dict, nodes: list[dict], claims: list[dict], position
     facts_html = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in facts)
     reasons = "".join(f"<li>{escape(r['text_zh'] or '')}<br><span class=en>{escape(r['text_en'] or '')}</span></li>"
                       for r in s["reasons"])
-    legend = " ".join(f'<span class=key style="background:{c}"></span>{escape(zh)} {escape(en)}'
-                      for typ, (_, zh, en, c) in NODE_STYLE.items() if any(n.type == typ for n in graph.nodes))
+    present = {style_key(n.type, n.attrs.get("facility_type")) for n in graph.nodes}
+    legend = " ".join(f'<span class=key style="background:{node_colour(k)}"></span>{escape(node_label(k, "zh"))} '
+                      f'{escape(node_label(k, "en"))}' for k in node_types() if k in present)
     ident = [k for k in ("name", "id_number", "phone", "address") if any(k in r for r in nodes if r["type"]
                                                                           in ("patient", "doctor"))]
     member_rows = [[r["key"], _role(r.get("role")), r["n_claims"], r["amount"], r["first_date"], r["last_date"],
                     *[r.get(k) for k in ident]] for r in nodes if r["member"] or r["type"] in ("patient", "doctor")]
-    edge_rows = [[e.type + " " + " / ".join(EDGE_NAMES.get(e.type, ("", ""))), e.source, e.target, e.n_claims,
+    edge_rows = [[f"{e.type} {edge_label(e.type, 'zh')} / {edge_label(e.type, 'en')}", e.source, e.target, e.n_claims,
                   e.amount, e.fund_amount, e.n_days, e.first_date, e.last_date] for e in graph.edges]
     claim_rows = [[c["claim_id"], c["settled_at"], c["card_id"], c["facility_id"], c.get("doctor_id"),
                    c["claim_type"], c["total_amount"], c.get("fund_amount")] for c in claims]

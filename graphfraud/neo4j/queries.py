@@ -94,3 +94,31 @@ def cell(column: str, v) -> str:
     if isinstance(v, (list, dict)):
         return json.dumps(v, ensure_ascii=False, default=str)
     return str(v)
+
+
+def query_summaries(lang: str) -> list[tuple[str, str, list[str]]]:
+    """(name, what it returns in ``lang``, its parameters) for every query of the library."""
+    out = []
+    for name, q in sorted(queries().items()):
+        summary = next((ln for ln in q.comment.splitlines() if ln and not ln.lower().startswith("params:")
+                        and (lang == "zh") == any("\u4e00" <= ch <= "\u9fff" for ch in ln)), "")
+        out.append((name, summary, list(q.params)))
+    return out
+
+
+def parse_params(items: list[str] | tuple[str, ...]) -> dict[str, object]:
+    """``K=V`` options as query parameters (numbers, booleans and lists typed by ``parse_value``)."""
+    given = {}
+    for item in items:
+        if "=" not in item:
+            raise GraphfraudError("bad_option", option="--param", detail=item)
+        k, v = item.split("=", 1)
+        given[k.strip()] = parse_value(v)
+    return given
+
+
+def query_table(target: Neo4jTarget, name: str, params: dict[str, object]) -> tuple[list[str], list[list[str]]]:
+    """The query's rows as text, with amounts in fen shown in yuan (``*_fen`` -> ``*_yuan``)."""
+    columns, rows = run_query(target, name, params)
+    headers = [c[:-4] + "_yuan" if c.endswith("_fen") else c for c in columns]
+    return headers, [[cell(c, v) for c, v in zip(columns, r)] for r in rows]

@@ -41,6 +41,7 @@ from graphfraud.core.i18n import t
 from graphfraud.detect.registry import kind_name
 from graphfraud.store.claims import live_claims
 from graphfraud.store.viewsource import need_claims, need_people, need_touching
+from graphfraud.views.styles import node_label
 
 NODE_TYPES = ("patient", "card", "doctor", "facility", "terminal", "drug", "phone", "address", "trace_code")
 EDGE_TYPES = ("HOLDS", "USED_AT", "VIA", "PRESCRIBED_BY", "WORKS_AT", "BOUGHT", "SCANNED", "HAS_PHONE", "LIVES_AT")
@@ -239,8 +240,8 @@ def neighbourhood(con, entity_type: str, entity_id: str, *, hops: int = 2, cap: 
                "total_amount": total, "fund_amount": fund, "first_date": first, "last_date": last,
                "n_nodes": len(nodes), "hidden_nodes": hidden}
     case_id = f"{entity_type}:{entity_id}"
-    title_zh = t("case_title_explore", lang="zh", type=t("node." + entity_type, lang="zh"), entity=entity_id, hops=hops)
-    title_en = t("case_title_explore", lang="en", type=t("node." + entity_type, lang="en"), entity=entity_id, hops=hops)
+    title_zh = t("case_title_explore", lang="zh", type=node_label(entity_type, "zh", in_sentence=True), entity=entity_id, hops=hops)
+    title_en = t("case_title_explore", lang="en", type=node_label(entity_type, "en", in_sentence=True), entity=entity_id, hops=hops)
     return CaseGraph(case_id, "neighbourhood", "neighbourhood", title_zh, title_en, summary, [], nodes, edges, ids,
                      hidden)
 

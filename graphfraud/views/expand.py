@@ -17,6 +17,7 @@ seeds' places only, so the numbers mean what they mean in a ring's reasons:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,10 +25,14 @@ from pathlib import Path
 
 from graphfraud.core.errors import GraphfraudError
 from graphfraud.core.i18n import t
-from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within, poisson_nlp
+from graphfraud.core.safe_text import write_csv
+from graphfraud.detect import card_collection
+from graphfraud.detect.cooccur import cooccurrence, poisson_nlp
+from graphfraud.detect.settings import Settings
 from graphfraud.store.claims import live_claims
 from graphfraud.store.viewsource import need_touching
 from graphfraud.views.casegraph import CaseGraph, build_graph
+from graphfraud.views.styles import node_label
 
 PREFIX = "xp"
 
@@ -56,7 +61,7 @@ class Candidate:
         return self.place[2:]
 
     def path_text(self, lang: str) -> str:
-        return t("expand.path", lang=lang, seed=self.seed, place_type=t("node." + self.place_type, lang=lang),
+        return t("expand.path", lang=lang, seed=self.seed, place_type=node_label(self.place_type, lang, in_sentence=True),
                  place=self.place_id, days=self.place_days)
 
 
@@ -87,9 +92,17 @@ def read_seeds(path: str | Path) -> list[str]:
     return seeds
 
 
-def expand(con, seeds: list[str], *, window_minutes: int = 10, min_days: int = 2, top: int = 50,
-           cap: int = 300, graph: bool = True) -> ExpandResult:
-    """Rank the other cards at the seeds' pharmacies and terminals; see the module doc."""
+def expand(con, seeds: list[str], *, settings: Settings | None = None, window_minutes: int | None = None,
+           min_days: int = 2, top: int = 50, cap: int = 300, graph: bool = True) -> ExpandResult:
+    """Rank the other cards at the seeds' pharmacies and terminals; see the module doc. The
+    places, the window (unless ``window_minutes`` is given) and the engine are those of the
+    ``card_collection`` settings, so a ``--config`` file reaches them as it reaches detection;
+    ``min_days`` is lower than a ring's by default: the seeds are already confirmed."""
+    settings = settings or Settings()
+    if window_minutes is not None:
+        settings = dataclasses.replace(settings, card_collection=dataclasses.replace(
+            settings.card_collection, window_minutes=int(window_minutes)))
+    cc = settings.card_collection
     if not seeds:
         raise GraphfraudError("expand_no_seeds")
     live_claims(con)
@@ -105,10 +118,11 @@ def expand(con, seeds: list[str], *, window_minutes: int = 10, min_days: int = 2
         CREATE OR REPLACE TEMP TABLE xp_places AS
         SELECT DISTINCT 'F:' || c.facility_id AS place FROM live_claims c LEFT JOIN facilities f USING (facility_id)
         WHERE c.card_id IN (SELECT unnest(?::VARCHAR[]))
-          AND (f.facility_type = 'pharmacy' OR (f.facility_type IS NULL AND c.claim_type = 'pharmacy'))
+          AND (list_contains(?, f.facility_type) OR (f.facility_type IS NULL AND list_contains(?, c.claim_type)))
         UNION
         SELECT DISTINCT 'T:' || terminal_id FROM live_claims
-        WHERE card_id IN (SELECT unnest(?::VARCHAR[])) AND terminal_id IS NOT NULL""", [found, found])
+        WHERE card_id IN (SELECT unnest(?::VARCHAR[])) AND terminal_id IS NOT NULL""",
+                [found, list(cc.facility_types), list(cc.claim_types), found])
     places = [p for (p,) in con.execute("SELECT place FROM xp_places ORDER BY place").fetchall()]
     need_touching(con, [("facility" if p.startswith("F:") else "terminal", p[2:]) for p in places])
     con.execute("""
@@ -119,9 +133,7 @@ def expand(con, seeds: list[str], *, window_minutes: int = 10, min_days: int = 2
         UNION ALL
         SELECT card_id, 'T:' || terminal_id, epoch(settled_at)::BIGINT, claim_id, NULL::DOUBLE
         FROM live_claims WHERE total_amount > 0 AND 'T:' || terminal_id IN (SELECT place FROM xp_places)""")
-    window = int(window_minutes) * 60
-    spec = Cooccurrence(window=window, day=86400, unit=86400, bin=3600, p_within_bin=p_within(window, 3600),
-                        min_days=min_days, min_significance=0.0)
+    spec = dataclasses.replace(card_collection.spec(settings), min_days=int(min_days), min_significance=0.0)
     pr = cooccurrence(con, "xp_events", spec, PREFIX)
     con.execute("CREATE OR REPLACE TEMP TABLE xp_seeds AS SELECT unnest(?::VARCHAR[]) AS entity", [found])
     # pairs of one seed and one other card, per place
@@ -170,6 +182,29 @@ def expand(con, seeds: list[str], *, window_minutes: int = 10, min_days: int = 2
     if graph:
         result.graph = expand_graph(con, result, claim_ids_of, cap=cap)
     return result
+
+
+#: the columns of ``expand --csv``
+CSV_COLUMNS = ("rank", "card_id", "significance", "days_with_seeds", "expected", "seeds_met", "claims", "amount",
+               "first_date", "last_date", "path_seed", "path_place", "path_days", "path_text")
+
+
+def write_expand_csv(path: str | Path, result: ExpandResult, lang: str) -> None:
+    """The ranked cards as CSV (UTF-8 with BOM, cells a spreadsheet would evaluate neutralised)."""
+    write_csv(path, list(CSV_COLUMNS),
+              ([str(i), c.card_id, f"{c.significance:.2f}", str(c.days), f"{c.expected:.3f}", str(c.seeds_met),
+                str(c.claims), f"{c.amount:.2f}", _date(c.first_date), _date(c.last_date), c.seed, c.place,
+                str(c.place_days), c.path_text(lang)] for i, c in enumerate(result.candidates, 1)))
+
+
+def page_rows(result: ExpandResult, lang: str) -> list[dict]:
+    """The ranked cards as the page's table shows them."""
+    return [{"card_id": c.card_id, "significance": c.significance, "days": c.days, "expected": c.expected,
+             "seeds_met": c.seeds_met, "path_text": c.path_text(lang)} for c in result.candidates]
+
+
+def _date(v) -> str:
+    return "" if v is None else v.isoformat()
 
 
 def expand_graph(con, result: ExpandResult, claim_ids_of: dict[str, list[str]], *, cap: int = 300) -> CaseGraph:

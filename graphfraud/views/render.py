@@ -15,7 +15,6 @@ import functools
 import html
 import json
 import math
-import tomllib
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,7 +27,9 @@ from graphfraud.core.money import fmt_money, whistleblower_reward
 from graphfraud.core.resources import asset_dir, asset_path
 from graphfraud.core.safe_text import json_for_html
 from graphfraud.detect.registry import kind_name
+from graphfraud.views import styles as style_table
 from graphfraud.views.casegraph import CaseEdge, CaseGraph, CaseNode
+from graphfraud.views.styles import load_styles, node_label, style_key
 
 VIS_VERSION = "9.1.2"
 
@@ -117,20 +118,6 @@ def page_env():
     return env
 
 
-@functools.lru_cache(maxsize=1)
-def _styles() -> dict:
-    with asset_path("viz", "styles.toml").open("rb") as fh:
-        return tomllib.load(fh)
-
-
-def load_styles() -> dict:
-    """The node and edge styles of ``viz/styles.toml`` (a fresh copy, free to change)."""
-    import copy
-
-    return copy.deepcopy(_styles())
-
-
-
 # ------------------------------------------------------------------ formatting
 def fmt_date(v) -> str:
     if v is None:
@@ -144,18 +131,16 @@ def _json_for_script(data) -> str:
     return json_for_html(data, default=str)
 
 
-def style_key(node: CaseNode) -> str:
-    if node.type == "facility" and node.attrs.get("facility_type") == "pharmacy":
-        return "pharmacy"
-    return node.type
+def node_key(node: CaseNode) -> str:
+    return style_key(node.type, node.attrs.get("facility_type"))
 
 
-def type_label(key: str, lang: str, styles: dict) -> str:
-    return styles["node"].get(key, {}).get(f"label_{lang}", key)
+def type_label(key: str, lang: str, styles: dict | None = None) -> str:
+    return node_label(key, lang)
 
 
-def edge_label(etype: str, lang: str, styles: dict) -> str:
-    return styles["edge"].get(etype, {}).get(f"label_{lang}", etype)
+def edge_label(etype: str, lang: str, styles: dict | None = None) -> str:
+    return style_table.edge_label(etype, lang)
 
 
 _VALUE_KEYS = {"sex": "sex.", "facility_type": "ftype.", "insurance_type": "itype.", "card_type": "ctype.",
@@ -187,7 +172,7 @@ def role_text(role: str | None, lang: str) -> str:
 
 
 def node_tooltip(node: CaseNode, lang: str, styles: dict) -> str:
-    lines = [f"{type_label(style_key(node), lang, styles)} {node.entity_id}"]
+    lines = [f"{type_label(node_key(node), lang, styles)} {node.entity_id}"]
     if node.member:
         lines.append(t("tip.member", lang=lang, role=role_text(node.role, lang) or "-"))
     lines.append(t("tip.claims", lang=lang, n=node.n_claims, amount=fmt_money(node.amount)))
@@ -242,7 +227,7 @@ def network_data(graph: CaseGraph, lang: str, styles: dict | None = None) -> dic
     max_claims = max((e.n_claims for e in graph.edges), default=1) or 1
     net = Network(height="100%", width="100%", directed=True, cdn_resources="in_line")
     for n in graph.nodes:
-        st = styles["node"].get(style_key(n), styles["node"]["card"])
+        st = styles["node"].get(node_key(n), styles["node"]["card"])
         share = math.sqrt(float(abs(n.amount) / max_amount)) if max_amount else 0.0
         opts = {"shape": st["shape"], "title": node_tooltip(n, lang, styles),
                 "borderWidth": member["border_width"] if n.member else 1,
@@ -281,14 +266,14 @@ def legend(graph: CaseGraph, lang: str, styles: dict) -> list[dict]:
     """The node types present, with an SVG icon of their shape and colour."""
     present = []
     for n in graph.nodes:
-        k = style_key(n)
+        k = node_key(n)
         if k not in present:
             present.append(k)
     order = list(styles["node"])
     present.sort(key=lambda k: order.index(k) if k in order else 99)
     counts: dict[str, int] = defaultdict(int)
     for n in graph.nodes:
-        counts[style_key(n)] += 1
+        counts[node_key(n)] += 1
     return [{"key": k, "label": type_label(k, lang, styles), "n": counts[k],
              "icon": shape_icon(styles["node"][k]["shape"], styles["node"][k]["color"])} for k in present]
 
@@ -416,7 +401,7 @@ def case_html(con, graph: CaseGraph, *, lang: str = "zh", assets: Assets | None 
                        else t("page.not_queued", lang=lang))]
     elif graph.case_type == "neighbourhood":
         centre = graph.members[0] if graph.members else None
-        key = style_key(centre) if centre else s["entity_type"]
+        key = node_key(centre) if centre else s["entity_type"]
         facts = [(t("page.col.entity", lang=lang), f"{type_label(key, lang, styles)} {s['entity_id']}"),
                  (t("page.col.hops", lang=lang), str(s.get("hops")))]
     else:
@@ -431,7 +416,7 @@ def case_html(con, graph: CaseGraph, *, lang: str = "zh", assets: Assets | None 
         facts.append((t("page.col.over", lang=lang), t("yes" if s["over_transfer_threshold"] else "no", lang=lang)))
     if graph.case_type == "ring" and s.get("total_amount") is not None:
         facts.append((t("page.col.reward", lang=lang), fmt_money(reward(total))))
-    members = [{"type": type_label(style_key(n), lang, styles), "id": n.entity_id, "label": n.label,
+    members = [{"type": type_label(node_key(n), lang, styles), "id": n.entity_id, "label": n.label,
                 "role": role_text(n.role, lang), "n_claims": n.n_claims, "amount": n.amount} for n in graph.members]
     ctx = {
         "lang": lang, "t": lambda key, **kw: t(key, lang=lang, **kw),
