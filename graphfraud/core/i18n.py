@@ -1,7 +1,12 @@
-"""Every user-facing text in Chinese (the default) and English.
+"""The user-facing texts in Chinese (the default) and English: messages, page labels, the
+names of reject reasons and lead kinds.
 
-The language is chosen by ``set_lang`` (the CLI's ``--lang``) or the ``GRAPHFRAUD_LANG``
-environment variable; texts are looked up with ``t(key, **params)``.
+Three kinds of text live with what they describe, each in both languages: a ring detector's
+name and reason templates in its ``Detector`` declaration (registered here when the detectors
+load, ``register_texts``), the lead rules' reason templates in ``detect/leads.py`` and
+``detect/lead_score.py``, and node and tie names in ``viz/styles.toml``. The language is chosen
+by ``set_lang`` (the CLI's ``--lang``) or the ``GRAPHFRAUD_LANG`` environment variable; texts
+are looked up with ``t(key, **params)``.
 """
 
 from __future__ import annotations

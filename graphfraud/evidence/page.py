@@ -13,6 +13,7 @@ from html import escape
 from graphfraud.core.i18n import t
 from graphfraud.evidence.formats import value_text
 from graphfraud.evidence.summary import day_of
+from graphfraud.views.layout import unit_layout
 from graphfraud.views.render import role_text
 from graphfraud.views.styles import edge_label, node_colour, node_label, node_types, style_key
 
@@ -21,32 +22,9 @@ TL_W = 960
 
 
 def layout(graph, *, seed: int = 42) -> dict[str, tuple[float, float]]:
-    """Positions in [0, 1]² for every node: igraph's Fruchterman-Reingold with a fixed seed
-    (the same case always looks the same), a circle when igraph is not installed."""
-    keys = [n.key for n in graph.nodes]
-    if not keys:
-        return {}
-    index = {k: i for i, k in enumerate(keys)}
-    try:
-        import random
-
-        import igraph as ig
-
-        g = ig.Graph(n=len(keys), edges=[(index[e.source], index[e.target]) for e in graph.edges
-                                         if e.source in index and e.target in index])
-        random.seed(seed)
-        coords = g.layout_fruchterman_reingold(niter=500, seed=None).coords if len(keys) > 1 else [[0.0, 0.0]]
-    except ImportError:
-        import math
-
-        coords = [[math.cos(2 * math.pi * i / len(keys)), math.sin(2 * math.pi * i / len(keys))]
-                  for i in range(len(keys))]
-    xs = [c[0] for c in coords]
-    ys = [c[1] for c in coords]
-    dx = (max(xs) - min(xs)) or 1.0
-    dy = (max(ys) - min(ys)) or 1.0
-    return {k: (0.05 + 0.9 * (coords[i][0] - min(xs)) / dx, 0.05 + 0.9 * (coords[i][1] - min(ys)) / dy)
-            for k, i in index.items()}
+    """Positions in [0, 1]² with a margin: the case's layout (``views.layout``), the same the
+    pages draw."""
+    return {k: (0.05 + 0.9 * x, 0.05 + 0.9 * y) for k, (x, y) in unit_layout(graph, seed=seed).items()}
 
 
 def _both(key: str, **params) -> str:

@@ -29,6 +29,7 @@ from graphfraud.core.safe_text import json_for_html
 from graphfraud.detect.registry import kind_name
 from graphfraud.views import styles as style_table
 from graphfraud.views.casegraph import CaseEdge, CaseGraph, CaseNode
+from graphfraud.views.layout import unit_layout
 from graphfraud.views.styles import load_styles, node_label, style_key
 
 VIS_VERSION = "9.1.2"
@@ -196,21 +197,9 @@ def edge_tooltip(edge: CaseEdge, lang: str, styles: dict) -> str:
 
 # ------------------------------------------------------------------ the network
 def layout(graph: CaseGraph, *, seed: int = 1) -> dict[str, tuple[float, float]]:
-    """Node positions from igraph (Fruchterman-Reingold, seeded), scaled for vis-network."""
-    import random
-
-    import igraph as ig
-
-    index = {n.key: i for i, n in enumerate(graph.nodes)}
-    g = ig.Graph(n=len(graph.nodes), edges=[(index[e.source], index[e.target]) for e in graph.edges])
-    random.seed(seed)
-    coords = g.layout_fruchterman_reingold(niter=500, seed=None)
+    """The case's layout (``views.layout``), scaled for vis-network."""
     scale = 110.0 * math.sqrt(max(len(graph.nodes), 1))
-    xs = [c[0] for c in coords] or [0.0]
-    ys = [c[1] for c in coords] or [0.0]
-    span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
-    return {n.key: ((coords[i][0] - min(xs)) / span * scale, (coords[i][1] - min(ys)) / span * scale)
-            for n, i in ((n, index[n.key]) for n in graph.nodes)}
+    return {k: (x * scale, y * scale) for k, (x, y) in unit_layout(graph, seed=seed).items()}
 
 
 def network_data(graph: CaseGraph, lang: str, styles: dict | None = None) -> dict:
