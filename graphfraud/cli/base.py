@@ -6,6 +6,7 @@ import functools
 import os
 import re
 import sys
+import unicodedata
 from pathlib import Path
 
 import click
@@ -13,6 +14,8 @@ import click
 from graphfraud import __version__
 from graphfraud.core.errors import GraphfraudError
 from graphfraud.core.i18n import get_lang, set_lang, t
+from graphfraud.neo4j.connect import Neo4jTarget
+from graphfraud.neo4j.views import Neo4jSource
 from graphfraud.store.source import WorkspaceSource
 
 
@@ -128,7 +131,6 @@ def neo4j_options(required_env: bool):
 
 
 def neo4j_target(uri, user, password, database, *, env: bool):
-    from graphfraud.neo4j.connect import Neo4jTarget
 
     if not uri and not env:
         raise GraphfraudError("neo4j_uri_missing")
@@ -237,8 +239,6 @@ def main(ctx: click.Context, lang: str | None, quiet: bool) -> None:
 
 
 def text_width(text: str) -> int:
-    import unicodedata
-
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
@@ -270,7 +270,6 @@ def view_source(workspace: Path, neo4j_uri: str | None, neo4j_user: str | None, 
                 neo4j_database: str | None):
     """Where a view reads (``store.source.Source``): the workspace, or the Neo4j of --neo4j."""
     if neo4j_uri:
-        from graphfraud.neo4j.views import Neo4jSource
 
         return Neo4jSource(neo4j_target(neo4j_uri, neo4j_user, neo4j_password, neo4j_database, env=False))
     return WorkspaceSource(workspace)

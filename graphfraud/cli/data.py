@@ -18,7 +18,11 @@ from graphfraud.cli.base import (
 )
 from graphfraud.core.errors import GraphfraudError
 from graphfraud.core.i18n import get_lang, t
+from graphfraud.ingest.mapping import builtin_mappings
+from graphfraud.ingest.readers import discover
+from graphfraud.ingest.run import ingest as run_ingest
 from graphfraud.store.status import find_rejects, workspace_status, write_rejects_csv
+from graphfraud.synth.generate import generate_region
 
 
 @main.command()
@@ -57,9 +61,6 @@ def ingest(ctx, dataset_dir: Path, workspace: Path, mapping: str | None, key_fil
       graphfraud ingest data/2025-02 --workspace ws --mapping nhsa_zh
       graphfraud ingest data/2025-03 --workspace ws --max-reject-rate 0.5%
     """
-    from graphfraud.ingest.mapping import builtin_mappings
-    from graphfraud.ingest.readers import discover
-    from graphfraud.ingest.run import ingest as run_ingest
 
     quiet = ctx.obj["quiet"]
     found, _ = discover(dataset_dir, builtin_mappings()) if dataset_dir.is_dir() else ({}, [])
@@ -139,7 +140,6 @@ def generate(ctx, out_dir: Path, patients: int, months: int, seed: int, start: s
       graphfraud generate data/region-zh --patients 20000 --months 3 --seed 7 --zh
       graphfraud generate data/hard --patients 20000 --months 12 --difficulty hard
     """
-    from graphfraud.synth.generate import generate_region
 
     if out_dir.exists() and any(out_dir.iterdir()) and not force:
         raise GraphfraudError("out_dir_not_empty", path=str(out_dir))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import click
@@ -17,7 +18,13 @@ from graphfraud.cli.base import (
 from graphfraud.cli.data import print_ingest_summary
 from graphfraud.core.errors import GraphfraudError
 from graphfraud.core.i18n import get_lang, t
+from graphfraud.core.money import fmt_money
+from graphfraud.demo import run_demo
 from graphfraud.detect.registry import kind_name
+from graphfraud.detect.run import detect as run_detect
+from graphfraud.detect.settings import Settings
+from graphfraud.neo4j.detect import detect as neo4j_detect
+from graphfraud.store.results import LEAD_KINDS
 
 
 @main.command()
@@ -42,9 +49,6 @@ def demo(ctx, out_dir: Path, patients: int, months: int, seed: int):
       graphfraud demo
       graphfraud --lang en demo --patients 5000
     """
-    import shutil
-
-    from graphfraud.demo import run_demo
 
     if out_dir.exists() and any(out_dir.iterdir()):
         # start afresh, but only ever delete what an earlier demo wrote
@@ -97,15 +101,12 @@ def detect(ctx, workspace: Path, out_dir: Path, config: Path | None, top: int, m
       graphfraud detect --workspace ws --out results/strict --config strict.toml --top 20
       graphfraud detect --neo4j bolt://localhost:7687 --out results/neo4j
     """
-    from graphfraud.detect.run import detect as run_detect
-    from graphfraud.detect.settings import Settings
 
     settings = Settings.load(config)
     quiet = ctx.obj["quiet"]
     say = (lambda m: None) if quiet else click.echo
     step = lambda kind: say(t("detect_step", kind=kind_name(kind, get_lang())))  # noqa: E731
     if neo4j_uri:
-        from graphfraud.neo4j.detect import detect as neo4j_detect
 
         target = neo4j_target(neo4j_uri, neo4j_user, neo4j_password, neo4j_database, env=False)
         result = neo4j_detect(target, out_dir, settings=settings, memory_limit=memory_limit, progress=step)
@@ -120,7 +121,6 @@ def detect(ctx, workspace: Path, out_dir: Path, config: Path | None, top: int, m
 
 
 def print_detect_summary(result, top: int = 10) -> None:
-    from graphfraud.core.money import fmt_money
 
     for kind, stats in result.stats.items():
         if kind == "leads":
@@ -136,7 +136,6 @@ def print_detect_summary(result, top: int = 10) -> None:
     if "leads" in result.stats:
         from decimal import Decimal
 
-        from graphfraud.store.results import LEAD_KINDS
 
         queued = [x for x in result.leads if x.queued]
         click.echo(t("detect_leads_header", n=len(result.leads), seconds=result.timings.get("leads", 0.0),

@@ -17,6 +17,19 @@ from graphfraud.cli.base import (
 )
 from graphfraud.core.errors import GraphfraudError
 from graphfraud.core.i18n import get_lang, t
+from graphfraud.core.money import fmt_money
+from graphfraud.evidence.audit import entries, find_manifest, verify
+from graphfraud.evidence.integrity import verify_package
+from graphfraud.evidence.package import export_case
+from graphfraud.evidence.signing import (
+    TrustedKeys,
+    init_key,
+    load_public_key,
+    load_signing_key,
+    local_trusted,
+    short_fingerprint,
+)
+from graphfraud.store.workspace import Workspace
 
 
 @main.command(name="export")
@@ -55,9 +68,6 @@ def export_cmd(ctx, case_id: str, workspace: Path, out_dir: Path, make_zip: bool
     """
     from decimal import Decimal
 
-    from graphfraud.core.money import fmt_money
-    from graphfraud.evidence.package import export_case
-    from graphfraud.evidence.signing import short_fingerprint
 
     if key_file is not None and not reveal:
         raise GraphfraudError("bad_option", option="--key", detail="--key / --key-file only with --reveal")
@@ -109,8 +119,6 @@ def verify_cmd(ctx, package: Path, public_keys: tuple[Path, ...], fingerprints: 
       graphfraud verify cases/CC-1A2B3C4D5E.zip --public-key bureau.pub   # at the police
       graphfraud verify cases/CC-1A2B3C4D5E --workspace ws
     """
-    from graphfraud.evidence.integrity import verify_package
-    from graphfraud.evidence.signing import TrustedKeys, local_trusted, short_fingerprint
 
     trusted = TrustedKeys.from_options(public_keys, fingerprints) or local_trusted()
     report = verify_package(package, trusted)
@@ -155,7 +163,6 @@ def _verify_in_audit(ctx, workspace: Path, report) -> int:
     """Problems found checking a verified package against the workspace's audit log: the
     entry its manifest names (``audit_seq``) must be there and record this manifest (and this
     zip)."""
-    from graphfraud.evidence.audit import entries, find_manifest
 
     log = entries(workspace)
     entry = find_manifest(workspace, report.manifest_sha256)
@@ -209,9 +216,6 @@ def audit_verify_cmd(ctx, workspace: Path, public_keys: tuple[Path, ...]):
       graphfraud audit verify --workspace ws
       graphfraud audit verify --workspace ws --public-key bureau-2025.pub --public-key bureau-2026.pub
     """
-    from graphfraud.evidence.audit import verify
-    from graphfraud.evidence.signing import TrustedKeys, local_trusted
-    from graphfraud.store.workspace import Workspace
 
     trusted = TrustedKeys.from_options(public_keys) or local_trusted()
     if not trusted:
@@ -264,7 +268,6 @@ def keys_init_cmd(ctx, signing_key: Path | None, force: bool):
       graphfraud keys init
       graphfraud keys init --signing-key /secure/bureau-2026.pem
     """
-    from graphfraud.evidence.signing import init_key, short_fingerprint
 
     key = init_key(signing_key, force=force)
     say(ctx, t("keys.created", path=key.path, fingerprint=short_fingerprint(key.fingerprint)))
@@ -283,7 +286,6 @@ def keys_export_public_cmd(ctx, signing_key: Path | None, out_file: Path | None)
     Example / 示例:
       graphfraud keys export-public --out bureau.pub
     """
-    from graphfraud.evidence.signing import load_signing_key, short_fingerprint
 
     key = load_signing_key(signing_key)
     pem = key.public.pem()
@@ -309,7 +311,6 @@ def keys_fingerprint_cmd(ctx, public_key: Path | None, signing_key: Path | None)
     Example / 示例:
       graphfraud keys fingerprint bureau.pub
     """
-    from graphfraud.evidence.signing import load_public_key, load_signing_key, short_fingerprint
 
     key = load_public_key(public_key) if public_key else load_signing_key(signing_key).public
     click.echo(t("keys.fingerprint", fingerprint=short_fingerprint(key.fingerprint), full=key.fingerprint))

@@ -20,6 +20,9 @@ from graphfraud.cli.base import (
 from graphfraud.core.errors import GraphfraudError
 from graphfraud.core.i18n import get_lang, t
 from graphfraud.core.safe_text import write_csv
+from graphfraud.neo4j import bulk
+from graphfraud.neo4j.load import load as run_load
+from graphfraud.neo4j.load import table_rows
 from graphfraud.neo4j.queries import parse_params, query_summaries, query_table
 
 
@@ -64,7 +67,6 @@ def load(ctx, workspace: Path, neo4j_uri, neo4j_user, neo4j_password, neo4j_data
     """
     quiet = ctx.obj["quiet"]
     if bulk_dir is not None:
-        from graphfraud.neo4j import bulk
 
         res = bulk.export(workspace, bulk_dir)
         say(ctx, t("bulk_written", nodes=res.nodes, rels=res.relationships, dir=bulk_dir, seconds=res.export_seconds))
@@ -79,8 +81,6 @@ def load(ctx, workspace: Path, neo4j_uri, neo4j_user, neo4j_password, neo4j_data
         say(ctx, t("bulk_imported", records=res.records, home=neo4j_home, seconds=res.import_seconds,
                     rate=f"{res.records / max(res.import_seconds, 1e-9):,.0f}"))
         return
-    from graphfraud.neo4j.load import load as run_load
-    from graphfraud.neo4j.load import table_rows
 
     target = neo4j_target(neo4j_uri, neo4j_user, neo4j_password, neo4j_database, env=True)
     total = sum(table_rows(workspace).values())

@@ -17,11 +17,17 @@ from graphfraud.cli.base import (
 )
 from graphfraud.core.errors import GraphfraudError
 from graphfraud.core.i18n import t
+from graphfraud.core.money import fmt_money
+from graphfraud.detect.settings import Settings
 from graphfraud.store.source import Source
+from graphfraud.views.casegraph import lead_graph, neighbourhood, ring_graph
+from graphfraud.views.expand import expand as run_expand
+from graphfraud.views.expand import page_rows, read_seeds, write_expand_csv
+from graphfraud.views.render import case_html, write_case_page
+from graphfraud.views.report import write_report
 
 
 def _case_summary_line(graph, path: Path, lang: str | None = None) -> str:
-    from graphfraud.core.money import fmt_money
 
     amount = graph.summary.get("total_amount")
     hidden = t("case_hidden", n=graph.hidden_nodes) if graph.hidden_nodes else ""
@@ -56,8 +62,6 @@ def case(ctx, case_id: str, source: Source, out: Path | None, run_id: str | None
       graphfraud case CC-6397B8A90D --workspace ws -o case-en.html --lang en
       graphfraud case CC-6397B8A90D --neo4j bolt://localhost:7687 -o case.html
     """
-    from graphfraud.views.casegraph import lead_graph, ring_graph
-    from graphfraud.views.render import write_case_page
 
     lang = view_lang(page_lang)
     with source.connect(run_id) as con:
@@ -98,8 +102,6 @@ def explore(ctx, entity_id: str, source: Source, entity_type: str, hops: int, ca
       graphfraud explore ph_302c414a7732058bf5c3 --type phone --workspace ws -o phone.html
       graphfraud explore F00020 --type facility --neo4j bolt://localhost:7687
     """
-    from graphfraud.views.casegraph import neighbourhood
-    from graphfraud.views.render import write_case_page
 
     lang = view_lang(page_lang)
     with source.connect() as con:
@@ -142,10 +144,6 @@ def expand(ctx, seed_file: Path, source: Source, window_minutes: int | None, min
       graphfraud expand --seed confirmed.txt --workspace ws --csv related.csv -o related.html
       graphfraud expand --seed confirmed.txt --neo4j bolt://localhost:7687 -o related.html
     """
-    from graphfraud.detect.settings import Settings
-    from graphfraud.views.expand import expand as run_expand
-    from graphfraud.views.expand import page_rows, read_seeds, write_expand_csv
-    from graphfraud.views.render import case_html
 
     lang = view_lang(page_lang)
     seeds = read_seeds(seed_file)
@@ -201,7 +199,6 @@ def report(ctx, source: Source, out_dir: Path, run_id: str | None, cap: int, lea
       graphfraud report --workspace ws --out site-en --lang en
       graphfraud report --neo4j bolt://localhost:7687 --out site
     """
-    from graphfraud.views.report import write_report
 
     lang = view_lang(page_lang)
     with source.connect(run_id) as con:
