@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test setup setup-dev browser bench bench-accuracy bench-case-page bench-neo4j neo4j-launcher clean
+.PHONY: demo test unit setup setup-dev browser bench bench-accuracy bench-case-page bench-neo4j neo4j-launcher clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ neo4j-launcher: $(NEO4J_LAUNCHER)
 
 test: $(VENV)/.installed-dev browser $(if $(NEO4J_URI),,$(NEO4J_LAUNCHER))
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# the unit layer only: no Neo4j server, no browser (make test runs both layers)
+unit: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/ingest_10m.py

@@ -124,6 +124,20 @@ def _neo4j_unavailable(message: str):
     pytest.skip(f"Neo4j not available: {message} (run `make neo4j-launcher`, or set NEO4J_URI)")
 
 
+#: test modules that drive the real headless Chromium
+_BROWSER_MODULES = {"test_browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """The integration layer: every test that uses the real Neo4j (a ``neo4j*`` fixture) or
+    the real Chromium is marked ``integration``; ``make unit`` runs the rest."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        module = getattr(item.module, "__name__", "")
+        if any(n.startswith("neo4j") for n in names) or module in _BROWSER_MODULES:
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

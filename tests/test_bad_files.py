@@ -370,6 +370,7 @@ HARMLESS = {"crlf", "gb18030", "spaces", "blank_it"}
 @given(edits=st.lists(st.tuples(st.integers(min_value=1, max_value=300), st.sampled_from(EDITS)),
                       min_size=1, max_size=6, unique_by=lambda e: e[0]),
        gz=st.booleans(), truncate=st.booleans(), seed=st.integers(min_value=0, max_value=1 << 16))
+@pytest.mark.slow
 def test_fuzzed_claims_file_loses_no_good_line(base, clean, tmp_path_factory, edits, gz, truncate, seed):
     tmp = tmp_path_factory.mktemp("fz")
     d = copy_of(base, tmp)

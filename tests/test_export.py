@@ -681,6 +681,7 @@ def test_export_refuses_an_unknown_case_and_a_used_folder(region, tmp_path):
     assert r.exit_code == 2 and "不覆盖" in r.output and (used / "keep.txt").read_text(encoding="utf-8") == "x"
 
 
+@pytest.mark.integration
 def test_the_pages_open_offline_in_chromium_and_case_html_prints(ring_pkg, graph_of):
     """Real headless Chromium with the network refused (``tests/browser.py``)."""
     from browser import chromium

@@ -78,6 +78,7 @@ def test_load_twice_leaves_identical_counts_and_properties(neo4j, neo4j_region, 
     assert fingerprint(neo4j) == first
 
 
+@pytest.mark.slow
 def test_a_killed_load_resumes_after_its_last_committed_batch(neo4j, neo4j_region):
     _, ws = neo4j_region
     load(ws, neo4j, batch_size=100, writers=1)  # one writer: the resumed two-writer load must equal it
@@ -203,6 +204,7 @@ def test_hostile_strings_are_stored_verbatim_and_nothing_else_happens(neo4j, tmp
         assert g.read("MATCH (k:Card) RETURN count(k) AS n", name="tests") == [{"n": len(HOSTILE)}]
 
 
+@pytest.mark.slow
 def test_bulk_import_files_build_the_same_graph_as_the_bolt_loader(neo4j, neo4j_region, tmp_path):
     from graphfraud.neo4j import bulk
     from graphfraud.neo4j.server import launcher_built
@@ -246,6 +248,7 @@ def test_bulk_import_files_build_the_same_graph_as_the_bolt_loader(neo4j, neo4j_
         assert fingerprint(Neo4jTarget(server.uri, server.user, server.password)) == bolt
 
 
+@pytest.mark.slow
 def test_a_line_that_names_its_drug_otherwise_keeps_its_own_name_in_bolt_and_bulk(neo4j, tmp_path):
     """The Drug holds the name and category of its first line; a line that says something else
     (another name, another category, or nothing) reads back as it was ingested, whichever way

@@ -107,6 +107,7 @@ def _hits_in_bytes(name: str, data: bytes, needles: list[bytes]) -> list[str]:
     return [f"{name}" for n in needles if n in data][:1]
 
 
+@pytest.mark.slow
 def test_unmapped_personal_columns_leave_no_trace(leaked):
     secrets, roots = leaked
     needles = [s.encode("utf-8") for s in secrets]

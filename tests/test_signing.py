@@ -278,6 +278,7 @@ def _refused(path: Path, trusted: TrustedKeys) -> bool:
         return True
 
 
+@pytest.mark.slow
 def test_every_class_of_zip_damage_is_a_message_and_an_exit_code(signed, recipient, tmp_path):
     _, exports, pub = signed
     first = exports[0]
