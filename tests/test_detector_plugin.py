@@ -116,6 +116,11 @@ def test_a_detector_module_reaches_every_output(toy, detected_region, tmp_path):
     assert r.exit_code == 0, r.output
     rings = json.loads((tmp_path / "out2" / "run.json").read_text(encoding="utf-8"))
     assert rings["detectors"]["toy"]["cards"] == 2
+    from graphfraud.detect.settings import Settings
+
+    loaded = Settings.load(cfg)
+    assert loaded.section("toy").cards == 2 and loaded != Settings()
+    hash(loaded)  # settings stay usable as a key, as before detectors could declare sections
     cfg.write_text("[toy]\nenabled = false\n", encoding="utf-8")
     r = runner.invoke(main, ["detect", "-w", str(ws), "--out", str(tmp_path / "out3"), "--config", str(cfg)])
     assert r.exit_code == 0 and "toy" not in json.loads((tmp_path / "out3" / "run.json").read_text())["detectors"]

@@ -303,7 +303,7 @@ class Settings:
     leads: LeadSettings = field(default_factory=LeadSettings)
     #: the sections of detectors that declare their own settings (``registry.Detector.settings``),
     #: by kind; a section not given here has its defaults
-    sections: Mapping[str, Any] = field(default_factory=dict)
+    sections: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def section(self, kind: str) -> Any:
         """The settings of one detector: a built-in section, or a detector's own."""
