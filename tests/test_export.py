@@ -374,7 +374,8 @@ def test_case_html_is_one_offline_printable_page_with_graph_and_timeline(ring_pk
     assert html.startswith("<!DOCTYPE html>") and "@media print" in html
     assert "<script" not in html and "<link" not in html and "@import" not in html
     assert set(re.findall(r"https?://[^\s\"'<>]+", html)) <= {"http://www.w3.org/2000/svg"}
-    assert html.count("<svg") == 2  # the subgraph and the timeline
+    assert html.count("<svg") == 3  # the subgraph, the timeline (as the pages draw it) and the card lanes
+    assert 'class="timeline"' in html and 'data-day="' in html
     g = graph_of(ring.ring_id)
     assert html.count("<circle") >= len(g.nodes)
     assert ring.ring_id in html and f"{ring.total_amount}" in html
@@ -690,16 +691,18 @@ def test_the_pages_open_offline_in_chromium_and_case_html_prints(ring_pkg, graph
     g = graph_of(ring.ring_id)
     with chromium() as session:
         page = session.open(out / "case.html")
-        assert page.locator("svg").count() == 2
+        assert page.locator("svg").count() == 3
         drawn = page.evaluate("""() => [...document.querySelectorAll('svg')].map(s => {
             const b = s.getBoundingClientRect();
             return {w: b.width, h: b.height, circles: s.querySelectorAll('circle').length,
+                    bars: s.querySelectorAll('rect').length,
                     painted: [...s.querySelectorAll('circle')].filter(c => c.getBBox().width > 0).length};
         })""")
-        graph_svg, timeline_svg = drawn
+        graph_svg, timeline_svg, lanes_svg = drawn
         assert graph_svg["w"] > 500 and graph_svg["h"] > 300
         assert graph_svg["circles"] == graph_svg["painted"] == len(g.nodes)
-        assert timeline_svg["w"] > 500 and timeline_svg["circles"] > 0
+        assert timeline_svg["w"] > 500 and timeline_svg["bars"] > 0
+        assert lanes_svg["w"] > 500 and lanes_svg["circles"] > 0
         assert ring.ring_id in page.inner_text("h1")
         pdf = page.pdf(format="A4", print_background=True)
         assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 2

@@ -606,7 +606,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "evidence.page.reasons": {"zh": "可疑理由", "en": "Why it is suspicious"},
     "evidence.page.graph": {"zh": "关系图", "en": "Graph"},
     "evidence.page.timeline": {"zh": "时间线", "en": "Timeline"},
-    "evidence.page.daily_amount": {"zh": "每日金额", "en": "amount per day"},
     "evidence.page.members": {"zh": "成员与人员", "en": "Members and people"},
     "evidence.page.edges": {"zh": "关系及其依据", "en": "Ties and the numbers behind them"},
     "evidence.page.claims": {"zh": "结算明细", "en": "Claims"},

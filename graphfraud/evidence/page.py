@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from decimal import Decimal
 from html import escape
 
 from graphfraud.core.i18n import t
@@ -16,6 +15,7 @@ from graphfraud.evidence.summary import day_of
 from graphfraud.views.layout import unit_layout
 from graphfraud.views.render import role_text
 from graphfraud.views.styles import edge_label, node_colour, node_label, node_types, style_key
+from graphfraud.views.timeline import timeline_svg
 
 W, H = 960, 640  # graph drawing
 TL_W = 960
@@ -58,39 +58,29 @@ def _graph_svg(graph, nodes: list[dict], positions) -> str:
     return "".join(out)
 
 
-def _timeline_svg(claims: list[dict], member_cards: list[str]) -> str:
+def _lanes_svg(claims: list[dict], member_cards: list[str]) -> str:
+    """One lane per member card (at most 40), a dot on each day it settled, under the case's
+    timeline of amounts (``views.timeline``, the one the pages draw)."""
     days = sorted({day_of(c["settled_at"]) for c in claims})
     if not days:
         return ""
     first, last = days[0], days[-1]
     span = max((last - first).days, 1)
-    per_day: dict[dt.date, Decimal] = defaultdict(lambda: Decimal("0.00"))
     lanes: dict[str, set[dt.date]] = defaultdict(set)
     for c in claims:
-        d = day_of(c["settled_at"])
-        per_day[d] += Decimal(c["total_amount"] or 0)
-        lanes[c["card_id"]].add(d)
+        lanes[c["card_id"]].add(day_of(c["settled_at"]))
     cards = [c for c in member_cards if c in lanes][:40] or sorted(lanes)[:40]
-    left, bar_h, lane_h = 110, 120, 14
-    height = bar_h + 40 + lane_h * len(cards) + 20
+    left, lane_h = 110, 14
+    height = 30 + lane_h * len(cards) + 10
     plot_w = TL_W - left - 20
 
     def x(d: dt.date) -> float:
         return left + plot_w * (d - first).days / span
 
-    top = max(per_day.values()) or Decimal(1)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {TL_W} {height}" width="100%">']
-    out.append(f'<text x="4" y="14" font-size="10">{escape(_both("evidence.page.daily_amount"))}</text>')
-    bar_w = max(1.5, plot_w / (span + 1) * 0.8)
-    for d, amount in sorted(per_day.items()):
-        # pixel height from the exact amount: an integer number of tenths of a pixel
-        h = int(Decimal(bar_h - 20) * max(amount, Decimal(0)) / top * 10) / 10
-        out.append(f'<rect x="{x(d):.1f}" y="{bar_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="#d62728">'
-                   f'<title>{d.isoformat()}: {value_text(amount)}</title></rect>')
-    out.append(f'<line x1="{left}" y1="{bar_h}" x2="{left + plot_w}" y2="{bar_h}" stroke="#333"/>')
-    out.append(f'<text x="{left}" y="{bar_h + 14}" font-size="10">{first.isoformat()}</text>')
-    out.append(f'<text x="{left + plot_w}" y="{bar_h + 14}" font-size="10" text-anchor="end">{last.isoformat()}</text>')
-    y0 = bar_h + 40
+    out.append(f'<text x="{left}" y="12" font-size="10">{first.isoformat()}</text>')
+    out.append(f'<text x="{left + plot_w}" y="12" font-size="10" text-anchor="end">{last.isoformat()}</text>')
+    y0 = 30
     for i, card in enumerate(cards):
         y = y0 + i * lane_h
         out.append(f'<text x="4" y="{y + 4}" font-size="9">{escape(card)}</text>'
@@ -174,7 +164,7 @@ figure {{ margin: 0; page-break-inside: avoid; }}
 <h2>{escape(_both("evidence.page.graph"))}</h2>
 <figure>{_graph_svg(graph, nodes, positions)}<figcaption>{legend}</figcaption></figure>
 <h2>{escape(_both("evidence.page.timeline"))}</h2>
-<figure>{_timeline_svg(claims, member_cards)}</figure>
+<figure>{timeline_svg(claims, "zh")}{_lanes_svg(claims, member_cards)}</figure>
 <h2>{escape(_both("evidence.page.members"))}</h2>
 {_table(["key", "role", "claims", "amount", "first", "last", *ident], member_rows)}
 <h2>{escape(_both("evidence.page.edges"))}</h2>
