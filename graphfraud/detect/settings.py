@@ -319,8 +319,8 @@ class Settings:
                                   detail=f'expected "CPM" or "modularity", got {self.engine.leiden_objective!r}')
 
     def to_dict(self) -> dict[str, Any]:
-        out = _plain({f.name: dataclasses.asdict(getattr(self, f.name)) if dataclasses.is_dataclass(getattr(self, f.name))
-                      else getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "sections"})
+        out = _plain(dataclasses.asdict(self))
+        del out["sections"]  # the detectors' own sections, each under its kind, with defaults
         for kind in sorted(registry.plugin_sections()):
             out[kind] = _plain(dataclasses.asdict(self.section(kind)))
         return out

@@ -184,11 +184,14 @@ def verify_package(package: str | Path, trusted: TrustedKeys | None = None) -> V
     sig = src.read(MANIFEST_SIG) if MANIFEST_SIG in names else None
     report = VerifyReport(package, manifest_sha256=sha256_bytes(raw), signature=check_document(sig, raw, trusted))
     if isinstance(src, _Zip):
-        report.zip_sha256 = sha256_file(package)
         report.duplicates = src.duplicates()
         report.unsafe = src.unsafe()
-        if zip_doc is not None:
-            report.zip_signature = check_document(zip_doc, package.read_bytes(), trusted)
+        if zip_doc is not None:  # the zip is read once: for its signature and its hash
+            data = package.read_bytes()
+            report.zip_signature = check_document(zip_doc, data, trusted)
+            report.zip_sha256 = sha256_bytes(data)
+        else:
+            report.zip_sha256 = sha256_file(package)
     manifest, listed = _listed_files(raw, package)
     report.case_id = str(manifest.get("case_id", ""))
     seq = manifest.get("audit_seq")
