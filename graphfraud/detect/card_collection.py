@@ -6,10 +6,10 @@ other tie; a family that shops together is recognised and scored low."""
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 from decimal import Decimal
 
-from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within
+from graphfraud.detect.cooccur import Cooccurrence, p_within
 from graphfraud.detect.model import (
     DetectorResult,
     Member,
@@ -23,12 +23,50 @@ from graphfraud.detect.model import (
     reason,
 )
 from graphfraud.detect.registry import Detector
-from graphfraud.detect.rings import RingFacts, absorb, apply_merge, communities, merge_pairs, ring_facts
+from graphfraud.detect.rings import (
+    CooccurrencePass,
+    RingFacts,
+    absorb,
+    apply_merge,
+    communities,
+    enough_people,
+    merge_pairs,
+    ring_facts,
+)
 from graphfraud.detect.settings import Settings
 from graphfraud.store.claims import live_claims
 
 KIND = "card_collection"
 PREFIX = "cc"
+
+
+@dataclass(frozen=True)
+class CardCollectionSettings:
+    """聚敛盗刷: cards settled at the same pharmacy (or a terminal shared by several
+    facilities) within minutes of each other on many distinct days."""
+
+    enabled: bool = True
+    window_minutes: int = 10
+    #: a pair must co-occur on at least this many distinct days
+    min_days: int = 3
+    #: and beat chance by at least this much (-log10 of the Poisson tail probability)
+    min_significance: float = 4.0
+    #: distinct card holders a ring needs (one person's card and e-voucher count once)
+    min_members: int = 3
+    #: only settlements at facilities of these types are considered
+    facility_types: tuple[str, ...] = ("pharmacy",)
+    #: claim types considered when the facility type is unknown
+    claim_types: tuple[str, ...] = ("pharmacy",)
+    #: holders of this age or more count as elderly in reasons and scores
+    elderly_age: int = 60
+    #: two communities are one ring when their cards met on at least this many distinct days
+    #: covering at least this share of the pairs between them: a broker swipes only part of
+    #: the stack each session, so not every pair of cards meets often enough on its own
+    merge_min_days: int = 2
+    merge_min_cover: float = 0.5
+    #: a card meeting a reported ring's cards (any of them) on ``min_days`` distinct days joins
+    #: it when that is this far beyond chance (-log10 p, against all the members together)
+    absorb_significance: float = 4.0
 
 
 #: the reason texts of this kind: code -> (zh, en) template, filled by ``model.reason``
@@ -47,7 +85,7 @@ REASONS: dict[str, tuple[str, str]] = {
 def events(con, settings: Settings) -> int:
     """``cc_events``: one event per positive, unreversed settlement at a pharmacy, in the
     pharmacy's context and, for terminals seen at two facilities or more, the terminal's."""
-    s = settings.card_collection
+    s = settings.section(KIND)
     live_claims(con)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE cc_base AS
@@ -68,7 +106,7 @@ def events(con, settings: Settings) -> int:
 
 
 def spec(settings: Settings) -> Cooccurrence:
-    s, e = settings.card_collection, settings.engine
+    s, e = settings.section(KIND), settings.engine
     window = s.window_minutes * 60
     return Cooccurrence(window=window, day=86400, unit=86400, bin=3600, p_within_bin=p_within(window, 3600),
                         min_days=s.min_days, min_significance=s.min_significance,
@@ -77,16 +115,11 @@ def spec(settings: Settings) -> Cooccurrence:
 
 
 def detect(con, settings: Settings) -> DetectorResult:
-    s = settings.card_collection
-    t_select = time.perf_counter()
-    n_events = events(con, settings)
-    t_select = time.perf_counter() - t_select
-    pr = cooccurrence(con, "cc_events", spec(settings), PREFIX, keep_meetings=True)
-    t0 = time.perf_counter()
-    merged = absorbed = 0
-    try:
+    s = settings.section(KIND)
+    with CooccurrencePass(con, PREFIX, lambda: events(con, settings), spec(settings)) as run:
+        pr = run.pr
         n_rings = communities(con, pr, settings.engine, settings.seed, s.min_members)
-        t1 = time.perf_counter()
+        run.lap("communities")
         built = {f.r: (f, _ring(f, settings)) for f in (ring_facts(con, pr, s.elderly_age) if n_rings else {}).values()}
 
         def suspects() -> set[int]:
@@ -106,6 +139,7 @@ def detect(con, settings: Settings) -> DetectorResult:
 
         # the parts of one stack the broker swipes a share of each session: rings that would be
         # reported (not families), whose cards met each other on several days, are one ring
+        merged = 0
         pairs = merge_pairs(con, PREFIX, "comm", s.merge_min_days, s.merge_min_cover, only=suspects())
         if pairs:
             n_rings = communities(con, pr, settings.engine, settings.seed, s.min_members,
@@ -114,22 +148,16 @@ def detect(con, settings: Settings) -> DetectorResult:
             refresh({r for pair in pairs for r in pair})
         grown = absorb(con, pr, suspects(), s.min_days, s.absorb_significance, settings.engine.max_edge_weight,
                        s.window_minutes * 60)
-        absorbed = sum(grown.values())
         if grown:
             refresh(set(grown))
-        # a ring is people: several cards of one or two holders (a card and an e-voucher) are not
-        rings = [ring for _r, (_f, ring) in sorted(built.items()) if ring.facts["people"] >= s.min_members]
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {PREFIX}_pe")
-    timings = {"select": round(t_select, 3), **pr.timings, "communities": round(t1 - t0, 3), "rings": round(time.perf_counter() - t1, 3)}
-    stats = {"timings_s": timings, "events": n_events, "meetings": pr.n_meetings, "candidate_pairs": pr.n_candidates,
-             "significant_pairs": pr.n_significant, "communities": n_rings, "merged_into_schemes": merged, "absorbed_cards": absorbed,
-             "too_few_people": len(built) - len(rings)}
-    return DetectorResult(KIND, rings, stats)
+        rings = enough_people([ring for _r, (_f, ring) in sorted(built.items())], s.min_members)
+        run.lap("rings")
+    return DetectorResult(KIND, rings, {**run.stats(n_rings), "merged_into_schemes": merged,
+                                        "absorbed_cards": sum(grown.values()), "too_few_people": len(built) - len(rings)})
 
 
 def _ring(f: RingFacts, settings: Settings) -> Ring:
-    s = settings.card_collection
+    s = settings.section(KIND)
     terminal = None
     if f.by_terminal:
         term, (n_term, _amount) = next(iter(f.by_terminal.items()))
@@ -191,4 +219,4 @@ def _run(con, settings: Settings, rings: list[Ring]) -> DetectorResult:
 
 
 DETECTOR = Detector(kind=KIND, prefix="CC", name={"zh": "聚敛盗刷", "en": "card collection"},
-                    run=_run, reasons=REASONS, order=10)
+                    run=_run, reasons=REASONS, settings=CardCollectionSettings, order=10)

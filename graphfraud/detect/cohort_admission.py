@@ -19,10 +19,10 @@ patients, seen in its outpatient clinics between stays, which a recruited pool i
 from __future__ import annotations
 
 import statistics
-import time
+from dataclasses import dataclass
 from decimal import Decimal
 
-from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within
+from graphfraud.detect.cooccur import Cooccurrence, p_within
 from graphfraud.detect.model import (
     DetectorResult,
     Member,
@@ -37,9 +37,11 @@ from graphfraud.detect.model import (
 )
 from graphfraud.detect.registry import Detector
 from graphfraud.detect.rings import (
+    CooccurrencePass,
     RingFacts,
     apply_merge,
     communities,
+    enough_people,
     merge_pairs,
     ring_claims_from_meetings,
     ring_facts,
@@ -51,6 +53,42 @@ KIND = "cohort_admission"
 PREFIX = "ca"
 #: the profile of admissions over the period is kept in bins of this many days
 PROFILE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class CohortAdmissionSettings:
+    """虚假住院: people admitted to one facility within days of each other with similar
+    lengths of stay, again and again: a recruiter's pool, admitted in batches month after month.
+    The diagnosis may vary (a scheme bills a small set of them), so it is not part of the
+    match; the rounds of one scheme are one ring."""
+
+    enabled: bool = True
+    #: a batch is admitted over a few days: two admissions at most this many days apart meet
+    window_days: int = 2
+    los_tolerance_days: int = 3
+    #: co-admissions on at least this many distinct dates
+    min_days: int = 2
+    #: lower than for settlements: a pair of people is admitted a few times a year at most, so
+    #: one pair's evidence is thin; a cohort's strength shows in the whole group
+    min_significance: float = 1.3
+    min_members: int = 3
+    elderly_age: int = 60
+    #: two communities at one facility are one scheme when their members met (were admitted
+    #: together) on at least this many distinct days ...
+    merge_min_days: int = 2
+    #: ... covering at least this share of the pairs between them (the pool rotates: not
+    #: everyone meets everyone)
+    merge_min_cover: float = 0.25
+    #: members with at least this many outpatient visits at the facility outside the stays
+    #: are its regular patients ...
+    history_min_visits: int = 2
+    #: ... and when they are at least this share of a group, it is a ward's regulars (dialysis,
+    #: rehabilitation), not a recruited pool: its score keeps 30 %
+    history_share: float = 0.6
+    #: a scheme's diagnoses are this many times more concentrated (sum of squared shares) than
+    #: as many random stays of the facility would be; a group whose diagnoses are the
+    #: facility's usual mix keeps half its score
+    min_dx_focus: float = 1.5
 
 
 #: the reason texts of this kind: code -> (zh, en) template, filled by ``model.reason``
@@ -103,7 +141,7 @@ def events(con) -> int:
 
 
 def spec(settings: Settings) -> Cooccurrence:
-    s, e = settings.cohort_admission, settings.engine
+    s, e = settings.section(KIND), settings.engine
     return Cooccurrence(window=s.window_days, day=1, unit=None, bin=PROFILE_DAYS,
                         p_within_bin=p_within(s.window_days, PROFILE_DAYS, discrete=True),
                         min_days=s.min_days, min_significance=s.min_significance,
@@ -113,37 +151,24 @@ def spec(settings: Settings) -> Cooccurrence:
 
 
 def detect(con, settings: Settings) -> DetectorResult:
-    s = settings.cohort_admission
-    t_select = time.perf_counter()
-    n_events = events(con)
-    t_select = time.perf_counter() - t_select
-    pr = cooccurrence(con, "ca_events", spec(settings), PREFIX, keep_meetings=True)
-    t0 = time.perf_counter()
+    s = settings.section(KIND)
     merged = [0]
 
     def merge(con, p: str) -> None:
         pairs = merge_pairs(con, p, "comm0", s.merge_min_days, s.merge_min_cover)
         merged[0] = apply_merge(con, p, same_doctors(con, p, pairs))
 
-    try:
-        n_rings = communities(con, pr, settings.engine, settings.seed, s.min_members, merge=merge)
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {PREFIX}_pe")
-    pruned = prune(con, PREFIX) if n_rings else 0
-    t1 = time.perf_counter()
-    facts = ring_facts(con, pr, s.elderly_age, seconds_per_t=86400) if n_rings else {}
-    extra = _scheme_facts(con, s.history_min_visits) if n_rings else {}
-    # a ring is people: several cards of one or two holders are not
-    rings = [r for r in (_ring(f, extra.get(f.r) or {}, settings) for f in facts.values())
-             if r.facts["people"] >= s.min_members]
-    timings = {"select": round(t_select, 3), **pr.timings, "communities": round(t1 - t0, 3),
-               "rings": round(time.perf_counter() - t1, 3)}
-    stats = {"timings_s": timings, "events": n_events, "meetings": pr.n_meetings, "candidate_pairs": pr.n_candidates,
-             "significant_pairs": pr.n_significant, "communities": n_rings, "merged_into_schemes": merged[0],
-             "dropped_not_billed_alike": pruned,
-             "too_few_people": len(facts) - len(rings),
-             "ward_regulars": sum(1 for r in rings if r.facts.get("regulars"))}
-    return DetectorResult(KIND, rings, stats)
+    with CooccurrencePass(con, PREFIX, lambda: events(con), spec(settings)) as run:
+        n_rings = communities(con, run.pr, settings.engine, settings.seed, s.min_members, merge=merge)
+        pruned = prune(con, PREFIX) if n_rings else 0
+        run.lap("communities")
+        facts = ring_facts(con, run.pr, s.elderly_age, seconds_per_t=86400) if n_rings else {}
+        extra = _scheme_facts(con, s.history_min_visits) if n_rings else {}
+        rings = enough_people([_ring(f, extra.get(f.r) or {}, settings) for f in facts.values()], s.min_members)
+        run.lap("rings")
+    return DetectorResult(KIND, rings, {**run.stats(n_rings), "merged_into_schemes": merged[0],
+                                        "dropped_not_billed_alike": pruned, "too_few_people": len(facts) - len(rings),
+                                        "ward_regulars": sum(1 for r in rings if r.facts.get("regulars"))})
 
 
 def same_doctors(con, p: str, pairs: list[tuple[int, int]], share: float = 0.2) -> list[tuple[int, int]]:
@@ -243,7 +268,7 @@ def _scheme_facts(con, min_visits: int) -> dict[int, dict]:
 
 
 def _ring(f: RingFacts, extra: dict, settings: Settings) -> Ring:
-    s = settings.cohort_admission
+    s = settings.section(KIND)
     h = f.holders
     n = len(f.cards)
     facility = f.contexts[0][0] if f.contexts else "?"
@@ -323,4 +348,4 @@ def _run(con, settings: Settings, rings: list[Ring]) -> DetectorResult:
 
 
 DETECTOR = Detector(kind=KIND, prefix="CA", name={"zh": "虚假住院", "en": "cohort admission"},
-                    run=_run, reasons=REASONS, order=20)
+                    run=_run, reasons=REASONS, settings=CohortAdmissionSettings, order=20)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 
 from graphfraud.detect.cooccur import nlp_sql
@@ -48,6 +49,39 @@ KIND = "doctor_pharmacy"
 MIN_PEER_FILLS = 20
 
 
+@dataclass(frozen=True)
+class DoctorPharmacySettings:
+    """医药串通: one doctor's prescriptions filled at one pharmacy far more than peers' are."""
+
+    enabled: bool = True
+    #: fills of the doctor's prescriptions at the pharmacy
+    min_fills: int = 20
+    #: share of the doctor's fills that went to the pharmacy
+    min_share: float = 0.35
+    #: -log10 p of that many fills given what the alternatives predict
+    min_significance: float = 6.0
+    #: the odds of a fill going there are at least this multiple of what the alternatives
+    #: predict (share / (1 - share) against expected / (1 - expected)) ...
+    min_odds_ratio: float = 3.0
+    #: ... and the share exceeds the expected one by this much (share points)
+    min_excess_share: float = 0.2
+    #: the pharmacies a patient of the facility could reach: those within this distance (km)
+    #: of the facility (the nearest three when none is)
+    near_km: float = 5.0
+    #: the facility's other doctors' share is shrunk towards the pharmacies within reach with
+    #: this many pseudo-fills (a facility with few other doctors says little)
+    peer_shrinkage: float = 50.0
+    #: a patient with at least this many other purchases, most of them at the pharmacy, would
+    #: fill there anyway: their own share is the expectation when it is higher
+    own_min_buys: int = 3
+    #: a card is listed in the ring with at least this many such fills, at most max_cards cards
+    min_card_fills: int = 2
+    max_cards: int = 40
+    #: not reported when this share of the fills comes from patients who buy most of everything
+    #: else at that pharmacy too (they live there; nobody steered them)
+    max_habit_share: float = 0.5
+
+
 #: the reason texts of this kind: code -> (zh, en) template, filled by ``model.reason``
 REASONS: dict[str, tuple[str, str]] = {
     "dp_share": (
@@ -63,7 +97,7 @@ REASONS: dict[str, tuple[str, str]] = {
 
 
 def detect(con, settings: Settings) -> DetectorResult:
-    s = settings.doctor_pharmacy
+    s = settings.section(KIND)
     t0 = time.perf_counter()
     live_claims(con)
     # every purchase at a pharmacy (prescribed or not), and the prescribed ones
@@ -254,7 +288,7 @@ def _alternatives(r: dict, s) -> tuple[str, str]:
 
 
 def _ring(con, settings: Settings, r: dict, habit: float) -> Ring:
-    s = settings.doctor_pharmacy
+    s = settings.section(KIND)
     doctor, pharmacy, n, n_d, lam, nlp = r["doctor"], r["pharmacy"], r["n"], r["n_d"], r["lam"], r["nlp"]
     cards = con.execute("""
         SELECT card_id, count(*) AS k, sum(total_amount) FROM dp_fills WHERE doctor_id = ? AND pharmacy = ?
@@ -296,4 +330,4 @@ def _run(con, settings: Settings, rings: list[Ring]) -> DetectorResult:
 
 
 DETECTOR = Detector(kind=KIND, prefix="DP", name={"zh": "医药串通", "en": "doctor-pharmacy"},
-                    run=_run, reasons=REASONS, order=50)
+                    run=_run, reasons=REASONS, settings=DoctorPharmacySettings, order=50)

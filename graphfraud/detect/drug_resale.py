@@ -28,6 +28,7 @@ import math
 import statistics
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
@@ -56,6 +57,39 @@ PREFIX = "dr"
 PROFILE_DAYS = 30
 #: context types of the tie graph: prefix -> member entity type
 TIES = {"D": "doctor", "P": "facility", "X": "doctor_drug", "T": "phone", "A": "address"}
+
+
+@dataclass(frozen=True)
+class DrugResaleSettings:
+    """药品倒卖: cards obtaining a drug far beyond its days of supply, tied together by the
+    doctors who prescribed it, the pharmacies that dispensed it, phones and addresses."""
+
+    enabled: bool = True
+    #: NHSA drug-code prefixes of the key drugs watched (重点药品); empty: every drug with a
+    #: days-of-supply
+    key_drugs: tuple[str, ...] = ()
+    #: a card has excess supply of a drug when the days of supply obtained before its last
+    #: purchase exceed the days elapsed by at least this many days ...
+    min_excess_days: int = 30
+    #: ... and are at least this multiple of the days elapsed
+    min_ratio: float = 1.5
+    #: the co-occurrence engine links two such cards that got the same drug from the same
+    #: doctor within this many days of each other on at least ``min_days`` distinct days
+    window_days: int = 3
+    min_days: int = 3
+    min_significance: float = 2.0
+    #: a dense block is a ring with at least this many cards ...
+    min_cards: int = 3
+    #: ... and a density (edge weight per node) of at least this much
+    min_density: float = 0.8
+    #: each peeling round removes every node whose weighted degree is within this factor of the
+    #: block's average (a vectorised greedy peeling; 0 would peel one node at a time)
+    peel_epsilon: float = 0.05
+    #: a card not kept by the peeling joins the block when at least this share of its tie weight
+    #: goes to the block's ties, through two ties or more
+    absorb_share: float = 0.5
+    #: the number of blocks taken out of one connected part of the graph at most
+    max_blocks: int = 50
 
 
 #: the reason texts of this kind: code -> (zh, en) template, filled by ``model.reason``
@@ -92,7 +126,7 @@ REASONS: dict[str, tuple[str, str]] = {
 
 
 def detect(con, settings: Settings) -> DetectorResult:
-    s = settings.drug_resale
+    s = settings.section(KIND)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     n_excess = _excess(con, settings)
@@ -146,7 +180,7 @@ def detect(con, settings: Settings) -> DetectorResult:
 def _excess(con, settings: Settings) -> int:
     """``dr_excess(card_id, item_code, ...)`` and ``dr_lines``: the excess-supply (card, drug)
     pairs and every purchase of those drugs on those cards."""
-    s = settings.drug_resale
+    s = settings.section(KIND)
     live_claims(con)
     con.execute("CREATE OR REPLACE TEMP TABLE dr_keys AS SELECT unnest(?::VARCHAR[]) AS prefix", [list(s.key_drugs)])
     key_filter = ("AND EXISTS (SELECT 1 FROM dr_keys k WHERE starts_with(i.item_code, k.prefix))" if s.key_drugs
@@ -257,7 +291,7 @@ def _tie_graph(con) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, int]
 def _engine_ties(con, settings: Settings) -> dict[str, int]:
     """Card-card ties from the co-occurrence engine: the same drug from the same doctor within
     ``window_days``, on more distinct days than the two cards' own purchases predict."""
-    s, e = settings.drug_resale, settings.engine
+    s, e = settings.section(KIND), settings.engine
     con.execute("""
         CREATE OR REPLACE TEMP TABLE dr_events AS
         SELECT card_id AS entity, doctor_id || '|' || item_code AS context,
@@ -409,7 +443,7 @@ def split_groups(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, edges: np.
 # ------------------------------------------------------------------ the ring
 def _ring(con, settings: Settings, block: list[str], density: float,
           pair_kl: dict[tuple[str, str], tuple[int, float]]) -> Ring:
-    s = settings.drug_resale
+    s = settings.section(KIND)
     cards = sorted(name[2:] for name in block if name.startswith("C:"))
     ties: dict[str, list[str]] = defaultdict(list)
     for name in block:
@@ -533,4 +567,4 @@ def _run(con, settings: Settings, rings: list[Ring]) -> DetectorResult:
 
 
 DETECTOR = Detector(kind=KIND, prefix="DR", name={"zh": "药品倒卖", "en": "drug resale"},
-                    run=_run, reasons=REASONS, order=30)
+                    run=_run, reasons=REASONS, settings=DrugResaleSettings, order=30)

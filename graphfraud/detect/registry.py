@@ -13,7 +13,8 @@ no other file:
                         settings=MyKindSettings)   # a frozen dataclass with ``enabled``
 
 The modules are found when the list is first asked for (not when this module is imported),
-so that detector modules can import the settings, which import this module.
+so that detector modules can import ``Settings``, which imports this module to find their
+sections.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ class Detector:
     run: Callable[[Any, Any, list], Any]
     #: reason code -> (zh, en) template, for ``model.reason``
     reasons: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    #: the dataclass of its ``[kind]`` settings section (with an ``enabled`` flag); None when
-    #: the section is one of the built-in fields of ``Settings``
+    #: the dataclass of its ``[kind]`` settings section (frozen, with an ``enabled`` flag); None
+    #: when the detector has no settings (it always runs)
     settings: type | None = None
     #: detectors run in ascending order (ties by kind); one that reads the rings found
     #: before it (shared identities) runs last
@@ -84,8 +85,8 @@ def kind_name(kind: str, lang: str) -> str:
     return d.name[lang] if d is not None else kind
 
 
-def plugin_sections() -> dict[str, type]:
-    """Settings sections declared by detectors (not built into ``Settings``)."""
+def settings_sections() -> dict[str, type]:
+    """Each detector's settings section (its dataclass), by kind, in the order they run."""
     return {d.kind: d.settings for d in detectors() if d.settings is not None}
 
 

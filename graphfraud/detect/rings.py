@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import statistics
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -14,8 +16,52 @@ import numpy as np
 import pyarrow as pa
 
 from graphfraud.detect.communities import leiden
-from graphfraud.detect.cooccur import PairResult, nlp_sql
+from graphfraud.detect.cooccur import Cooccurrence, PairResult, cooccurrence, nlp_sql
 from graphfraud.detect.settings import EngineSettings
+
+
+class CooccurrencePass:
+    """The skeleton of a co-occurrence ring detector (card collection, cohort admission):
+    its events, then the pairs that meet beyond chance (``pr``, with every meeting kept in
+    ``{prefix}_pe`` until the pass ends), then the detector's own steps from communities to
+    rings, each timed with ``lap``; ``stats`` gives the counts every such detector reports.
+
+        with CooccurrencePass(con, "cc", lambda: events(con, settings), spec(settings)) as run:
+            n = communities(con, run.pr, ...); run.lap("communities")
+            ...
+            return DetectorResult(KIND, rings, {**run.stats(n), "merged_into_schemes": m})
+    """
+
+    def __init__(self, con, prefix: str, events: Callable[[], int], spec: Cooccurrence) -> None:
+        self.con, self.prefix = con, prefix
+        t0 = time.perf_counter()
+        self.events = events()
+        self.timings: dict[str, float] = {"select": round(time.perf_counter() - t0, 3)}
+        self.pr = cooccurrence(con, f"{prefix}_events", spec, prefix, keep_meetings=True)
+        self.timings.update(self.pr.timings)
+        self._lap = time.perf_counter()
+
+    def __enter__(self) -> CooccurrencePass:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {self.prefix}_pe")
+
+    def lap(self, step: str) -> None:
+        """The time since the previous lap (or the pairs) is ``step``'s."""
+        now = time.perf_counter()
+        self.timings[step] = round(now - self._lap, 3)
+        self._lap = now
+
+    def stats(self, n_communities: int) -> dict:
+        return {"timings_s": self.timings, "events": self.events, "meetings": self.pr.n_meetings,
+                "candidate_pairs": self.pr.n_candidates, "significant_pairs": self.pr.n_significant,
+                "communities": n_communities}
+
+
+def enough_people(rings: list, min_members: int) -> list:
+    """A ring is people: several cards of one or two holders (a card and an e-voucher) are not."""
+    return [ring for ring in rings if ring.facts["people"] >= min_members]
 
 
 @dataclass

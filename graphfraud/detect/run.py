@@ -77,7 +77,7 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
             con.execute(ddl)
         for detector in registry.detectors():
             kind = detector.kind
-            if not settings.section(kind).enabled:
+            if detector.settings is not None and not settings.section(kind).enabled:
                 continue
             if progress:
                 progress(kind)

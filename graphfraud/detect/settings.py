@@ -28,171 +28,6 @@ from graphfraud.detect import registry
 
 
 @dataclass(frozen=True)
-class CardCollectionSettings:
-    """聚敛盗刷: cards settled at the same pharmacy (or a terminal shared by several
-    facilities) within minutes of each other on many distinct days."""
-
-    enabled: bool = True
-    window_minutes: int = 10
-    #: a pair must co-occur on at least this many distinct days
-    min_days: int = 3
-    #: and beat chance by at least this much (-log10 of the Poisson tail probability)
-    min_significance: float = 4.0
-    #: distinct card holders a ring needs (one person's card and e-voucher count once)
-    min_members: int = 3
-    #: only settlements at facilities of these types are considered
-    facility_types: tuple[str, ...] = ("pharmacy",)
-    #: claim types considered when the facility type is unknown
-    claim_types: tuple[str, ...] = ("pharmacy",)
-    #: holders of this age or more count as elderly in reasons and scores
-    elderly_age: int = 60
-    #: two communities are one ring when their cards met on at least this many distinct days
-    #: covering at least this share of the pairs between them: a broker swipes only part of
-    #: the stack each session, so not every pair of cards meets often enough on its own
-    merge_min_days: int = 2
-    merge_min_cover: float = 0.5
-    #: a card meeting a reported ring's cards (any of them) on ``min_days`` distinct days joins
-    #: it when that is this far beyond chance (-log10 p, against all the members together)
-    absorb_significance: float = 4.0
-
-
-@dataclass(frozen=True)
-class CohortAdmissionSettings:
-    """虚假住院: people admitted to one facility within days of each other with similar
-    lengths of stay, again and again: a recruiter's pool, admitted in batches month after month.
-    The diagnosis may vary (a scheme bills a small set of them), so it is not part of the
-    match; the rounds of one scheme are one ring."""
-
-    enabled: bool = True
-    #: a batch is admitted over a few days: two admissions at most this many days apart meet
-    window_days: int = 2
-    los_tolerance_days: int = 3
-    #: co-admissions on at least this many distinct dates
-    min_days: int = 2
-    #: lower than for settlements: a pair of people is admitted a few times a year at most, so
-    #: one pair's evidence is thin; a cohort's strength shows in the whole group
-    min_significance: float = 1.3
-    min_members: int = 3
-    elderly_age: int = 60
-    #: two communities at one facility are one scheme when their members met (were admitted
-    #: together) on at least this many distinct days ...
-    merge_min_days: int = 2
-    #: ... covering at least this share of the pairs between them (the pool rotates: not
-    #: everyone meets everyone)
-    merge_min_cover: float = 0.25
-    #: members with at least this many outpatient visits at the facility outside the stays
-    #: are its regular patients ...
-    history_min_visits: int = 2
-    #: ... and when they are at least this share of a group, it is a ward's regulars (dialysis,
-    #: rehabilitation), not a recruited pool: its score keeps 30 %
-    history_share: float = 0.6
-    #: a scheme's diagnoses are this many times more concentrated (sum of squared shares) than
-    #: as many random stays of the facility would be; a group whose diagnoses are the
-    #: facility's usual mix keeps half its score
-    min_dx_focus: float = 1.5
-
-
-@dataclass(frozen=True)
-class DrugResaleSettings:
-    """药品倒卖: cards obtaining a drug far beyond its days of supply, tied together by the
-    doctors who prescribed it, the pharmacies that dispensed it, phones and addresses."""
-
-    enabled: bool = True
-    #: NHSA drug-code prefixes of the key drugs watched (重点药品); empty: every drug with a
-    #: days-of-supply
-    key_drugs: tuple[str, ...] = ()
-    #: a card has excess supply of a drug when the days of supply obtained before its last
-    #: purchase exceed the days elapsed by at least this many days ...
-    min_excess_days: int = 30
-    #: ... and are at least this multiple of the days elapsed
-    min_ratio: float = 1.5
-    #: the co-occurrence engine links two such cards that got the same drug from the same
-    #: doctor within this many days of each other on at least ``min_days`` distinct days
-    window_days: int = 3
-    min_days: int = 3
-    min_significance: float = 2.0
-    #: a dense block is a ring with at least this many cards ...
-    min_cards: int = 3
-    #: ... and a density (edge weight per node) of at least this much
-    min_density: float = 0.8
-    #: each peeling round removes every node whose weighted degree is within this factor of the
-    #: block's average (a vectorised greedy peeling; 0 would peel one node at a time)
-    peel_epsilon: float = 0.05
-    #: a card not kept by the peeling joins the block when at least this share of its tie weight
-    #: goes to the block's ties, through two ties or more
-    absorb_share: float = 0.5
-    #: the number of blocks taken out of one connected part of the graph at most
-    max_blocks: int = 50
-
-
-@dataclass(frozen=True)
-class TraceCodeReuseSettings:
-    """追溯码重复: drug traceability codes dispensed on more than one settlement."""
-
-    enabled: bool = True
-    #: a loop is reported with at least this many codes dispensed again ...
-    min_codes: int = 1
-    #: ... on at least this many cards (a double scan at the till is one code, one or two cards,
-    #: and scores below min_score)
-    min_cards: int = 2
-    #: two dispensings of one code at one pharmacy this close (minutes) are one box scanned
-    #: twice at the till, not a box that came back
-    rescan_minutes: int = 30
-    #: a code dispensed more often than this is not one box (a placeholder or a product code
-    #: scanned for every box): counted in run.json as a data-quality finding, not a loop
-    max_uses: int = 12
-
-
-@dataclass(frozen=True)
-class DoctorPharmacySettings:
-    """医药串通: one doctor's prescriptions filled at one pharmacy far more than peers' are."""
-
-    enabled: bool = True
-    #: fills of the doctor's prescriptions at the pharmacy
-    min_fills: int = 20
-    #: share of the doctor's fills that went to the pharmacy
-    min_share: float = 0.35
-    #: -log10 p of that many fills given what the alternatives predict
-    min_significance: float = 6.0
-    #: the odds of a fill going there are at least this multiple of what the alternatives
-    #: predict (share / (1 - share) against expected / (1 - expected)) ...
-    min_odds_ratio: float = 3.0
-    #: ... and the share exceeds the expected one by this much (share points)
-    min_excess_share: float = 0.2
-    #: the pharmacies a patient of the facility could reach: those within this distance (km)
-    #: of the facility (the nearest three when none is)
-    near_km: float = 5.0
-    #: the facility's other doctors' share is shrunk towards the pharmacies within reach with
-    #: this many pseudo-fills (a facility with few other doctors says little)
-    peer_shrinkage: float = 50.0
-    #: a patient with at least this many other purchases, most of them at the pharmacy, would
-    #: fill there anyway: their own share is the expectation when it is higher
-    own_min_buys: int = 3
-    #: a card is listed in the ring with at least this many such fills, at most max_cards cards
-    min_card_fills: int = 2
-    max_cards: int = 40
-    #: not reported when this share of the fills comes from patients who buy most of everything
-    #: else at that pharmacy too (they live there; nobody steered them)
-    max_habit_share: float = 0.5
-
-
-@dataclass(frozen=True)
-class SharedIdentitySettings:
-    """共用身份: a phone or address shared far beyond a household, by people whose cards do
-    something suspicious."""
-
-    enabled: bool = True
-    #: people registered with one phone or address to make it a hub (a household is smaller)
-    min_people: int = 6
-    #: hub members with suspicious activity needed to report the hub
-    min_suspicious_people: int = 3
-    #: a purchase of a whole number of hundreds of yuan, at least this much, is "round"
-    round_amount_min: int = 100
-    #: round purchases that make a card's activity suspicious (any refund or other ring does)
-    min_round_buys: int = 3
-
-
-@dataclass(frozen=True)
 class LeadSettings:
     """Single-entity leads (线索): one card's settlements that break a rule on their own."""
 
@@ -294,45 +129,55 @@ class Settings:
     #: a ring keeps the id of the previous run's ring whose members it shares this much (Jaccard)
     id_match_jaccard: float = 0.5
     engine: EngineSettings = field(default_factory=EngineSettings)
-    card_collection: CardCollectionSettings = field(default_factory=CardCollectionSettings)
-    cohort_admission: CohortAdmissionSettings = field(default_factory=CohortAdmissionSettings)
-    drug_resale: DrugResaleSettings = field(default_factory=DrugResaleSettings)
-    trace_code_reuse: TraceCodeReuseSettings = field(default_factory=TraceCodeReuseSettings)
-    doctor_pharmacy: DoctorPharmacySettings = field(default_factory=DoctorPharmacySettings)
-    shared_identity: SharedIdentitySettings = field(default_factory=SharedIdentitySettings)
     leads: LeadSettings = field(default_factory=LeadSettings)
-    #: the sections of detectors that declare their own settings (``registry.Detector.settings``),
-    #: by kind; a section not given here has its defaults
+    #: each detector's own section (``registry.Detector.settings``), by kind; a section not
+    #: given has its defaults. Read them as ``settings.section(kind)`` or ``settings.<kind>``.
     sections: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def section(self, kind: str) -> Any:
-        """The settings of one detector: a built-in section, or a detector's own."""
-        if kind in _BUILT_IN:
-            return getattr(self, kind)
+        """The settings of one detector (its defaults when the detector came after these
+        settings were made, e.g. a plug-in loaded later)."""
         if kind in self.sections:
             return self.sections[kind]
-        return registry.plugin_sections()[kind]()
+        return registry.settings_sections()[kind]()
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for names that are not fields: a detector's section by its kind
+        if name.startswith("_") or name == "sections":
+            raise AttributeError(name)
+        try:
+            return self.section(name)
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__!r} has no setting or detector section {name!r}") from None
 
     def __post_init__(self) -> None:
         if self.engine.leiden_objective.lower() not in ("cpm", "modularity"):
             raise GraphfraudError("settings_invalid", path="-", setting="engine.leiden_objective",
                                   detail=f'expected "CPM" or "modularity", got {self.engine.leiden_objective!r}')
+        # every detector's section is present, so two settings that mean the same are equal
+        given = dict(self.sections)
+        full = {kind: given.pop(kind, None) or cls() for kind, cls in registry.settings_sections().items()}
+        object.__setattr__(self, "sections", {**full, **given})
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain values: the general settings, the engine's, each detector's section in the
+        order the detectors run, then the leads'."""
         out = _plain(dataclasses.asdict(self))
-        del out["sections"]  # the detectors' own sections, each under its kind, with defaults
-        for kind in sorted(registry.plugin_sections()):
+        del out["sections"]
+        leads = out.pop("leads")
+        for kind in registry.settings_sections():
             out[kind] = _plain(dataclasses.asdict(self.section(kind)))
+        out["leads"] = leads
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<settings>") -> Settings:
         if not isinstance(data, dict):
             return _build(cls, data, source, "")
-        plugins = registry.plugin_sections()
+        plugins = registry.settings_sections()
         own = {k: v for k, v in data.items() if k not in plugins}
         sections = {k: _build(plugins[k], v, source, k + ".") for k, v in data.items() if k in plugins}
-        return dataclasses.replace(_build(cls, own, source, ""), sections=sections)
+        return dataclasses.replace(_build(cls, own, source, "", also=tuple(plugins)), sections=sections)
 
     @classmethod
     def load(cls, path: str | Path | None) -> Settings:
@@ -348,11 +193,6 @@ class Settings:
         return cls.from_dict(data, str(path))
 
 
-#: the detectors whose sections are fields of ``Settings``
-_BUILT_IN = ("card_collection", "cohort_admission", "drug_resale", "trace_code_reuse", "doctor_pharmacy",
-             "shared_identity")
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
@@ -363,7 +203,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _build(cls: type, data: dict[str, Any], source: str, prefix: str):
+def _build(cls: type, data: dict[str, Any], source: str, prefix: str, also: tuple[str, ...] = ()):
     if not isinstance(data, dict):
         raise GraphfraudError("settings_invalid", path=source, setting=prefix.rstrip(".") or "-",
                               detail="expected a table")
@@ -374,7 +214,7 @@ def _build(cls: type, data: dict[str, Any], source: str, prefix: str):
         where = f"{prefix}{key}"
         if key not in names:
             raise GraphfraudError("settings_invalid", path=source, setting=where,
-                                  detail="unknown setting; known: " + ", ".join(sorted(names)))
+                                  detail="unknown setting; known: " + ", ".join(sorted(names | set(also))))
         kwargs[key] = _coerce(hints[key], value, source, where)
     return cls(**kwargs)
 

@@ -9,6 +9,7 @@ number or the address."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 
 from graphfraud.detect.claims import ClaimFacts, claim_facts
@@ -27,6 +28,22 @@ from graphfraud.detect.settings import Settings
 from graphfraud.store.claims import live_claims
 
 KIND = "shared_identity"
+
+
+@dataclass(frozen=True)
+class SharedIdentitySettings:
+    """共用身份: a phone or address shared far beyond a household, by people whose cards do
+    something suspicious."""
+
+    enabled: bool = True
+    #: people registered with one phone or address to make it a hub (a household is smaller)
+    min_people: int = 6
+    #: hub members with suspicious activity needed to report the hub
+    min_suspicious_people: int = 3
+    #: a purchase of a whole number of hundreds of yuan, at least this much, is "round"
+    round_amount_min: int = 100
+    #: round purchases that make a card's activity suspicious (any refund or other ring does)
+    min_round_buys: int = 3
 
 
 #: the reason texts of this kind: code -> (zh, en) template, filled by ``model.reason``
@@ -67,7 +84,7 @@ REASONS: dict[str, tuple[str, str]] = {
 
 
 def detect(con, settings: Settings, other_rings: list[Ring] | None = None) -> DetectorResult:
-    s = settings.shared_identity
+    s = settings.section(KIND)
     t0 = time.perf_counter()
     in_rings = sorted({m.entity_id for r in other_rings or [] for m in r.members if m.entity_type == "card"})
     con.execute("""
@@ -126,7 +143,7 @@ def detect(con, settings: Settings, other_rings: list[Ring] | None = None) -> De
 
 def _ring(settings: Settings, tie: str, hub: str, people: int, odd_people: int, round_buys: int,
           refunded: int, in_ring: int, *, cards: list[tuple], facts: ClaimFacts) -> Ring:
-    s = settings.shared_identity
+    s = settings.section(KIND)
     patients = sorted({pid for _, pid, _, _, _, _ in cards})
     odd_cards = [c for c, _, rb, rf, ir, _ in cards if rb >= s.min_round_buys or rf > 0 or ir]
     claim_ids = sorted({cid for *_, odd in cards for cid in (odd or [])})
@@ -158,4 +175,4 @@ def _ring(settings: Settings, tie: str, hub: str, people: int, odd_people: int, 
 
 # last: members of the other rings are suspicious activity
 DETECTOR = Detector(kind=KIND, prefix="SI", name={"zh": "共用身份", "en": "shared identity"},
-                    run=detect, reasons=REASONS, order=90)
+                    run=detect, reasons=REASONS, settings=SharedIdentitySettings, order=90)

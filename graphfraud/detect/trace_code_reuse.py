@@ -18,6 +18,7 @@ counted in ``run.json`` as a data-quality finding)."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 
 from graphfraud.detect.claims import ClaimFacts, claim_facts
@@ -27,6 +28,24 @@ from graphfraud.detect.settings import Settings
 from graphfraud.store.claims import live_claims
 
 KIND = "trace_code_reuse"
+
+
+@dataclass(frozen=True)
+class TraceCodeReuseSettings:
+    """追溯码重复: drug traceability codes dispensed on more than one settlement."""
+
+    enabled: bool = True
+    #: a loop is reported with at least this many codes dispensed again ...
+    min_codes: int = 1
+    #: ... on at least this many cards (a double scan at the till is one code, one or two cards,
+    #: and scores below min_score)
+    min_cards: int = 2
+    #: two dispensings of one code at one pharmacy this close (minutes) are one box scanned
+    #: twice at the till, not a box that came back
+    rescan_minutes: int = 30
+    #: a code dispensed more often than this is not one box (a placeholder or a product code
+    #: scanned for every box): counted in run.json as a data-quality finding, not a loop
+    max_uses: int = 12
 
 
 #: the reason texts of this kind: code -> (zh, en) template, filled by ``model.reason``
@@ -51,7 +70,7 @@ REASONS: dict[str, tuple[str, str]] = {
 
 
 def detect(con, settings: Settings) -> DetectorResult:
-    s = settings.trace_code_reuse
+    s = settings.section(KIND)
     t0 = time.perf_counter()
     live_claims(con)
     # every dispensing of a code that was dispensed on another settlement too
@@ -190,4 +209,4 @@ def _run(con, settings: Settings, rings: list[Ring]) -> DetectorResult:
 
 
 DETECTOR = Detector(kind=KIND, prefix="TC", name={"zh": "追溯码重复", "en": "trace-code reuse"},
-                    run=_run, reasons=REASONS, order=40)
+                    run=_run, reasons=REASONS, settings=TraceCodeReuseSettings, order=40)
