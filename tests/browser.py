@@ -23,37 +23,44 @@ def unavailable(reason: str):
     pytest.skip(reason)
 
 
+LOCAL = ("file:", "data:", "blob:", "about:")
+
+
 class Session:
-    def __init__(self, context) -> None:
+    def __init__(self, context, allow: tuple[str, ...] = ()) -> None:
         self.context = context
         self.external: list[str] = []  # every request that would have left the machine
         self.errors: list[str] = []  # console errors and uncaught exceptions
 
         def route(r):
             url = r.request.url
-            if url.startswith(("file:", "data:", "blob:", "about:")):
+            if url.startswith(LOCAL + allow):
                 r.continue_()
             else:
                 self.external.append(url)
                 r.abort()
 
+        self.allow = allow
         context.route("**/*", route)
-        context.set_offline(True)
+        # offline cuts the network, loopback included; the workbench's own server is let through
+        # by the route above and everything else refused there
+        context.set_offline(not allow)
 
     def open(self, path: Path, viewport=(1400, 1000)):
         page = self.context.new_page()
         page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
         page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        page.on("request", lambda r: None if r.url.startswith(("file:", "data:", "blob:", "about:"))
+        page.on("request", lambda r: None if r.url.startswith(LOCAL + self.allow)
                 else self.external.append(r.url))
-        page.goto(Path(path).resolve().as_uri())
+        page.goto(path if isinstance(path, str) and path.startswith(self.allow or ("-",)) else Path(path).resolve().as_uri())
         return page
 
 
 @contextmanager
-def chromium():
-    """A fresh Chromium (new user-data-dir) whose pages may only read local files."""
+def chromium(allow: tuple[str, ...] = ()):
+    """A fresh Chromium (new user-data-dir) whose pages may only read local files (and the
+    URLs starting with one of ``allow``, e.g. the workbench at http://127.0.0.1:PORT/)."""
     if not Path(CHROMIUM).exists():
         unavailable(f"{CHROMIUM} is missing (make test installs Debian's chromium)")
     try:
@@ -69,7 +76,7 @@ def chromium():
             except Exception as exc:  # noqa: BLE001 - any launch failure
                 unavailable(f"Chromium could not be launched: {exc}")
             try:
-                yield Session(context)
+                yield Session(context, allow)
             finally:
                 context.close()
     finally:

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1] / "graphfraud"
 
 #: a package may import packages of its own rank or lower
 RANK = {"core": 0, "store": 1, "ingest": 2, "synth": 3, "detect": 3, "views": 4, "evidence": 5, "neo4j": 6,
-        "cli": 7, "demo": 7, "__main__": 7, "__init__": 0}
+        "workbench": 7, "cli": 8, "demo": 8, "__main__": 8, "__init__": 0}
 
 
 def _modules():

@@ -9,14 +9,19 @@ of the latest `detect --out`). Only the lines of fenced blocks count; the comman
 placeholders (CASE_ID, WS, …) are not examples.
 
 Skipped: lines that need a Neo4j server (`--neo4j`, `load`); tests/test_neo4j*.py run those
-commands against a real one.
+commands against a real one. `users add` is given its password on standard input; `serve`
+runs in a process of its own on a free port until its login page answers.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shlex
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -160,7 +165,11 @@ def test_every_readme_command_runs(tmp_path, monkeypatch):
             seed = Path(option(argv, "--seed"))
             if not seed.exists():
                 seed.write_text("\n".join(ids.seed_cards()) + "\n", encoding="utf-8")
-        result = runner.invoke(main, argv)
+        if name == "serve":
+            _serve_answers(argv, tmp_path)
+            ran.append(line)
+            continue
+        result = runner.invoke(main, argv, input="readme-password-1\nreadme-password-1\n" if name == "users" else None)
         assert result.exit_code == 0, f"README line failed: {line}\nran: graphfraud {shlex.join(argv)}\n{result.output}"
         for opt in ("-o", "--out", "--csv"):
             written = option(argv, opt)
@@ -172,6 +181,22 @@ def test_every_readme_command_runs(tmp_path, monkeypatch):
 
     assert ran and len(ran) + len(skipped) == len(commands)
     assert all(needs_neo4j(shlex.split(s, comments=True)[1:]) for s in skipped)
+
+
+def _serve_answers(argv: list[str], tmp_path: Path) -> None:
+    """``graphfraud serve`` as a user runs it: it prints its address, and the page answers."""
+    env = {**os.environ, "GRAPHFRAUD_SIGNING_KEY": os.environ["GRAPHFRAUD_SIGNING_KEY"], "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "graphfraud", "--lang", "en", *argv, "--port", "0"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert match, f"serve printed {line!r}"
+        with urllib.request.urlopen(match.group(0) + "/login", timeout=30) as resp:
+            assert resp.status == 200 and "csrf" in resp.read().decode("utf-8")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 @pytest.mark.parametrize("line, name, neo4j", [

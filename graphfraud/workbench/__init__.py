@@ -1,0 +1,1 @@
+"""The investigator workbench (``graphfraud serve``): queue, case view, cases and their workflow, accounts."""
