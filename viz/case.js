@@ -1,7 +1,7 @@
 // Draws the case graph from the JSON in #graph-data with vis-network (loaded before this
-// script, from a file beside the page or inlined: never from the network). Small graphs
-// stabilise with physics which is then switched off; large ones arrive with positions
-// computed in igraph and physics off. When the graph is drawn and still, document.body gets
+// script, from a file beside the page or inlined: never from the network). The nodes arrive
+// with the readable layout's positions (graphfraud.views.readable) and physics off, so no
+// label is drawn over another. When the graph is drawn and still, document.body gets
 // data-graph-ready="1" and window.graphfraudReady the time it took (ms since navigation).
 (function () {
   "use strict";

@@ -135,21 +135,28 @@
   }
 
   // ------------------------------------------------------------------ case
+  function tip(text) {
+    const div = document.createElement("div");
+    div.className = "gf-tip";
+    div.textContent = text;  // text, never HTML
+    return div;
+  }
   function nodeStyle(n) {
-    const v = { id: n.id, label: n.label, title: n.title || n.label, shape: n.shape, x: n.x, y: n.y,
+    const v = { id: n.id, label: n.label, title: tip(n.title || n.label), shape: n.shape, x: n.x, y: n.y,
       color: { background: n.color, border: n.member ? "#111111" : n.color, highlight: { background: n.color, border: "#000" } },
-      borderWidth: n.member ? 3 : 1, font: { size: 14, face: "Noto Sans CJK SC, Noto Sans SC, sans-serif", strokeWidth: 3, strokeColor: "#fff" },
-      size: 11 };
-    if (n.type === "group") { v.shape = "box"; v.font = { size: 14, color: "#fff" }; }
+      borderWidth: n.member ? 3 : 1, font: { size: n.font || 14, face: "Noto Sans CJK SC, Noto Sans SC, sans-serif", strokeWidth: 3, strokeColor: "#fff" },
+      size: n.size || 11 };
+    if (n.type === "group") { v.shape = "box"; v.font = { size: n.font || 14, color: "#fff", face: v.font.face }; }
     return v;
   }
   function edgeStyle(e) {
     return { id: e.id, from: e.from, to: e.to, width: Math.min(1 + Math.sqrt(e.n_claims || 1), 6),
       color: { color: e.color, opacity: 0.75 }, arrows: { to: { enabled: true, scaleFactor: 0.4 } },
-      title: (e.type_name || e.type) + " · " + (e.n_claims || 0) };
+      title: tip((e.type_name || e.type) + " · " + (e.n_claims || 0) + " · " + (e.amount || "")) };
   }
 
   async function showCase(caseId, runId) {
+    S.openedAt = performance.now();
     app.replaceChildren(header(), el("p", { text: T("loading") }));
     let c;
     try {
@@ -305,6 +312,7 @@
       flash(T("saved"));
     }
     st.redraw = redraw;
+    st.network.once("afterDrawing", () => { st.drawnAt = performance.now(); st.interactiveMs = st.drawnAt - S.openedAt; });
     redraw();
     st.network.fit();
     st.ready = true;

@@ -12,19 +12,18 @@ from html import escape
 from graphfraud.core.i18n import t
 from graphfraud.evidence.formats import value_text
 from graphfraud.evidence.summary import day_of
-from graphfraud.views.layout import unit_layout
+from graphfraud.views.layout import pixel_layout
 from graphfraud.views.render import role_text
 from graphfraud.views.styles import edge_label, node_colour, node_label, node_types, style_key
 from graphfraud.views.timeline import timeline_svg
 
-W, H = 960, 640  # graph drawing
+H = 640  # the graph drawing's height on the page at most
 TL_W = 960
 
 
 def layout(graph, *, seed: int = 42) -> dict[str, tuple[float, float]]:
-    """Positions in [0, 1]² with a margin: the case's layout (``views.layout``), the same the
-    pages draw."""
-    return {k: (0.05 + 0.9 * x, 0.05 + 0.9 * y) for k, (x, y) in unit_layout(graph, seed=seed).items()}
+    """The case's layout (``views.layout``), the same the pages draw, in their pixels."""
+    return pixel_layout(graph, seed=seed)
 
 
 def _both(key: str, **params) -> str:
@@ -33,15 +32,20 @@ def _both(key: str, **params) -> str:
 
 def _graph_svg(graph, nodes: list[dict], positions) -> str:
     by_key = {r["key"]: r for r in nodes}
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="100%" role="img" '
-           f'aria-label="{escape(graph.title_en)}">']
+    # the drawing's own extent: labels keep the size the layout made room for
+    xs = [p[0] for p in positions.values()] or [0.0]
+    ys = [p[1] for p in positions.values()] or [0.0]
+    x0, y0 = min(xs) - 80, min(ys) - 40
+    vw, vh = max(xs) - min(xs) + 160, max(ys) - min(ys) + 80
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{x0:.0f} {y0:.0f} {vw:.0f} {vh:.0f}" width="100%" '
+           f'style="max-height:{H}px" role="img" aria-label="{escape(graph.title_en)}">']
     max_claims = max([e.n_claims for e in graph.edges] or [1])
     for e in graph.edges:
         if e.source not in positions or e.target not in positions:
             continue
         (x1, y1), (x2, y2) = positions[e.source], positions[e.target]
         width = 0.6 + 3.4 * e.n_claims / max_claims
-        out.append(f'<line x1="{x1 * W:.1f}" y1="{y1 * H:.1f}" x2="{x2 * W:.1f}" y2="{y2 * H:.1f}" '
+        out.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
                    f'stroke="#999" stroke-width="{width:.1f}"><title>{escape(e.type)} {escape(e.source)} → '
                    f'{escape(e.target)}: {e.n_claims} / {value_text(e.amount)}</title></line>')
     for n in graph.nodes:
@@ -51,9 +55,10 @@ def _graph_svg(graph, nodes: list[dict], positions) -> str:
         rec = by_key[n.key]
         label = rec.get("name") if n.type in ("patient", "doctor") and rec.get("name") else n.label
         stroke = ' stroke="#000" stroke-width="2"' if n.member else ""
-        out.append(f'<g><circle cx="{x * W:.1f}" cy="{y * H:.1f}" r="{r}" fill="{colour}"{stroke}>'
+        out.append(f'<g><circle cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="{colour}"{stroke}>'
                    f'<title>{escape(n.key)} · {n.n_claims} · {value_text(n.amount)}</title></circle>'
-                   f'<text x="{x * W + r + 2:.1f}" y="{y * H + 3:.1f}" font-size="9">{escape(str(label))}</text></g>')
+                   f'<text x="{x:.1f}" y="{y + 11 + 14:.1f}" font-size="13" text-anchor="middle">'
+                   f'{escape(str(label))}</text></g>')
     out.append("</svg>")
     return "".join(out)
 

@@ -29,7 +29,7 @@ from graphfraud.core.safe_text import json_for_html
 from graphfraud.detect.registry import kind_name
 from graphfraud.views import styles as style_table
 from graphfraud.views.casegraph import CaseEdge, CaseGraph, CaseNode
-from graphfraud.views.layout import unit_layout
+from graphfraud.views.layout import node_look, pixel_layout
 from graphfraud.views.styles import load_styles, node_label, style_key
 from graphfraud.views.timeline import timeline_svg
 
@@ -197,10 +197,9 @@ def edge_tooltip(edge: CaseEdge, lang: str, styles: dict) -> str:
 
 
 # ------------------------------------------------------------------ the network
-def layout(graph: CaseGraph, *, seed: int = 1) -> dict[str, tuple[float, float]]:
-    """The case's layout (``views.layout``), scaled for vis-network."""
-    scale = 110.0 * math.sqrt(max(len(graph.nodes), 1))
-    return {k: (x * scale, y * scale) for k, (x, y) in unit_layout(graph, seed=seed).items()}
+def layout(graph: CaseGraph, *, seed: int = 1, styles: dict | None = None) -> dict[str, tuple[float, float]]:
+    """The case's layout (``views.layout``) in vis-network's pixels."""
+    return pixel_layout(graph, seed=seed, styles=styles)
 
 
 def network_data(graph: CaseGraph, lang: str, styles: dict | None = None) -> dict:
@@ -209,23 +208,22 @@ def network_data(graph: CaseGraph, lang: str, styles: dict | None = None) -> dic
     from pyvis.network import Network
 
     styles = styles or load_styles()
-    size, member = styles["size"], styles["member"]
+    member = styles["member"]
     edge_style = styles["edge"]
     big = len(graph.nodes) > styles["layout"]["igraph_above"]
-    positions = layout(graph) if big and graph.nodes else {}
-    max_amount = max((abs(n.amount) for n in graph.nodes), default=Decimal(0)) or Decimal(1)
+    look = node_look(graph, styles)
+    # drawn where the readable layout puts them (no physics: labels would drift onto each other)
+    positions = layout(graph, styles=styles)
     max_claims = max((e.n_claims for e in graph.edges), default=1) or 1
     net = Network(height="100%", width="100%", directed=True, cdn_resources="in_line")
     for n in graph.nodes:
         st = styles["node"].get(node_key(n), styles["node"]["card"])
-        share = math.sqrt(float(abs(n.amount) / max_amount)) if max_amount else 0.0
         opts = {"shape": st["shape"], "title": node_tooltip(n, lang, styles),
                 "borderWidth": member["border_width"] if n.member else 1,
                 "color": {"background": st["color"], "border": member["border_color"] if n.member else st["color"],
                           "highlight": {"background": st["color"], "border": "#000000"}},
-                "size": round(size["min"] + (size["max"] - size["min"]) * share, 1),
-                "font": {"size": round(size["font_min"] + (size["font_max"] - size["font_min"]) * share, 1)
-                         if st["shape"] in ("box", "ellipse", "database") else 14,
+                "size": look[n.key]["size"],
+                "font": {"size": look[n.key]["font"],
                          "face": "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, sans-serif"}}
         if n.key in positions:
             opts["x"], opts["y"] = positions[n.key]
@@ -240,12 +238,8 @@ def network_data(graph: CaseGraph, lang: str, styles: dict | None = None) -> dic
         "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False, "keyboard": False},
         "edges": {"smooth": False if big else {"type": "continuous"}},
         "nodes": {"font": {"strokeWidth": 3, "strokeColor": "#ffffff"}},
-        "layout": {"improvedLayout": not big, "randomSeed": 1},
-        "physics": ({"enabled": False} if big else
-                    {"enabled": True, "solver": "barnesHut",
-                     "barnesHut": {"gravitationalConstant": -6000, "springLength": 120, "avoidOverlap": 0.2},
-                     "stabilization": {"enabled": True, "iterations": styles["layout"]["stabilization_iterations"],
-                                       "fit": True}}),
+        "layout": {"improvedLayout": False, "randomSeed": 1},
+        "physics": {"enabled": False},
     }
     net.set_options(json.dumps(options))
     nodes, edges, *_ = net.get_network_data()

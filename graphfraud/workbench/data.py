@@ -27,6 +27,8 @@ from graphfraud.views.timeline import timeline_svg
 ZERO = Decimal("0.00")
 #: neighbours a double-click adds at most (the rest are counted as "n more")
 EXPAND_CAP = 25
+#: the radius of every node in the workbench (its amount is in the tooltip and the tables)
+WORKBENCH_SIZE = 11
 #: paths returned between two nodes at most
 MAX_PATHS = 5
 
@@ -189,7 +191,8 @@ def graph_json(graph: CaseGraph, lang: str, *, layout: bool = True) -> dict:
 def _group_style(n: dict, lang: str, styles: dict) -> dict:
     st = styles["node"].get(n["group_of"], styles["node"]["card"])
     label = n["label"] if lang == "zh" else n["label_en"]
-    return {"label": label, "shape": "box", "color": st["color"], "title": t("workbench.group_hint", lang=lang),
+    return {"label": label, "shape": "box", "size": WORKBENCH_SIZE, "font": readable.FONT, "color": st["color"],
+            "title": t("workbench.group_hint", lang=lang),
             "style_type": n["group_of"]}
 
 
@@ -200,7 +203,8 @@ def node_json(n, lang: str, styles: dict) -> dict:
             "member": n.member, "role": n.role, "n_claims": n.n_claims, "amount": money(n.amount),
             "first_date": n.first_date.isoformat() if n.first_date else None,
             "last_date": n.last_date.isoformat() if n.last_date else None,
-            "shape": st["shape"], "color": st["color"], "type_name": type_label(key, lang, styles),
+            "shape": st["shape"], "size": WORKBENCH_SIZE, "font": readable.FONT, "color": st["color"],
+            "type_name": type_label(key, lang, styles),
             "title": node_tooltip(n, lang, styles), "expandable": n.type in EXPLORE_TYPES}
 
 
