@@ -4,7 +4,6 @@ stable ids, and every investigator query returns what its comment promises."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 from decimal import Decimal
@@ -209,9 +208,7 @@ def test_card_cooccurrence_agrees_with_the_python_engine(loaded):
     from graphfraud.detect.cooccur import cooccurrence
     from graphfraud.detect.settings import Settings
 
-    s = Settings()
-    s = dataclasses.replace(s, card_collection=dataclasses.replace(s.card_collection, min_days=2,
-                                                                   min_significance=0.0))
+    s = Settings().with_section("card_collection", min_days=2, min_significance=0.0)
     ws = Workspace.open(loaded["ws"])
     con = ws.connect()
     try:

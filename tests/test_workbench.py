@@ -195,6 +195,32 @@ def test_a_dismissed_ring_keeps_its_status_and_is_flagged_when_it_grows(client):
     assert row["grew_after_dismissal"]
 
 
+def test_next_months_detection_keeps_each_cases_status_by_the_rings_stable_id(detected_region, tmp_path):
+    """The monthly batch: a new ``detect`` on the workspace updates the queue (its latest run)
+    while the cases keep their statuses, because the rings keep their ids."""
+    from graphfraud.detect.run import detect
+
+    _, ws, _, result = detected_region
+    copy = tmp_path / "ws"
+    shutil.copytree(ws, copy)
+    _accounts(copy)
+    c = create_app(open_workbench(WorkspaceSource(copy), copy)).test_client()
+    csrf = _login(c, "inv")
+    first = c.get("/api/queue").get_json()
+    ring = next(r for r in first["rows"] if r["case_type"] == "ring")
+    c.get(f"/api/case/{ring['id']}")
+    for status in ("under_review", "dismissed"):
+        assert c.post(f"/api/case/{ring['id']}/status", json={"status": status, "note": "同住家庭"},
+                      headers={"X-CSRF-Token": csrf}).status_code == 200
+    again = detect(copy, tmp_path / "next")
+    second = c.get("/api/queue").get_json()
+    assert second["run_id"] == again.run_id != first["run_id"]
+    row = {r["id"]: r for r in second["rows"]}[ring["id"]]
+    assert row["status"] == "dismissed" and row["run_status"] == "same" and not row["grew_after_dismissal"]
+    # the earlier run stays in the queue's run list
+    assert {r["run_id"] for r in c.get("/api/runs").get_json()} >= {first["run_id"], second["run_id"]}
+
+
 def test_confirmed_cards_feed_seed_and_expand(client, bench_ws):
     c, _ = client
     _, result = bench_ws

@@ -141,6 +141,11 @@ class Settings:
             return self.sections[kind]
         return registry.settings_sections()[kind]()
 
+    def with_section(self, kind: str, **changes: Any) -> Settings:
+        """These settings with some of one detector's changed."""
+        section = dataclasses.replace(self.section(kind), **changes)
+        return dataclasses.replace(self, sections={**self.sections, kind: section})
+
     def __getattr__(self, name: str) -> Any:
         # only reached for names that are not fields: a detector's section by its kind
         if name.startswith("_") or name == "sections":

@@ -100,8 +100,7 @@ def expand(con, seeds: list[str], *, settings: Settings | None = None, window_mi
     ``min_days`` is lower than a ring's by default: the seeds are already confirmed."""
     settings = settings or Settings()
     if window_minutes is not None:
-        settings = dataclasses.replace(settings, sections={**settings.sections, "card_collection": dataclasses.replace(
-            settings.section("card_collection"), window_minutes=int(window_minutes))})
+        settings = settings.with_section("card_collection", window_minutes=int(window_minutes))
     cc = settings.section("card_collection")
     if not seeds:
         raise GraphfraudError("expand_no_seeds")
