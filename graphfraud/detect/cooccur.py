@@ -48,6 +48,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from graphfraud.detect.engine import engine_of
+
 
 @dataclass(frozen=True)
 class Cooccurrence:
@@ -104,9 +106,8 @@ class PairResult:
     def edges(self, con, max_weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(a, b, weight) of the projection graph: one edge per pair, its weight the
         strongest significance over the contexts where they met, capped."""
-        rows = con.execute(
-            f"SELECT a, b, least(max(nlp), ?) FROM {self.table('sig')} GROUP BY a, b ORDER BY a, b",
-            [max_weight]).fetchnumpy()
+        rows = engine_of(con).columns(
+            f"SELECT a, b, least(max(nlp), ?) FROM {self.table('sig')} GROUP BY a, b ORDER BY a, b", [max_weight])
         return (np.asarray(rows["a"], dtype=np.int64), np.asarray(rows["b"], dtype=np.int64),
                 np.asarray(rows[list(rows)[2]], dtype=np.float64))
 
@@ -115,7 +116,9 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str, *, keep_meet
     """Run the engine on the events table (or view) named ``events``; see the module doc.
     With ``keep_meetings`` every meeting of two events within the window (significant pair or
     not, among the entities present on ``min_days`` days) stays in ``{prefix}_pe(a, b, c, d,
-    ia, ib, ok)``: a detector that groups rings into schemes needs the meetings between them."""
+    ia, ib, ok)``: a detector that groups rings into schemes needs the meetings between them.
+    ``con`` is a DuckDB connection or an ``engine.Engine`` (the same SQL on Spark)."""
+    eng = engine_of(con)
     p = prefix
     win, day = int(spec.window), int(spec.day)
     timings: dict[str, float] = {}
@@ -127,30 +130,30 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str, *, keep_meet
         clock[0] = now
 
     for name in ("ent", "ctx", "ev", "evj", "pe", "cand", "prof", "cprof", "gprof", "q", "pattr", "sig", "support"):
-        con.execute(f"DROP TABLE IF EXISTS {p}_{name}")
-    con.execute(f"CREATE TEMP TABLE {p}_ent AS SELECT (row_number() OVER (ORDER BY entity) - 1)::INTEGER AS e, entity "
+        eng.run(f"DROP TABLE IF EXISTS {p}_{name}")
+    eng.run(f"CREATE TEMP TABLE {p}_ent AS SELECT (row_number() OVER (ORDER BY entity) - 1)::INTEGER AS e, entity "
                 f"FROM (SELECT DISTINCT entity FROM {events})")
-    con.execute(f"CREATE TEMP TABLE {p}_ctx AS SELECT (row_number() OVER (ORDER BY context) - 1)::INTEGER AS c, "
+    eng.run(f"CREATE TEMP TABLE {p}_ctx AS SELECT (row_number() OVER (ORDER BY context) - 1)::INTEGER AS c, "
                 f"context FROM (SELECT DISTINCT context FROM {events})")
-    t0 = con.execute(f"SELECT coalesce(min(t), 0) FROM {events}").fetchall()[0][0]
+    t0 = eng.rows(f"SELECT coalesce(min(t), 0) FROM {events}")[0][0]
     if spec.unit is None:
         unit_expr, bin_expr = "0", f"((ev.t - {int(t0)}) // {int(spec.bin)})"
     else:
         unit_expr = f"(ev.t // {int(spec.unit)})"
         bin_expr = f"((ev.t % {int(spec.unit)}) // {int(spec.bin)})"
     attr = "ev.attr" if spec.attr_tolerance is not None else "NULL::DOUBLE"
-    con.execute(f"""
+    eng.run(f"""
         CREATE TEMP TABLE {p}_ev AS
-        SELECT (row_number() OVER () - 1)::BIGINT AS i, en.e, cx.c, ev.t::BIGINT AS t,
+        SELECT (row_number() OVER (ORDER BY ev.t, en.e, cx.c, ev.claim_id) - 1)::BIGINT AS i, en.e, cx.c, ev.t::BIGINT AS t,
                (ev.t // {day})::INTEGER AS d, {unit_expr}::INTEGER AS u, {bin_expr}::INTEGER AS bn,
                (ev.t // {win})::BIGINT AS w, {attr} AS attr, ev.claim_id
         FROM {events} ev JOIN {p}_ent en USING (entity) JOIN {p}_ctx cx USING (context)""")
-    n_events = con.execute(f"SELECT count(*) FROM {p}_ev").fetchall()[0][0]
+    n_events = eng.rows(f"SELECT count(*) FROM {p}_ev")[0][0]
     lap("events")
 
     # only an entity present on min_days distinct days at a context can meet anyone there on
     # that many days: the others shape the time profiles but are left out of the join
-    con.execute(f"""
+    eng.run(f"""
         CREATE TEMP TABLE {p}_evj AS
         SELECT ev.i, ev.e, ev.c, ev.t, ev.w, ev.attr FROM {p}_ev ev
         SEMI JOIN (SELECT e, c FROM {p}_ev GROUP BY e, c HAVING count(DISTINCT d) >= {int(spec.min_days)}) keep
@@ -158,7 +161,7 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str, *, keep_meet
     # every meeting of two events within the window: own bucket (once per unordered pair)
     # and the next bucket
     attr_ok = "TRUE" if spec.attr_tolerance is None else f"abs(x.attr - y.attr) <= {float(spec.attr_tolerance)}"
-    con.execute(f"""
+    eng.run(f"""
         CREATE TEMP TABLE {p}_pe AS
         WITH y AS (
             SELECT i, e, c, t, attr, w AS jw, TRUE AS same FROM {p}_evj
@@ -170,35 +173,35 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str, *, keep_meet
                coalesce({attr_ok}, FALSE) AS ok
         FROM {p}_evj x JOIN y ON x.c = y.c AND x.w = y.jw
         WHERE x.e <> y.e AND abs(x.t - y.t) <= {win} AND (NOT y.same OR x.e < y.e)""")
-    con.execute(f"DROP TABLE {p}_evj")
-    n_meetings = con.execute(f"SELECT count(*) FROM {p}_pe").fetchall()[0][0]
+    eng.run(f"DROP TABLE {p}_evj")
+    n_meetings = eng.rows(f"SELECT count(*) FROM {p}_pe")[0][0]
     lap("join")
 
     # share of meetings with similar attributes, per context, shrunk towards the overall share
     if spec.attr_tolerance is None:
-        con.execute(f"CREATE TEMP TABLE {p}_pattr AS SELECT c, 1.0::DOUBLE AS p_attr FROM {p}_ctx")
+        eng.run(f"CREATE TEMP TABLE {p}_pattr AS SELECT c, 1.0::DOUBLE AS p_attr FROM {p}_ctx")
     else:
-        con.execute(f"""
+        eng.run(f"""
             CREATE TEMP TABLE {p}_pattr AS
             WITH per AS (SELECT c, count(*) AS n, count(*) FILTER (WHERE ok) AS n_ok FROM {p}_pe GROUP BY c),
                  tot AS (SELECT sum(n_ok)::DOUBLE / greatest(sum(n), 1) AS share FROM per)
             SELECT c, (n_ok + 20 * tot.share) / (n + 20) AS p_attr FROM per, tot""")
 
-    con.execute(f"""
+    eng.run(f"""
         CREATE TEMP TABLE {p}_cand AS
         SELECT a, b, c, count(DISTINCT d) AS k, min(d) AS first_day, max(d) AS last_day
         FROM {p}_pe WHERE ok GROUP BY a, b, c HAVING count(DISTINCT d) >= {int(spec.min_days)}""")
-    n_candidates = con.execute(f"SELECT count(*) FROM {p}_cand").fetchall()[0][0]
+    n_candidates = eng.rows(f"SELECT count(*) FROM {p}_cand")[0][0]
     lap("candidates")
 
     # time profiles: the region's G(bin), each context's g(c, bin) shrunk towards G, and per
     # unit the sums needed for sum_b f(b)^2 with f shrunk towards g (expanded algebraically so
     # empty bins need no rows)
     beta, alpha = float(spec.context_shrinkage), float(spec.day_shrinkage)
-    con.execute(f"""
+    eng.run(f"""
         CREATE TEMP TABLE {p}_gprof AS
         SELECT bn, count(*)::DOUBLE / (SELECT count(*) FROM {p}_ev) AS G FROM {p}_ev GROUP BY bn""")
-    con.execute(f"""
+    eng.run(f"""
         CREATE TEMP TABLE {p}_cprof AS
         WITH n AS (SELECT c, bn, count(*)::DOUBLE AS n FROM {p}_ev GROUP BY c, bn),
              tot AS (SELECT c, sum(n) AS N FROM n GROUP BY c),
@@ -209,7 +212,7 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str, *, keep_meet
                    / ((tot.N + {beta}) * (tot.N + {beta})) AS sum_g2
         FROM n JOIN tot USING (c) JOIN {p}_gprof gp USING (bn), g2
         WINDOW w AS (PARTITION BY n.c)""")
-    con.execute(f"""
+    eng.run(f"""
         CREATE TEMP TABLE {p}_q AS
         WITH n AS (SELECT c, u, bn, count(*)::DOUBLE AS n FROM {p}_ev GROUP BY c, u, bn)
         SELECT n.c, n.u,
@@ -219,7 +222,7 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str, *, keep_meet
 
     lap("profiles")
     # expected meetings of each candidate pair from its own presence, and the significance
-    con.execute(f"""
+    eng.run(f"""
         CREATE TEMP TABLE {p}_sig AS
         WITH eu AS (SELECT e, c, u, count(*) AS n FROM {p}_ev
                     WHERE e IN (SELECT a FROM {p}_cand UNION SELECT b FROM {p}_cand) GROUP BY e, c, u),
@@ -233,12 +236,12 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str, *, keep_meet
                 JOIN {p}_pattr pa ON pa.c = cand.c
                 GROUP BY cand.a, cand.b, cand.c)
         SELECT cand.a, cand.b, cand.c, cand.k, lam.lam, lam.co_units, cand.first_day, cand.last_day,
-               {nlp_sql("cand.k", "lam.lam", spec.max_weight)} AS nlp
+               {nlp_sql("cand.k", "lam.lam", spec.max_weight, eng.ln_factorial)} AS nlp
         FROM {p}_cand cand JOIN lam USING (a, b, c)""")
-    con.execute(f"DELETE FROM {p}_sig WHERE nlp < {float(spec.min_significance)}")
-    n_sig = con.execute(f"SELECT count(*) FROM {p}_sig").fetchall()[0][0]
+    eng.run(f"DELETE FROM {p}_sig WHERE nlp < {float(spec.min_significance)}")
+    n_sig = eng.rows(f"SELECT count(*) FROM {p}_sig")[0][0]
     lap("significance")
-    con.execute(f"""
+    eng.run(f"""
         CREATE TEMP TABLE {p}_support AS
         SELECT pe.a, pe.b, pe.c, pe.d, xa.claim_id AS claim_a, xb.claim_id AS claim_b, xa.t AS t_a, xb.t AS t_b
         FROM {p}_pe pe SEMI JOIN {p}_sig s USING (a, b, c)
@@ -246,15 +249,16 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str, *, keep_meet
         WHERE pe.ok""")
     lap("support")
     for name in ("cand", "gprof", "cprof") if keep_meetings else ("pe", "cand", "gprof", "cprof"):
-        con.execute(f"DROP TABLE IF EXISTS {p}_{name}")
+        eng.run(f"DROP TABLE IF EXISTS {p}_{name}")
     return PairResult(p, n_events, n_meetings, n_candidates, n_sig, timings)
 
 
-def nlp_sql(k: str, lam: str, no_chance: float) -> str:
+def nlp_sql(k: str, lam: str, no_chance: float, ln_factorial=lambda x: f"lgamma({x} + 1)") -> str:
     """``poisson_nlp`` as a SQL expression over two column expressions (written by code, never
-    from data); ``no_chance`` is the value when chance predicts nothing (lam <= 0)."""
+    from data); ``no_chance`` is the value when chance predicts nothing (lam <= 0);
+    ``ln_factorial`` spells ln(k!) in the engine's SQL."""
     return (f"CASE WHEN {lam} <= 0 THEN {float(no_chance)} WHEN {lam} >= {k} THEN 0.0 "
-            f"ELSE greatest(0.0, ({lam} - {k} * ln({lam}) + lgamma({k} + 1)) / ln(10) "
+            f"ELSE greatest(0.0, ({lam} - {k} * ln({lam}) + {ln_factorial(k)}) / ln(10) "
             f"+ log10(1 - {lam} / ({k} + 1))) END")
 
 
