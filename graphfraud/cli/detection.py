@@ -21,6 +21,7 @@ from graphfraud.core.i18n import get_lang, t
 from graphfraud.core.money import fmt_money
 from graphfraud.demo import run_demo
 from graphfraud.detect.registry import kind_name
+from graphfraud.detect.run import ENGINES
 from graphfraud.detect.run import detect as run_detect
 from graphfraud.detect.settings import Settings
 from graphfraud.neo4j.detect import detect as neo4j_detect
@@ -75,10 +76,15 @@ def demo(ctx, out_dir: Path, patients: int, months: int, seed: int):
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
               help="打印可疑度最高的前 N 个团伙 / print the N most suspicious rings")
 @click.option("--memory-limit", default=None, help="DuckDB 内存上限 / DuckDB memory limit (default 4GB)")
+@click.option("--engine", type=click.Choice(ENGINES), default="duckdb", show_default=True,
+              help="共现引擎在哪里运行：duckdb（本机）或 spark / where the co-occurrence engine runs: duckdb or spark")
+@click.option("--spark-master", default=None,
+              help="Spark 主节点（默认本机 local[2]；集群如 yarn）/ Spark master (default local[2]; a cluster: yarn, k8s://…)")
 @neo4j_options(required_env=False)
 @click.pass_context
 @friendly_errors
 def detect(ctx, workspace: Path, out_dir: Path, config: Path | None, top: int, memory_limit: str | None,
+           engine: str, spark_master: str | None,
            neo4j_uri: str | None, neo4j_user: str | None, neo4j_password: str | None, neo4j_database: str | None):
     """检测团伙与单项线索，写出评分与理由 / find rings and leads, with scores and reasons.
 
@@ -91,6 +97,10 @@ def detect(ctx, workspace: Path, out_dir: Path, config: Path | None, top: int, m
     ring_members, reasons and leads as CSV (UTF-8 with BOM) and Parquet plus run.json into
     OUT, and keeps the run in the workspace.
 
+    With --engine spark the co-occurrence engine (the bucketed self-join, the distinct-day
+    counts and the null model) runs on Apache Spark, local mode by default (the spark extra);
+    the results are the same (docs/engines.md).
+
     With --neo4j URI the tables are read from that Neo4j instead (cypher/extract/), the same
     detectors run, and the rings (with MEMBER_OF) and leads (linked to their claims) are
     written back into the graph, replacing those of the previous run with ids kept stable.
@@ -100,6 +110,7 @@ def detect(ctx, workspace: Path, out_dir: Path, config: Path | None, top: int, m
       graphfraud detect --workspace ws --out results/2025-03
       graphfraud detect --workspace ws --out results/strict --config strict.toml --top 20
       graphfraud detect --neo4j bolt://localhost:7687 --out results/neo4j
+      graphfraud detect --workspace ws --out results/spark --engine spark
     """
 
     settings = Settings.load(config)
@@ -115,7 +126,8 @@ def detect(ctx, workspace: Path, out_dir: Path, config: Path | None, top: int, m
             click.echo(t("detect_neo4j_written", rings=len(result.rings), leads=len(result.leads),
                          uri=target.safe_uri()))
         return
-    result = run_detect(workspace, out_dir, settings=settings, memory_limit=memory_limit, progress=step)
+    result = run_detect(workspace, out_dir, settings=settings, memory_limit=memory_limit, progress=step,
+                        engine=engine, spark_master=spark_master)
     if not quiet:
         print_detect_summary(result, top)
 

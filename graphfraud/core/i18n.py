@@ -685,6 +685,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "workbench.forbidden": {"zh": "您的角色无权执行此操作（{right}）", "en": "your role may not do this ({right})"},
     "workbench.bad_status": {"zh": "没有状态 {status}", "en": "no status {status}"},
     "workbench.empty_note": {"zh": "备注为空", "en": "the note is empty"},
+    "spark_extra_missing": {"zh": "Spark 引擎需要 spark 扩展：pip install 'graphfraud[spark]'（还需 Java 17）",
+                            "en": "the Spark engine needs the spark extra: pip install 'graphfraud[spark]' (and Java 17)"},
     "workbench.not_found": {"zh": "没有这个页面或接口", "en": "no such page or API"},
     "workbench.bad_request": {"zh": "请求无效（方法不允许或内容过大）", "en": "bad request (method not allowed, or too large)"},
     "workbench.no_file": {"zh": "没有上传文件", "en": "no file was uploaded"},

@@ -43,12 +43,15 @@ only from the events table, never from text built into the SQL.
 from __future__ import annotations
 
 import math
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from graphfraud.detect.engine import engine_of
+from graphfraud.detect.engine import DuckDBEngine, engine_of, offload_engine
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,9 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str, *, keep_meet
     ia, ib, ok)``: a detector that groups rings into schemes needs the meetings between them.
     ``con`` is a DuckDB connection or an ``engine.Engine`` (the same SQL on Spark)."""
     eng = engine_of(con)
+    off = offload_engine()
+    if off is not None and isinstance(eng, DuckDBEngine):
+        return _offloaded(con, off, events, spec, prefix, keep_meetings)
     p = prefix
     win, day = int(spec.window), int(spec.day)
     timings: dict[str, float] = {}
@@ -251,6 +257,37 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str, *, keep_meet
     for name in ("cand", "gprof", "cprof") if keep_meetings else ("pe", "cand", "gprof", "cprof"):
         eng.run(f"DROP TABLE IF EXISTS {p}_{name}")
     return PairResult(p, n_events, n_meetings, n_candidates, n_sig, timings)
+
+
+#: the engine's tables the detectors read afterwards (``pe`` only with ``keep_meetings``)
+RESULT_TABLES = ("ent", "ctx", "ev", "pattr", "q", "sig", "support")
+
+
+def _offloaded(con, off, events: str, spec: Cooccurrence, prefix: str, keep_meetings: bool) -> PairResult:
+    """The engine on ``off`` (Spark) for a detector working on DuckDB: the events go as
+    Parquet, the result tables come back as Arrow into the same temporary tables."""
+    t0 = time.perf_counter()
+    folder = Path(tempfile.mkdtemp(prefix="graphfraud-engine-"))
+    try:
+        path = folder / f"{events}.parquet"
+        con.execute(f"COPY (SELECT * FROM {events}) TO '{str(path).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+        off.read_parquet(events, str(path))
+        t1 = time.perf_counter()
+        pr = cooccurrence(off, events, spec, prefix, keep_meetings=keep_meetings)
+        t2 = time.perf_counter()
+        for name in RESULT_TABLES + (("pe",) if keep_meetings else ()):
+            table = off.arrow(f"SELECT * FROM {prefix}_{name}")
+            con.register("gf_engine_result", table)
+            try:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {prefix}_{name} AS SELECT * FROM gf_engine_result")
+            finally:
+                con.unregister("gf_engine_result")
+        off.drop_prefix(prefix)
+        off.run(f"DROP TABLE IF EXISTS {events}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    pr.timings.update({"to_engine": round(t1 - t0, 3), "from_engine": round(time.perf_counter() - t2, 3)})
+    return pr
 
 
 def nlp_sql(k: str, lam: str, no_chance: float, ln_factorial=lambda x: f"lgamma({x} + 1)") -> str:

@@ -15,15 +15,17 @@ The only function Spark lacks is ``lgamma``; engines spell the log-factorial the
 need (``ln_factorial``): DuckDB's ``lgamma(k + 1)``, Spark's sum of ``ln(i)`` for i = 1..k.
 
 So far the co-occurrence engine (``detect.cooccur``: events, the bucketed self-join, the
-distinct-day counts, the null model and its tails) runs on both; the rest of detection runs on
-DuckDB (see docs/engines.md for what remains).
+distinct-day counts, the null model and its tails) runs on both; ``detect --engine spark``
+sends it to Spark (``offloading``) while the rest of detection runs on DuckDB (see
+docs/engines.md for what remains).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import numpy as np
@@ -72,16 +74,40 @@ _DROP = re.compile(r"^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(\w+)\s*$", re.I)
 _DELETE = re.compile(r"^\s*DELETE\s+FROM\s+(\w+)\s+WHERE\s+(.*)$", re.S | re.I)
 
 
-def local_spark(*, cores: int = 2, app: str = "graphfraud", conf: dict[str, str] | None = None):
-    """A SparkSession in local mode on this machine only (loopback, no UI, nothing
-    downloaded): for tests and small runs. Needs the ``spark`` extra (pyspark) and Java 17."""
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+_OFFLOAD: list = []
+
+
+@contextmanager
+def offloading(engine) -> Iterator[None]:
+    """While inside, the co-occurrence engine of every detector runs on ``engine`` (its
+    events sent as Parquet, its result tables brought back to the DuckDB connection)."""
+    _OFFLOAD.append(engine)
+    try:
+        yield
+    finally:
+        _OFFLOAD.pop()
+
+
+def offload_engine():
+    """The engine the heavy steps are sent to (None: they run on DuckDB)."""
+    return _OFFLOAD[-1] if _OFFLOAD else None
+
+
+def local_spark(*, cores: int = 2, app: str = "graphfraud", conf: dict[str, str] | None = None,
+                master: str | None = None):
+    """A SparkSession: in local mode on this machine only (loopback, no UI, nothing
+    downloaded) unless ``master`` names a cluster (``yarn``, ``k8s://…``; under
+    ``spark-submit`` the master it was given). Needs the ``spark`` extra (pyspark) and Java 17."""
     from pyspark.sql import SparkSession  # the spark extra
 
-    builder = (SparkSession.builder.master(f"local[{int(cores)}]").appName(app)
-               .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", str(4 * int(cores)))
-               .config("spark.sql.session.timeZone", "UTC"))
+    master = master or f"local[{int(cores)}]"
+    builder = (SparkSession.builder.master(master).appName(app).config("spark.sql.session.timeZone", "UTC")
+               .config("spark.ui.showConsoleProgress", "false"))
+    if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        builder = (builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.sql.shuffle.partitions", str(4 * int(cores))))
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
@@ -128,6 +154,16 @@ class SparkEngine:
 
     def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
         return [tuple(r) for r in self._df(sql, params).collect()]
+
+    def arrow(self, sql: str, params: Sequence[Any] | None = None):
+        """The result as a pyarrow table (to bring it back to DuckDB)."""
+        return self._df(sql, params).toArrow()
+
+    def drop_prefix(self, prefix: str) -> None:
+        """Drop the views of one detector's pass (``{prefix}_…``)."""
+        for name in [v for v in self._views if v.startswith(prefix + "_")]:
+            self.spark.catalog.dropTempView(name)
+            self._views.discard(name)
 
     def columns(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, np.ndarray]:
         df = self._df(sql, params)

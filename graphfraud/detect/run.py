@@ -20,6 +20,7 @@ from graphfraud import __version__
 from graphfraud.core.errors import GraphfraudError
 from graphfraud.core.safe_text import write_csv
 from graphfraud.detect import registry
+from graphfraud.detect.engine import SparkEngine, local_spark, offloading
 from graphfraud.detect.leads import detect_leads
 from graphfraud.detect.model import DetectorResult, Lead, Member, Ring, reason
 from graphfraud.detect.settings import Settings
@@ -50,14 +51,40 @@ class DetectResult:
     files: list[Path] = field(default_factory=list)
 
 
+ENGINES = ("duckdb", "spark")
+
+
 def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | None = None,
            memory_limit: str | None = None, progress: Callable[[str], None] | None = None,
-           source: str | None = None) -> DetectResult:
+           source: str | None = None, engine: str = "duckdb", spark_master: str | None = None) -> DetectResult:
     """Run every enabled detector on the workspace's tables and write the run's outputs.
 
     ``source`` names where the tables came from when the workspace is only a materialised copy
     (``graphfraud detect --neo4j`` extracts the server's tables into a temporary workspace);
-    it is recorded in the manifest."""
+    it is recorded in the manifest. ``engine="spark"`` runs the co-occurrence engine on Spark
+    (``spark_master``, default local mode on this machine), the rest as always; the results
+    are the same (docs/engines.md)."""
+    if engine == "duckdb":
+        return _detect(workspace, out_dir, settings=settings, memory_limit=memory_limit, progress=progress,
+                       source=source, engine_info={"name": "duckdb"})
+    if engine != "spark":
+        raise GraphfraudError("bad_option", option="--engine", detail=f"{engine} ∉ {', '.join(ENGINES)}")
+    try:
+        spark = local_spark(master=spark_master)
+    except ImportError:
+        raise GraphfraudError("spark_extra_missing") from None
+    try:
+        spark.sparkContext.setLogLevel("ERROR")
+        with offloading(SparkEngine(spark)):
+            return _detect(workspace, out_dir, settings=settings, memory_limit=memory_limit, progress=progress,
+                           source=source, engine_info={"name": "spark", "spark": spark.version,
+                                                       "master": spark.sparkContext.master})
+    finally:
+        spark.stop()
+
+
+def _detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | None, memory_limit: str | None,
+            progress: Callable[[str], None] | None, source: str | None, engine_info: dict) -> DetectResult:
     settings = settings or Settings()
     ws = Workspace.open(workspace)
     out_dir = Path(out_dir)
@@ -114,6 +141,7 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
                              previous_run, started_at, finished_at, time.perf_counter() - started)
         if source is not None:
             manifest["source"] = source
+        manifest["engine"] = engine_info
         out_dir.mkdir(parents=True, exist_ok=True)
         manifest_path = out_dir / "run.json"
         # run.json is written last, once the run is kept in the workspace: a folder without
@@ -381,9 +409,9 @@ def _manifest(con, run_id, ws, out_dir, settings, rings, leads, changes, stats, 
                   SELECT table_name, sum(input_rows), sum(loaded), sum(duplicate), sum(rejected)
                   FROM ingest_files GROUP BY table_name ORDER BY table_name""").fetchall()}
     rejected = {}
-    for t, reason, n in con.execute("""SELECT table_name, reason, count(*) FROM rejects GROUP BY ALL
+    for t, why, n in con.execute("""SELECT table_name, reason, count(*) FROM rejects GROUP BY ALL
                                        ORDER BY table_name, reason""").fetchall():
-        rejected.setdefault(t, {})[reason] = n
+        rejected.setdefault(t, {})[why] = n
     by_kind: dict[str, int] = {}
     for r in rings:
         by_kind[r.kind] = by_kind.get(r.kind, 0) + 1
