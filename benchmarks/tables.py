@@ -107,6 +107,7 @@ def chosen(runs: list[tuple[Path, dict]]) -> dict[str, tuple[Path, dict] | None]
         "leiden": latest(runs, "leiden_1m", {**LEIDEN, "iterations": passes}),
         "case_page": latest(runs, "case_page", {"cap": "500"}, has="results"),
         "readability": latest(runs, "readability", {"cap": "500"}, has="summary"),
+        "engines": latest(runs, "engines", has="regions"),
         "bolt": latest(runs, "neo4j_load", REGION_NEO4J, has="bolt"),
         "bulk": latest(runs, "neo4j_load", REGION_NEO4J, has="bulk"),
         "accuracy": latest(runs, "accuracy", has="rows"),
@@ -233,6 +234,25 @@ def benchmark_table(pick: dict) -> str:
                            f"rings: {s['workbench_overlapping_max']} (workbench), {s['static_overlapping_max']} "
                            f"(pages); explore: {100 * s['explore_overlapping_share']:.1f} % of nodes",
                            "0 on rings, < 2 % on 500 nodes; < 2 s", _ok(ok), _date_machine(d)]))
+        used.append(p)
+
+    if pick["engines"]:
+        p, d = pick["engines"]
+        regions, growth = d["regions"], d["growth_exponent"]
+
+        def per(key: str, fmt) -> str:
+            return " / ".join(fmt(r) for r in regions)
+
+        ok = all(v is not None and v <= 1.1 for v in growth.values()) and all(r["same_outputs"] for r in regions)
+        lines.append(_row(["`graphfraud detect`: DuckDB / `--engine spark` on local[2]",
+                           per("claims", lambda r: f"{r['claims'] / 1e6:.1f}M") + " claims",
+                           per("t", lambda r: f"{r['duckdb']['seconds']:.0f}") + " s / "
+                           + per("t", lambda r: f"{r['spark']['seconds']:.0f}") + " s",
+                           per("m", lambda r: f"{r['duckdb']['peak_rss_gb']:.1f}") + " / "
+                           + per("m", lambda r: f"{r['spark']['peak_rss_gb']:.1f}") + " GB",
+                           f"same outputs: {'✓' if all(r['same_outputs'] for r in regions) else '✗'}; time ∝ "
+                           f"claims^{growth['duckdb']} / ^{growth['spark']}",
+                           "exponent ≤ 1.1", _ok(ok), _date_machine(d)]))
         used.append(p)
 
     if pick["bolt"]:

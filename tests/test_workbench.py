@@ -129,6 +129,22 @@ def test_posts_need_the_sessions_csrf_token_and_the_pages_origin(client):
     assert "csrf" in page
 
 
+def test_repeated_failed_logins_lock_the_user_name(client):
+    c, bench = client
+
+    def attempt(password: str) -> str:
+        page = c.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        return c.post("/login", data={"csrf": token, "username": "liaison", "password": password}).headers["Location"]
+
+    for _ in range(5):
+        assert attempt("wrong-password-x").endswith("failed=1")
+    # locked now, even with the right password
+    assert attempt(PASSWORDS["liaison"]).endswith("failed=1")
+    actions = [e["action"] for e in audit.entries(bench.workspace) if e.get("operator") == "liaison"]
+    assert actions[-6:] == ["login_failed"] * 5 + ["login_locked"]
+
+
 def test_liaison_only_actions_are_refused_to_an_investigator_and_audited(client):
     c, bench = client
     csrf = _login(c, "inv")
@@ -265,7 +281,11 @@ def test_hostile_strings_come_back_as_data(client):
     csrf = _login(c, "inv")
     r = c.get("/api/case/" + "%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")
     assert r.status_code == 400 and r.headers["Content-Type"].startswith("application/json")
-    assert "<img src=x onerror=alert(1)>" in r.get_json()["error"]  # text inside JSON, for textContent
+    assert r.get_json()["code"] == "workbench.bad_case_id" and "<img" not in r.get_data(as_text=True)
+    for bad in ("..", "CC-1%3B%20DROP", "a" * 81):
+        assert c.get(f"/api/case/{bad}").status_code in (400, 404)
+    r = c.get("/api/case/CC-0000000000")  # well formed, unknown: the store's own message
+    assert r.status_code == 400 and r.get_json()["code"] == "case_not_found"
     r = c.get("/api/case/a%2F%3Cb%3E")  # an id with a slash is no route: JSON too, no page echoing it
     assert r.status_code == 404 and r.get_json()["code"] == "workbench.not_found"
     assert "script-src 'self'" in r.headers["Content-Security-Policy"]
@@ -394,7 +414,7 @@ def _walk(url: str, bench) -> dict:
         # a hostile id opened in the page is shown as text too
         page.evaluate("() => window.gfWorkbench.open('<img src=x onerror=window.__pwned=3>', null).catch(() => 0)")
         page.wait_for_selector("#app p.flash.bad")
-        assert "<img src=x onerror=window.__pwned=3>" in page.inner_text("#app")
+        assert "案件编号格式不对" in page.inner_text("#app")  # refused before any query, shown as text
         assert page.evaluate("() => window.__pwned") is None and page.locator("#app img").count() == 0
         assert [e for e in s.errors if "400" in e] and all("400" in e for e in s.errors)  # the refused id only
         s.errors.clear()

@@ -687,6 +687,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "workbench.empty_note": {"zh": "备注为空", "en": "the note is empty"},
     "spark_extra_missing": {"zh": "Spark 引擎需要 spark 扩展：pip install 'graphfraud[spark]'（还需 Java 17）",
                             "en": "the Spark engine needs the spark extra: pip install 'graphfraud[spark]' (and Java 17)"},
+    "workbench.bad_case_id": {"zh": "案件编号格式不对", "en": "not a case id"},
     "workbench.not_found": {"zh": "没有这个页面或接口", "en": "no such page or API"},
     "workbench.bad_request": {"zh": "请求无效（方法不允许或内容过大）", "en": "bad request (method not allowed, or too large)"},
     "workbench.no_file": {"zh": "没有上传文件", "en": "no file was uploaded"},

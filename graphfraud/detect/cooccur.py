@@ -43,6 +43,7 @@ only from the events table, never from text built into the SQL.
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import tempfile
 import time
@@ -267,7 +268,10 @@ def _offloaded(con, off, events: str, spec: Cooccurrence, prefix: str, keep_meet
     """The engine on ``off`` (Spark) for a detector working on DuckDB: the events go as
     Parquet, the result tables come back as Arrow into the same temporary tables."""
     t0 = time.perf_counter()
-    folder = Path(tempfile.mkdtemp(prefix="graphfraud-engine-"))
+    # on a cluster the executors must read the events: GRAPHFRAUD_SPARK_STAGING names a folder
+    # the driver writes and they read (a shared mount); by default a local temporary folder
+    staging = os.environ.get("GRAPHFRAUD_SPARK_STAGING") or None
+    folder = Path(tempfile.mkdtemp(prefix="graphfraud-engine-", dir=staging))
     try:
         path = folder / f"{events}.parquet"
         con.execute(f"COPY (SELECT * FROM {events}) TO '{str(path).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")

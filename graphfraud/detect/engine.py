@@ -105,6 +105,9 @@ def local_spark(*, cores: int = 2, app: str = "graphfraud", conf: dict[str, str]
                .config("spark.ui.showConsoleProgress", "false"))
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # in local mode the driver's JVM does all the work (Spark's default heap, 1 GB, runs out
+        # at a few million claims); GRAPHFRAUD_SPARK_MEMORY sets it (default 8g)
+        builder = builder.config("spark.driver.memory", os.environ.get("GRAPHFRAUD_SPARK_MEMORY", "8g"))
         builder = (builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
                    .config("spark.ui.enabled", "false")
                    .config("spark.sql.shuffle.partitions", str(4 * int(cores))))

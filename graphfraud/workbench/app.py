@@ -15,7 +15,9 @@ import hashlib
 import html
 import ipaddress
 import json
+import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -42,6 +44,12 @@ LOGIN_COOKIE = "gf_login"
 LANG_COOKIE = "gf_lang"
 ASSETS = {"vis-network.min.js": ("vendor", "vis-network", "vis-network.min.js"),
           "workbench.js": ("workbench.js",), "workbench.css": ("workbench.css",)}
+#: a ring or lead id as detection writes them (CC-1A2B3C4D5E, L-AD-1A2B3C4D5E): anything else
+#: in a case URL is refused before it reaches a query or a file name
+CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
+#: failed logins of one user name allowed within LOCK_SECONDS before it is locked that long
+MAX_FAILURES = 5
+LOCK_SECONDS = 15 * 60
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
@@ -119,8 +127,19 @@ def create_app(bench: Workbench) -> Flask:
     def http_error(exc):
         return fail(exc.code, "workbench.not_found" if exc.code == 404 else "workbench.bad_request")
 
+    failures: dict[str, list[float]] = {}
+
+    def locked(username: str) -> bool:
+        now = time.monotonic()
+        recent = [x for x in failures.get(username, []) if now - x < LOCK_SECONDS]
+        failures[username] = recent
+        return len(recent) >= MAX_FAILURES
+
     @app.before_request
     def authenticate():
+        case_id = (request.view_args or {}).get("case_id")
+        if case_id is not None and not CASE_ID.match(case_id):
+            return fail(400, "workbench.bad_case_id")
         g.session = bench.state.session(request.cookies.get(SESSION_COOKIE))
         if request.endpoint in ("login_page", "login"):
             return None
@@ -157,11 +176,16 @@ def create_app(bench: Workbench) -> Flask:
     def login():
         if not auth.same(request.form.get("csrf"), request.cookies.get(LOGIN_COOKIE)) or not _same_origin():
             return fail(403, "workbench.csrf")
-        username = request.form.get("username", "")
+        username = request.form.get("username", "")[:64]
+        if locked(username):
+            bench.record(username or "-", "login_locked")
+            return redirect("/login?failed=1", code=303)
         done = bench.state.login(username, request.form.get("password", ""))
         if done is None:
-            bench.record(username[:64] or "-", "login_failed")
+            failures.setdefault(username, []).append(time.monotonic())
+            bench.record(username or "-", "login_failed")
             return redirect("/login?failed=1", code=303)
+        failures.pop(username, None)
         token, session = done
         bench.record(session.user.username, "login", role=session.user.role)
         resp = redirect("/", code=303)
