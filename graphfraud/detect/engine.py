@@ -116,6 +116,17 @@ def local_spark(*, cores: int = 2, app: str = "graphfraud", conf: dict[str, str]
     return builder.getOrCreate()
 
 
+def spark_session(master: str | None = None):
+    """The SparkSession to run on and whether it is ours to stop: the one already active in
+    this process (``spark-submit``'s, a notebook's, a test's), else a new ``local_spark``."""
+    from pyspark.sql import SparkSession  # the spark extra
+
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active, False
+    return local_spark(master=master), True
+
+
 class SparkEngine:
     """The same statements on a SparkSession (see the module doc)."""
 

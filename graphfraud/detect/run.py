@@ -20,7 +20,7 @@ from graphfraud import __version__
 from graphfraud.core.errors import GraphfraudError
 from graphfraud.core.safe_text import write_csv
 from graphfraud.detect import registry
-from graphfraud.detect.engine import SparkEngine, local_spark, offloading
+from graphfraud.detect.engine import SparkEngine, offloading, spark_session
 from graphfraud.detect.leads import detect_leads
 from graphfraud.detect.model import DetectorResult, Lead, Member, Ring, reason
 from graphfraud.detect.settings import Settings
@@ -70,7 +70,7 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
     if engine != "spark":
         raise GraphfraudError("bad_option", option="--engine", detail=f"{engine} ∉ {', '.join(ENGINES)}")
     try:
-        spark = local_spark(master=spark_master)
+        spark, owned = spark_session(spark_master)
     except ImportError:
         raise GraphfraudError("spark_extra_missing") from None
     try:
@@ -80,7 +80,8 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
                            source=source, engine_info={"name": "spark", "spark": spark.version,
                                                        "master": spark.sparkContext.master})
     finally:
-        spark.stop()
+        if owned:
+            spark.stop()
 
 
 def _detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | None, memory_limit: str | None,
