@@ -154,8 +154,10 @@ def expand(con, seeds: list[str], *, settings: Settings | None = None, window_mi
                        list(DISTINCT claim_id) AS claim_ids
                 FROM meet GROUP BY card_id),
         lam AS (SELECT card_id, sum(lam) AS expected FROM xp_pairs GROUP BY card_id),
+        -- nlp rounded: its last bits depend on the order a parallel sum added the terms, and
+        -- two seeds equally good must give the same path on every run
         best AS (SELECT DISTINCT ON (card_id) card_id, seed, place, k FROM xp_pairs
-                 ORDER BY card_id, k DESC, nlp DESC, seed, place)
+                 ORDER BY card_id, k DESC, round(nlp, 9) DESC, seed, place)
         SELECT per.card_id, per.days, lam.expected, per.seeds_met, per.claim_ids, best.seed, best.place, best.k
         FROM per JOIN lam USING (card_id) JOIN best USING (card_id)""").fetchall()
     candidates = []
