@@ -71,7 +71,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -80,7 +79,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baselines import card_collection_baselines, cohort_baselines, drug_resale_baselines
-from common import machine, save
+from common import git_commit, machine, save
 
 KINDS = ("card_collection", "cohort_admission", "drug_resale", "trace_code_reuse", "doctor_pharmacy",
          "shared_identity")
@@ -581,12 +580,6 @@ def timing_markdown(regions: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def print_failures(failures: list[dict]) -> None:
@@ -643,7 +636,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     result = {"benchmark": "accuracy", "date": time.strftime("%Y-%m-%d"),
               "machine": {**machine(), "duckdb": duckdb.__version__}, "graphfraud": graphfraud.__version__,
-              "commit": _git_commit(), "args": {k: str(v) for k, v in vars(args).items()},
+              "commit": git_commit(), "args": {k: str(v) for k, v in vars(args).items()},
               "definitions": {"found": f"best-matching ring of the same kind has card Jaccard >= {FOUND_JACCARD}",
                               "real": "at least half of the ring's cards belong to one planted ring (any kind)",
                               "top": TOP}}

@@ -28,15 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "tests"))
-from common import machine, save  # noqa: E402
-
-
-def _git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
+from common import git_commit, machine, save  # noqa: E402
 
 
 def build(work: Path, patients: int, months: int, seed: int, fresh: bool) -> Path:
@@ -131,7 +123,7 @@ def main() -> None:
               f"{results[name]['ready_median_s']} s, whole page loaded in {results[name]['load_median_s']} s "
               f"(medians of {args.runs}; {info['claims']} claims in its table)")
     payload = {"benchmark": "case_page", "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
-               "browser": chromium_version, "commit": _git_commit(),
+               "browser": chromium_version, "commit": git_commit(),
                "note": "machine shared with other engineers' work while measured",
                "args": {k: str(v) for k, v in vars(args).items()}, "results": results}
     path = save(f"case_page-n{made['neighbourhood']['nodes']}", payload)

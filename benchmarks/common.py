@@ -59,5 +59,14 @@ def save(name: str, payload: dict) -> Path:
     return path
 
 
+def git_commit() -> str | None:
+    """The checkout's commit, recorded with a result (None outside a git checkout)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def graphfraud_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "graphfraud", "--quiet", *args]

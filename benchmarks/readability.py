@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "tests"))
-from common import machine, save  # noqa: E402
+from case_page import build  # noqa: E402  (the same region, generated and detected once)
+from common import git_commit, machine, save  # noqa: E402
 
 OVERLAPS_JS = """(net) => {
   const ids = net.body.nodeIndices.slice();
@@ -51,26 +51,6 @@ OVERLAPS_JS = """(net) => {
 }"""
 
 
-def _git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def build(work: Path, patients: int, months: int, seed: int, fresh: bool) -> Path:
-    from graphfraud.detect.run import detect
-    from graphfraud.ingest.run import ingest
-    from graphfraud.synth.generate import generate_region
-
-    ws = work / "ws"
-    if fresh or not (ws / "graphfraud.duckdb").exists():
-        shutil.rmtree(work, ignore_errors=True)
-        generate_region(work / "data", patients=patients, months=months, seed=seed)
-        ingest(work / "data", ws)
-        detect(ws, work / "results")
-    return ws
 
 
 def static_pages(ws: Path, out: Path, cap: int) -> dict[str, Path]:
@@ -186,7 +166,7 @@ def main() -> None:
           f"case view interactive in {summary['interactive_median_s']} s (median), {summary['interactive_max_s']} s at most")
     chromium_version = subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True, text=True).stdout.strip()
     payload = {"benchmark": "readability", "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
-               "browser": chromium_version, "commit": _git_commit(), "args": {k: str(v) for k, v in vars(args).items()},
+               "browser": chromium_version, "commit": git_commit(), "args": {k: str(v) for k, v in vars(args).items()},
                "summary": summary, "workbench": bench, "static": static, "explore": explore}
     print(f"results: {save('readability', payload)}")
 

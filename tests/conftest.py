@@ -113,7 +113,6 @@ def detected_region(tmp_path_factory):
 # NEO4J_USERNAME / NEO4J_PASSWORD), else Neo4j 5.26 Community started once per session from
 # tools/neo4j (built by `make neo4j-launcher`, part of `make test`). Under CI=true a server
 # that cannot start fails those tests; elsewhere they are skipped with the reason.
-import os  # noqa: E402
 
 _NEO4J_STATE: dict = {}
 
@@ -189,6 +188,31 @@ def wipe_neo4j(target) -> None:
 
     with Graph(target) as g:
         g.run_auto("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS", name="tests.wipe")
+
+
+def neo4j_with_run(target, ws, out):
+    """An empty graph at ``target`` loaded with workspace ``ws``; detection on a copy of the
+    workspace (``out/ws``), and that very run written into the graph, so both sides hold the
+    same run id and results. Returns (the copy, the DetectResult)."""
+    import shutil
+
+    from graphfraud.detect import registry
+    from graphfraud.detect.run import detect
+    from graphfraud.neo4j.connect import Graph
+    from graphfraud.neo4j.detect import write_results
+    from graphfraud.neo4j.load import load
+    from graphfraud.store.results import LEAD_KINDS
+
+    wipe_neo4j(target)
+    load(ws, target, batch_size=2000, writers=1)
+    copy = out / "ws"
+    shutil.copytree(ws, copy)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRAPHFRAUD_KEY", TEST_KEY)
+        result = detect(copy, out / "results")
+    with Graph(target) as g:
+        write_results(g, result, sorted(registry.kinds()), list(LEAD_KINDS))
+    return copy, result
 
 
 @pytest.fixture(scope="session")

@@ -6,15 +6,13 @@ page was generated."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import TEST_KEY, wipe_neo4j
+from conftest import neo4j_with_run
 
 from graphfraud.cli import main
-from graphfraud.neo4j.connect import Graph
 
 _GENERATED = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?=[^<]*</p>)")
 
@@ -23,23 +21,9 @@ _GENERATED = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?=[^<]*</p>)")
 def same_run(neo4j_server, neo4j_region, tmp_path_factory):
     """The region loaded into an empty graph; detection on the workspace (a copy), and that
     very run written into the graph, so both sides hold the same run id and results."""
-    from graphfraud.detect import registry
-    from graphfraud.detect.run import detect
-    from graphfraud.neo4j.detect import write_results
-    from graphfraud.neo4j.load import load
-    from graphfraud.store.results import LEAD_KINDS
-
     _, ws = neo4j_region
     out = tmp_path_factory.mktemp("neo4j-views")
-    wipe_neo4j(neo4j_server)
-    load(ws, neo4j_server, batch_size=2000, writers=1)
-    copy = out / "ws"
-    shutil.copytree(ws, copy)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRAPHFRAUD_KEY", TEST_KEY)
-        result = detect(copy, out / "results")
-    with Graph(neo4j_server) as g:
-        write_results(g, result, sorted(registry.kinds()), list(LEAD_KINDS))
+    copy, result = neo4j_with_run(neo4j_server, ws, out)
     return {"target": neo4j_server, "ws": copy, "result": result, "out": out}
 
 

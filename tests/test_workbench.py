@@ -18,7 +18,7 @@ import duckdb
 import pytest
 from browser import chromium
 from click.testing import CliRunner
-from conftest import TEST_KEY, wipe_neo4j
+from conftest import neo4j_with_run
 
 from graphfraud.cli import main
 from graphfraud.evidence import audit
@@ -322,7 +322,7 @@ def test_serve_needs_an_administrator_and_refuses_a_public_address(detected_regi
 
 
 # ------------------------------------------------------------------ integration layer
-def _walk(url: str, bench) -> dict:
+def _walk(url: str) -> dict:
     """An investigation in the browser; returns what it saw."""
     seen = {}
     with chromium(allow=(url,)) as s:
@@ -446,41 +446,29 @@ def _check_audit(ws, seen) -> None:
     assert r.exit_code == 0, r.output
 
 
-@pytest.mark.integration
-def test_an_investigation_in_the_browser_against_the_workspace(bench_ws):
-    ws, _ = bench_ws
-    bench = open_workbench(WorkspaceSource(ws), ws)
-    running = start(bench, "127.0.0.1", 0)
+def _investigate(source, ws) -> None:
+    """The browser walk on a workbench over ``source``, then its audit trail."""
+    running = start(open_workbench(source, ws), "127.0.0.1", 0)
     try:
-        seen = _walk(running.url, bench)
+        seen = _walk(running.url)
     finally:
         running.stop()
     assert seen["expanded"] > 0
     _check_audit(ws, seen)
 
 
+@pytest.mark.integration
+def test_an_investigation_in_the_browser_against_the_workspace(bench_ws):
+    ws, _ = bench_ws
+    _investigate(WorkspaceSource(ws), ws)
+
+
 @pytest.fixture(scope="module")
 def neo4j_bench(neo4j_server, neo4j_region, tmp_path_factory):
     """The region in an empty graph with a detection run written into it; the workspace copy
     that ran it keeps the workbench's accounts, cases and audit log."""
-    from graphfraud.detect import registry
-    from graphfraud.detect.run import detect
-    from graphfraud.neo4j.connect import Graph
-    from graphfraud.neo4j.detect import write_results
-    from graphfraud.neo4j.load import load
-    from graphfraud.store.results import LEAD_KINDS
-
     _, ws = neo4j_region
-    out = tmp_path_factory.mktemp("workbench-neo4j")
-    wipe_neo4j(neo4j_server)
-    load(ws, neo4j_server, batch_size=2000, writers=1)
-    copy = out / "ws"
-    shutil.copytree(ws, copy)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRAPHFRAUD_KEY", TEST_KEY)
-        result = detect(copy, out / "results")
-    with Graph(neo4j_server) as g:
-        write_results(g, result, sorted(registry.kinds()), list(LEAD_KINDS))
+    copy, _ = neo4j_with_run(neo4j_server, ws, tmp_path_factory.mktemp("workbench-neo4j"))
     _accounts(copy)
     return neo4j_server, copy
 
@@ -489,11 +477,4 @@ def test_an_investigation_in_the_browser_against_neo4j(neo4j_bench):
     from graphfraud.neo4j.views import Neo4jSource
 
     target, ws = neo4j_bench
-    bench = open_workbench(Neo4jSource(target), ws)
-    running = start(bench, "127.0.0.1", 0)
-    try:
-        seen = _walk(running.url, bench)
-    finally:
-        running.stop()
-    assert seen["expanded"] > 0
-    _check_audit(ws, seen)
+    _investigate(Neo4jSource(target), ws)

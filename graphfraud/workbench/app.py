@@ -19,7 +19,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -66,10 +66,7 @@ class Workbench:
     lang: str = "zh"
     #: one thing at a time touches the DuckDB files: a read-only view and the audit's writer
     #: cannot be open together in one process
-    lock: threading.RLock = None  # type: ignore[assignment]
-
-    def __post_init__(self) -> None:
-        self.lock = self.lock or threading.RLock()
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
     def record(self, user: str, action: str, **details: Any) -> dict:
         """Append one step to the audit log."""
