@@ -5,6 +5,7 @@ the same projection-graph edges. Under CI=true a Spark that cannot start fails t
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -15,7 +16,7 @@ import pytest
 from graphfraud.detect import card_collection, cohort_admission
 from graphfraud.detect.cooccur import cooccurrence
 from graphfraud.detect.engine import SparkEngine, local_spark
-from graphfraud.detect.settings import Settings
+from graphfraud.detect.settings import Settings, SparkSettings
 from graphfraud.store.workspace import Workspace
 
 pytestmark = pytest.mark.integration
@@ -98,16 +99,23 @@ def test_cohort_admission_pairs_with_attributes_are_the_same_on_spark(detected_r
 OUTPUTS = ("rings.csv", "ring_members.csv", "reasons.csv", "leads.csv", "lead_reasons.csv")
 
 
-def _same_run(ws, tmp_path, name: str) -> None:
+#: what each detector counts on its way (run.json ``detectors``): the same on both engines
+def _counts(manifest: dict) -> dict:
+    return {kind: {k: v for k, v in stats.items() if k != "timings_s"} for kind, stats in manifest["detectors"].items()}
+
+
+def _same_run(ws, tmp_path, name: str, settings: Settings | None = None) -> tuple[dict, dict]:
     """``detect --engine spark`` against the default engine on copies of one workspace: the
-    same rings (ids, members, scores), reasons and leads, byte for byte."""
+    same rings (ids, members, scores), reasons and leads, byte for byte, and the same counts
+    of every detector's heavy steps (excess supply, trace-code repeats, doctor-pharmacy pairs,
+    the leads of each kind). Returns both runs' manifests."""
     from graphfraud.detect.run import detect
 
     runs = {}
     for engine in ("duckdb", "spark"):
         copy = tmp_path / f"{name}-{engine}"
         shutil.copytree(ws, copy)
-        runs[engine] = detect(copy, tmp_path / f"{name}-{engine}-out", engine=engine)
+        runs[engine] = detect(copy, tmp_path / f"{name}-{engine}-out", engine=engine, settings=settings)
     duck, sparked = runs["duckdb"], runs["spark"]
     assert duck.rings and [r.ring_id for r in duck.rings] == [r.ring_id for r in sparked.rings]
     for a, b in zip(duck.rings, sparked.rings):
@@ -116,19 +124,51 @@ def _same_run(ws, tmp_path, name: str) -> None:
         path = tmp_path / f"{name}-duckdb-out" / out
         if path.exists():
             assert path.read_bytes() == (tmp_path / f"{name}-spark-out" / out).read_bytes(), out
-    manifest = json.loads((tmp_path / f"{name}-spark-out" / "run.json").read_text(encoding="utf-8"))
-    assert manifest["engine"]["name"] == "spark" and manifest["engine"]["master"].startswith("local")
+    manifests = [json.loads((tmp_path / f"{name}-{e}-out" / "run.json").read_text(encoding="utf-8"))
+                 for e in ("duckdb", "spark")]
+    assert _counts(manifests[0]) == _counts(manifests[1])
+    engine = manifests[1]["engine"]
+    assert engine["name"] == "spark" and engine["master"].startswith("local")
+    return manifests[0], manifests[1]
 
 
 def test_detect_on_spark_gives_the_same_run_on_a_default_region(detected_region, spark, tmp_path):
     _, ws, _, _ = detected_region
-    _same_run(ws, tmp_path, "default")
+    duck, sparked = _same_run(ws, tmp_path, "default")
+    # every ring kind and most lead kinds are there to compare
+    kinds = {r["kind"] for r in csv.DictReader((tmp_path / "default-spark-out" / "rings.csv").open(encoding="utf-8"))}
+    assert {"card_collection", "cohort_admission", "drug_resale", "trace_code_reuse", "doctor_pharmacy"} <= kinds
+    assert sum(1 for n in duck["detectors"]["leads"]["queued"].values() if n) >= 4
+    # the canonical tables were read from the workspace's Parquet dataset (ingest wrote it)
+    tables = sparked["engine"]["tables"]
+    assert set(tables) == {"patients", "facilities", "doctors", "cards", "claims", "items"}
+    assert all(v.startswith("parquet:") and v.endswith(f"/parquet/{k}") for k, v in tables.items())
 
 
-def test_detect_on_spark_gives_the_same_run_on_a_hard_region(spark, tmp_path):
+def test_detect_on_spark_gives_the_same_run_on_a_hard_region(spark, tmp_path, monkeypatch):
+    """A hard region ingested without the Parquet dataset (``--no-parquet``), its claims and
+    items in the catalog as a data zone keeps them (external Parquet tables): Spark reads the
+    catalog tables and a copy of the others."""
     from graphfraud.ingest.run import ingest
     from graphfraud.synth.generate import generate_region
 
+    monkeypatch.chdir(tmp_path)  # Spark's catalog may make its warehouse folder here
     generate_region(tmp_path / "hard", patients=2000, months=2, seed=11, difficulty="hard")
-    ingest(tmp_path / "hard", tmp_path / "hard-ws")
-    _same_run(tmp_path / "hard-ws", tmp_path, "hard")
+    ingest(tmp_path / "hard", tmp_path / "hard-ws", parquet=False)
+    con = Workspace.open(tmp_path / "hard-ws").connect(read_only=True)
+    try:
+        for table in ("claims", "items"):
+            (tmp_path / "zone" / table).mkdir(parents=True)
+            con.execute(f"COPY {table} TO '{tmp_path / 'zone' / table / 'part-0.parquet'}' (FORMAT parquet)")
+            spark.catalog.createTable(f"zone_{table}", path=str(tmp_path / "zone" / table), source="parquet")
+    finally:
+        con.close()
+    try:
+        settings = Settings(spark=SparkSettings(claims="zone_claims", items="zone_items"))
+        _, sparked = _same_run(tmp_path / "hard-ws", tmp_path, "hard", settings)
+    finally:
+        for table in ("claims", "items"):
+            spark.sql(f"DROP TABLE IF EXISTS zone_{table}")
+    tables = sparked["engine"]["tables"]
+    assert tables["claims"] == "catalog:zone_claims" and tables["items"] == "catalog:zone_items"
+    assert tables["patients"].startswith("copy (") and "0 of" in tables["patients"]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from graphfraud.detect.cooccur import Cooccurrence, p_within
+from graphfraud.detect.engine import engine_of
 from graphfraud.detect.model import (
     DetectorResult,
     Member,
@@ -82,12 +83,14 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
-def events(con, settings: Settings) -> int:
+def events(eng, settings: Settings) -> int:
     """``cc_events``: one event per positive, unreversed settlement at a pharmacy, in the
-    pharmacy's context and, for terminals seen at two facilities or more, the terminal's."""
+    pharmacy's context and, for terminals seen at two facilities or more, the terminal's
+    (``eng``: the engine of the heavy steps)."""
     s = settings.section(KIND)
-    live_claims(con)
-    con.execute("""
+    eng = engine_of(eng)
+    live_claims(eng)
+    eng.run("""
         CREATE OR REPLACE TEMP TABLE cc_base AS
         SELECT c.claim_id, c.card_id, c.facility_id, c.terminal_id, epoch(c.settled_at)::BIGINT AS t
         FROM live_claims c
@@ -95,14 +98,14 @@ def events(con, settings: Settings) -> int:
         WHERE c.total_amount > 0 AND c.card_id IS NOT NULL AND c.settled_at IS NOT NULL
           AND (list_contains(?, f.facility_type) OR (f.facility_type IS NULL AND list_contains(?, c.claim_type)))""",
                 [list(s.facility_types), list(s.claim_types)])
-    con.execute("""
+    eng.run("""
         CREATE OR REPLACE TEMP TABLE cc_events AS
         SELECT card_id AS entity, 'F:' || facility_id AS context, t, claim_id, NULL::DOUBLE AS attr FROM cc_base
         UNION ALL
         SELECT card_id, 'T:' || terminal_id, t, claim_id, NULL::DOUBLE FROM cc_base
         WHERE terminal_id IN (SELECT terminal_id FROM cc_base WHERE terminal_id IS NOT NULL
                               GROUP BY terminal_id HAVING count(DISTINCT facility_id) >= 2)""")
-    return con.execute("SELECT count(*) FROM cc_events").fetchall()[0][0]
+    return eng.rows("SELECT count(*) FROM cc_events")[0][0]
 
 
 def spec(settings: Settings) -> Cooccurrence:
@@ -116,7 +119,8 @@ def spec(settings: Settings) -> Cooccurrence:
 
 def detect(con, settings: Settings) -> DetectorResult:
     s = settings.section(KIND)
-    with CooccurrencePass(con, PREFIX, lambda: events(con, settings), spec(settings)) as run:
+    with CooccurrencePass(con, PREFIX, lambda eng: events(eng, settings), spec(settings),
+                          reads=("claims", "facilities")) as run:
         pr = run.pr
         n_rings = communities(con, pr, settings.engine, settings.seed, s.min_members)
         run.lap("communities")

@@ -7,19 +7,20 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from graphfraud.detect.engine import engine_of
 from graphfraud.store.claims import live_claims
 
 
-def drug_buys(con) -> str:
-    """Create once per connection and return ``drug_buys(card_id, item_code, day, days)``: per
-    card, drug and day, the days of supply bought, over the lines with a days-of-supply of the
-    claims that stand. The drug-resale detector and the overlapping-supply lead both start from
-    it; one pass over the items serves both."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'drug_buys'"
-                         ).fetchall()[0][0]
-    if not exists:
-        live_claims(con)
-        con.execute("""
+def drug_buys(eng) -> str:
+    """Create once per engine (a DuckDB connection or ``engine.Engine``) and return
+    ``drug_buys(card_id, item_code, day, days)``: per card, drug and day, the days of supply
+    bought, over the lines with a days-of-supply of the claims that stand. The drug-resale
+    detector and the overlapping-supply lead both start from it; one pass over the items serves
+    both (on DuckDB; Spark drops it with the detector's other views)."""
+    eng = engine_of(eng)
+    if not eng.exists("drug_buys"):
+        live_claims(eng)
+        eng.run("""
             CREATE TEMP TABLE drug_buys AS
             SELECT c.card_id, i.item_code, c.settled_at::DATE AS day, sum(i.days_supply)::BIGINT AS days
             FROM live_claims c JOIN items i USING (claim_id)

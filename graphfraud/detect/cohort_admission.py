@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from graphfraud.detect.cooccur import Cooccurrence, p_within
+from graphfraud.detect.engine import engine_of
 from graphfraud.detect.model import (
     DetectorResult,
     Member,
@@ -124,12 +125,13 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
-def events(con) -> int:
+def events(eng) -> int:
     """``ca_events``: one event per positive, unreversed inpatient settlement with an
     admission date; the context is the facility, the clock is the admission day and
     the attribute is the length of stay."""
-    live_claims(con)
-    con.execute("""
+    eng = engine_of(eng)
+    live_claims(eng)
+    eng.run("""
         CREATE OR REPLACE TEMP TABLE ca_events AS
         SELECT c.card_id AS entity, c.facility_id AS context,
                date_diff('day', DATE '1970-01-01', c.admit_date)::BIGINT AS t, c.claim_id,
@@ -137,7 +139,7 @@ def events(con) -> int:
         FROM live_claims c
         WHERE c.claim_type = 'inpatient' AND c.admit_date IS NOT NULL AND c.total_amount > 0
           AND c.card_id IS NOT NULL""")
-    return con.execute("SELECT count(*) FROM ca_events").fetchall()[0][0]
+    return eng.rows("SELECT count(*) FROM ca_events")[0][0]
 
 
 def spec(settings: Settings) -> Cooccurrence:
@@ -158,7 +160,7 @@ def detect(con, settings: Settings) -> DetectorResult:
         pairs = merge_pairs(con, p, "comm0", s.merge_min_days, s.merge_min_cover)
         merged[0] = apply_merge(con, p, same_doctors(con, p, pairs))
 
-    with CooccurrencePass(con, PREFIX, lambda: events(con), spec(settings)) as run:
+    with CooccurrencePass(con, PREFIX, events, spec(settings)) as run:
         n_rings = communities(con, run.pr, settings.engine, settings.seed, s.min_members, merge=merge)
         pruned = prune(con, PREFIX) if n_rings else 0
         run.lap("communities")

@@ -43,16 +43,12 @@ only from the events table, never from text built into the SQL.
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from graphfraud.detect.engine import DuckDBEngine, engine_of, offload_engine
+from graphfraud.detect.engine import DuckDBEngine, engine_of, offload_engine, on_engine
 
 
 @dataclass(frozen=True)
@@ -125,7 +121,7 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str, *, keep_meet
     eng = engine_of(con)
     off = offload_engine()
     if off is not None and isinstance(eng, DuckDBEngine):
-        return _offloaded(con, off, events, spec, prefix, keep_meetings)
+        return _offloaded(con, events, spec, prefix, keep_meetings)
     p = prefix
     win, day = int(spec.window), int(spec.day)
     timings: dict[str, float] = {}
@@ -264,32 +260,32 @@ def cooccurrence(con, events: str, spec: Cooccurrence, prefix: str, *, keep_meet
 RESULT_TABLES = ("ent", "ctx", "ev", "pattr", "q", "sig", "support")
 
 
-def _offloaded(con, off, events: str, spec: Cooccurrence, prefix: str, keep_meetings: bool) -> PairResult:
-    """The engine on ``off`` (Spark) for a detector working on DuckDB: the events go as
-    Parquet, the result tables come back as Arrow into the same temporary tables."""
+def result_tables(prefix: str, keep_meetings: bool) -> dict[str, str]:
+    """What of the engine's tables a detector's small steps need back from another engine
+    (``engine.on_engine``'s ``keep``): all of the small ones, and of the events only those of
+    the entities in a significant pair or a kept meeting (the communities' facts and the
+    absorption of rotating members read no others)."""
+    p = prefix
+    out = {f"{p}_{name}": f"SELECT * FROM {p}_{name}" for name in RESULT_TABLES}
+    who = f"SELECT a FROM {p}_sig UNION SELECT b FROM {p}_sig"
+    if keep_meetings:
+        who += f" UNION SELECT a FROM {p}_pe UNION SELECT b FROM {p}_pe"
+        out[f"{p}_pe"] = f"SELECT * FROM {p}_pe"
+    out[f"{p}_ev"] = f"SELECT * FROM {p}_ev WHERE e IN ({who})"
+    return out
+
+
+def _offloaded(con, events: str, spec: Cooccurrence, prefix: str, keep_meetings: bool) -> PairResult:
+    """The engine on the offload engine (Spark) for events made on DuckDB: they go as
+    Parquet through the engine's staging folder, the result tables come back."""
     t0 = time.perf_counter()
-    # on a cluster the executors must read the events: GRAPHFRAUD_SPARK_STAGING names a folder
-    # the driver writes and they read (a shared mount); by default a local temporary folder
-    staging = os.environ.get("GRAPHFRAUD_SPARK_STAGING") or None
-    folder = Path(tempfile.mkdtemp(prefix="graphfraud-engine-", dir=staging))
-    try:
-        path = folder / f"{events}.parquet"
+    with on_engine(con, keep=result_tables(prefix, keep_meetings)) as eng:
+        path = eng.staging() / f"{events}-{prefix}.parquet"
         con.execute(f"COPY (SELECT * FROM {events}) TO '{str(path).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
-        off.read_parquet(events, str(path))
+        eng.read_parquet(events, str(path))
         t1 = time.perf_counter()
-        pr = cooccurrence(off, events, spec, prefix, keep_meetings=keep_meetings)
+        pr = cooccurrence(eng, events, spec, prefix, keep_meetings=keep_meetings)
         t2 = time.perf_counter()
-        for name in RESULT_TABLES + (("pe",) if keep_meetings else ()):
-            table = off.arrow(f"SELECT * FROM {prefix}_{name}")
-            con.register("gf_engine_result", table)
-            try:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {prefix}_{name} AS SELECT * FROM gf_engine_result")
-            finally:
-                con.unregister("gf_engine_result")
-        off.drop_prefix(prefix)
-        off.run(f"DROP TABLE IF EXISTS {events}")
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
     pr.timings.update({"to_engine": round(t1 - t0, 3), "from_engine": round(time.perf_counter() - t2, 3)})
     return pr
 

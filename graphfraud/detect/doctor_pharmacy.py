@@ -28,7 +28,10 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+import pyarrow as pa
+
 from graphfraud.detect.cooccur import nlp_sql
+from graphfraud.detect.engine import on_engine
 from graphfraud.detect.model import (
     DetectorResult,
     Member,
@@ -99,46 +102,11 @@ REASONS: dict[str, tuple[str, str]] = {
 def detect(con, settings: Settings) -> DetectorResult:
     s = settings.section(KIND)
     t0 = time.perf_counter()
-    live_claims(con)
-    # every purchase at a pharmacy (prescribed or not), and the prescribed ones
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE dp_buys AS
-        SELECT c.claim_id, c.card_id, coalesce(c.patient_id, k.patient_id, 'card:' || c.card_id) AS who,
-               c.doctor_id, c.facility_id AS pharmacy, c.total_amount, c.fund_amount, c.settled_at
-        FROM live_claims c
-        LEFT JOIN facilities f USING (facility_id)
-        LEFT JOIN cards k USING (card_id)
-        WHERE c.total_amount > 0 AND c.card_id IS NOT NULL
-          AND (f.facility_type = 'pharmacy' OR (f.facility_type IS NULL AND c.claim_type = 'pharmacy'))""")
-    con.execute("CREATE OR REPLACE TEMP TABLE dp_fills AS SELECT * FROM dp_buys WHERE doctor_id IS NOT NULL")
-    # a doctor's facility: the doctors table, else where the doctor sees patients most
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE dp_home AS
-        SELECT d.doctor_id, coalesce(any_value(doc.facility_id), mode(c.facility_id)) AS home
-        FROM (SELECT DISTINCT doctor_id FROM dp_fills) d
-        LEFT JOIN doctors doc USING (doctor_id)
-        LEFT JOIN claims c ON c.doctor_id = d.doctor_id AND c.claim_type <> 'pharmacy'
-        GROUP BY d.doctor_id""")
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE dp_cand AS
-        WITH f AS (SELECT fl.*, h.home FROM dp_fills fl JOIN dp_home h USING (doctor_id)),
-             dp AS (SELECT doctor_id, pharmacy, any_value(home) AS home, count(*) AS n FROM f
-                    GROUP BY doctor_id, pharmacy),
-             d AS (SELECT doctor_id, count(*) AS n_d FROM f GROUP BY doctor_id),
-             hp AS (SELECT home, pharmacy, count(*) AS n FROM f GROUP BY home, pharmacy),
-             h AS (SELECT home, count(*) AS n, count(DISTINCT doctor_id) AS doctors FROM f GROUP BY home)
-        SELECT dp.doctor_id, dp.pharmacy, dp.home, dp.n, d.n_d,
-               h.n - d.n_d AS peer_fills, h.doctors - 1 AS peers,
-               CASE WHEN h.n - d.n_d >= ? THEN (hp.n - dp.n)::DOUBLE / (h.n - d.n_d) END AS peer_share,
-               hp.n - dp.n AS peer_here
-        FROM dp JOIN d USING (doctor_id) JOIN hp ON hp.home = dp.home AND hp.pharmacy = dp.pharmacy
-        JOIN h ON h.home = dp.home
-        WHERE dp.n >= ? AND dp.n::DOUBLE / d.n_d >= ?""", [MIN_PEER_FILLS, s.min_fills, s.min_share])
-    n_pairs = con.execute("SELECT count(*) FROM dp_cand").fetchall()[0][0]
-    rows = _judged(con, s) if n_pairs else []
-    rows = [r for r in rows if r["nlp"] >= s.min_significance and odds_ratio(r["n"], r["lam"], r["n_d"]) >= s.min_odds_ratio
-            and r["n"] / r["n_d"] - r["lam"] / r["n_d"] >= s.min_excess_share]
-    habits = _habits(con, [(r["doctor"], r["pharmacy"]) for r in rows])
+    # the shares and what the alternatives predict are the heavy steps; the fills of the pairs
+    # found come back for the rings
+    with on_engine(con, reads=("claims", "facilities", "cards", "doctors", "patients"),
+                   keep={"dp_fills": "SELECT * FROM dp_fills SEMI JOIN dp_keep USING (doctor_id, pharmacy)"}) as eng:
+        n_pairs, rows, habits = _shares(eng, s)
     rings = []
     explained = 0
     for r in rows:
@@ -152,6 +120,61 @@ def detect(con, settings: Settings) -> DetectorResult:
     return DetectorResult(KIND, rings, stats)
 
 
+def _shares(eng, s) -> tuple[int, list[dict], dict[tuple[str, str], float]]:
+    """The pairs tested, those beyond their alternatives, and their habit shares; leaves
+    ``dp_keep(doctor_id, pharmacy)`` (those pairs) and ``dp_fills`` on the engine."""
+    live_claims(eng)
+    # every purchase at a pharmacy (prescribed or not), and the prescribed ones
+    eng.run("""
+        CREATE OR REPLACE TEMP TABLE dp_buys AS
+        SELECT c.claim_id, c.card_id, coalesce(c.patient_id, k.patient_id, 'card:' || c.card_id) AS who,
+               c.doctor_id, c.facility_id AS pharmacy, c.total_amount, c.fund_amount, c.settled_at
+        FROM live_claims c
+        LEFT JOIN facilities f USING (facility_id)
+        LEFT JOIN cards k USING (card_id)
+        WHERE c.total_amount > 0 AND c.card_id IS NOT NULL
+          AND (f.facility_type = 'pharmacy' OR (f.facility_type IS NULL AND c.claim_type = 'pharmacy'))""")
+    eng.run("CREATE OR REPLACE TEMP TABLE dp_fills AS SELECT * FROM dp_buys WHERE doctor_id IS NOT NULL")
+    # a doctor's facility: the doctors table, else where the doctor sees patients most (ties:
+    # the first facility id, so both engines and every run agree)
+    eng.run("""
+        CREATE OR REPLACE TEMP TABLE dp_home AS
+        WITH seen AS (SELECT c.doctor_id, c.facility_id, count(*) AS n FROM claims c
+                      SEMI JOIN (SELECT DISTINCT doctor_id FROM dp_fills) d USING (doctor_id)
+                      WHERE c.claim_type <> 'pharmacy' AND c.facility_id IS NOT NULL GROUP BY ALL),
+             most AS (SELECT doctor_id, facility_id FROM (
+                        SELECT doctor_id, facility_id,
+                               row_number() OVER (PARTITION BY doctor_id ORDER BY n DESC, facility_id) AS r
+                        FROM seen) WHERE r = 1)
+        SELECT d.doctor_id, coalesce(any_value(doc.facility_id), any_value(m.facility_id)) AS home
+        FROM (SELECT DISTINCT doctor_id FROM dp_fills) d
+        LEFT JOIN doctors doc USING (doctor_id)
+        LEFT JOIN most m USING (doctor_id)
+        GROUP BY d.doctor_id""")
+    eng.run("""
+        CREATE OR REPLACE TEMP TABLE dp_cand AS
+        WITH f AS (SELECT fl.*, h.home FROM dp_fills fl JOIN dp_home h USING (doctor_id)),
+             dp AS (SELECT doctor_id, pharmacy, any_value(home) AS home, count(*) AS n FROM f
+                    GROUP BY doctor_id, pharmacy),
+             d AS (SELECT doctor_id, count(*) AS n_d FROM f GROUP BY doctor_id),
+             hp AS (SELECT home, pharmacy, count(*) AS n FROM f GROUP BY home, pharmacy),
+             h AS (SELECT home, count(*) AS n, count(DISTINCT doctor_id) AS doctors FROM f GROUP BY home)
+        SELECT dp.doctor_id, dp.pharmacy, dp.home, dp.n, d.n_d,
+               h.n - d.n_d AS peer_fills, h.doctors - 1 AS peers,
+               CASE WHEN h.n - d.n_d >= ? THEN CAST(hp.n - dp.n AS DOUBLE) / (h.n - d.n_d) END AS peer_share,
+               hp.n - dp.n AS peer_here
+        FROM dp JOIN d USING (doctor_id) JOIN hp ON hp.home = dp.home AND hp.pharmacy = dp.pharmacy
+        JOIN h ON h.home = dp.home
+        WHERE dp.n >= ? AND CAST(dp.n AS DOUBLE) / d.n_d >= ?""", [MIN_PEER_FILLS, s.min_fills, s.min_share])
+    n_pairs = eng.rows("SELECT count(*) FROM dp_cand")[0][0]
+    rows = _judged(eng, s) if n_pairs else []
+    rows = [r for r in rows if r["nlp"] >= s.min_significance and odds_ratio(r["n"], r["lam"], r["n_d"]) >= s.min_odds_ratio
+            and r["n"] / r["n_d"] - r["lam"] / r["n_d"] >= s.min_excess_share]
+    eng.put("dp_keep", pa.table({"doctor_id": pa.array([r["doctor"] for r in rows], pa.string()),
+                                 "pharmacy": pa.array([r["pharmacy"] for r in rows], pa.string())}))
+    return n_pairs, rows, _habits(eng)
+
+
 def odds_ratio(n: float, lam: float, n_d: float) -> float:
     """The odds of the doctor's fills going there against the odds the alternatives predict."""
     share, expected = n / n_d, min(lam / n_d, 1.0)
@@ -162,19 +185,19 @@ def odds_ratio(n: float, lam: float, n_d: float) -> float:
     return (share / (1.0 - share)) / (expected / max(1.0 - expected, 1e-9))
 
 
-def _judged(con, s) -> list[dict]:
+def _judged(eng, s) -> list[dict]:
     """The candidate pairs with what the alternatives predict (see the module doc)."""
-    con.execute(f"""
+    eng.run("""
         CREATE OR REPLACE TEMP TABLE dp_geo AS
         WITH centroid AS (SELECT region_code, avg(latitude) AS lat, avg(longitude) AS lon FROM facilities
                           WHERE latitude IS NOT NULL AND longitude IS NOT NULL GROUP BY region_code)
         SELECT f.facility_id, f.region_code, coalesce(f.latitude, c.lat) AS lat, coalesce(f.longitude, c.lon) AS lon
         FROM facilities f LEFT JOIN centroid c USING (region_code)""")
     # each pharmacy's volume, without the candidate doctor's own fills
-    con.execute("""
+    eng.run("""
         CREATE OR REPLACE TEMP TABLE dp_vol AS
         SELECT pharmacy, count(*) AS n FROM dp_buys GROUP BY pharmacy""")
-    con.execute(f"""
+    eng.run("""
         CREATE OR REPLACE TEMP TABLE dp_near AS
         WITH dist AS (
             SELECT c.doctor_id, c.pharmacy AS cand, v.pharmacy, v.n - coalesce(mine.n, 0) AS vol,
@@ -196,7 +219,7 @@ def _judged(con, s) -> list[dict]:
         FROM reach GROUP BY doctor_id, cand""", {"km": s.near_km})
     return [dict(zip(("doctor", "pharmacy", "home", "n", "n_d", "peers", "peer_fills", "peer_share", "n_near",
                       "near_share", "patients", "own_buys", "home_pharmacies", "lam", "nlp"), r))
-            for r in con.execute(f"""
+            for r in eng.rows(f"""
         WITH mine AS (SELECT f.doctor_id, f.who, count(*) AS k FROM dp_fills f SEMI JOIN dp_cand c USING (doctor_id)
                       GROUP BY ALL),
              own AS (SELECT m.doctor_id, c.pharmacy AS cand, m.who, count(b.claim_id) AS total,
@@ -210,7 +233,7 @@ def _judged(con, s) -> list[dict]:
                       JOIN dp_geo g ON g.facility_id = v.pharmacy GROUP BY g.region_code),
              home AS (SELECT c.doctor_id, c.pharmacy AS cand, r.who, rv.n_ph,
                              CASE WHEN rv.n > 0 THEN (CASE WHEN g.region_code = r.insured_region
-                                  THEN v.n ELSE 0 END)::DOUBLE / rv.n END AS home_share
+                                  THEN v.n ELSE 0 END) / CAST(rv.n AS DOUBLE) END AS home_share
                       FROM dp_cand c JOIN mine m USING (doctor_id) JOIN region r ON r.who = m.who
                       JOIN dp_vol v ON v.pharmacy = c.pharmacy JOIN dp_geo g ON g.facility_id = c.pharmacy
                       LEFT JOIN rvol rv ON rv.region_code = r.insured_region),
@@ -227,28 +250,25 @@ def _judged(con, s) -> list[dict]:
              lam AS (
                 SELECT doctor_id, pharmacy, count(*) AS patients, sum(coalesce(total, 0)) AS own_buys,
                        max(n_ph) AS home_pharmacies,
-                       sum(k * greatest(alt, CASE WHEN total >= ? THEN here::DOUBLE / total ELSE 0 END)) AS lam
+                       sum(k * greatest(alt, CASE WHEN total >= ? THEN CAST(here AS DOUBLE) / total ELSE 0 END)) AS lam
                 FROM per GROUP BY doctor_id, pharmacy)
         SELECT c.doctor_id, c.pharmacy, c.home, c.n, c.n_d, c.peers, c.peer_fills, c.peer_share, nr.n_near,
                nr.near_share, l.patients, l.own_buys, l.home_pharmacies, l.lam,
-               {nlp_sql("c.n", "l.lam", 100.0)} AS nlp
+               {nlp_sql("c.n", "l.lam", 100.0, eng.ln_factorial)} AS nlp
         FROM dp_cand c JOIN lam l USING (doctor_id, pharmacy)
         LEFT JOIN dp_near nr ON nr.doctor_id = c.doctor_id AND nr.pharmacy = c.pharmacy
-        ORDER BY c.doctor_id, c.pharmacy""", [s.peer_shrinkage, s.peer_shrinkage, s.own_min_buys]).fetchall()]
+        ORDER BY c.doctor_id, c.pharmacy""", [s.peer_shrinkage, s.peer_shrinkage, s.own_min_buys])]
 
 
-def _habits(con, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], float]:
-    """Per (doctor, pharmacy): the share of the doctor's fills there made by patients who use
-    that pharmacy for most of their other purchases too (other doctors' prescriptions,
-    walk-ins); patients with fewer than two other purchases count as not habitual."""
-    if not pairs:
-        return {}
-    con.execute("CREATE OR REPLACE TEMP TABLE dp_pairs AS SELECT unnest(?::VARCHAR[]) AS doctor_id, "
-                "unnest(?::VARCHAR[]) AS pharmacy", [[d for d, _ in pairs], [p for _, p in pairs]])
-    rows = con.execute("""
+def _habits(eng) -> dict[tuple[str, str], float]:
+    """Per (doctor, pharmacy) of ``dp_keep``: the share of the doctor's fills there made by
+    patients who use that pharmacy for most of their other purchases too (other doctors'
+    prescriptions, walk-ins); patients with fewer than two other purchases count as not
+    habitual."""
+    rows = eng.rows("""
         WITH mine AS (
             SELECT f.doctor_id, f.pharmacy, f.card_id, count(*) AS n
-            FROM dp_fills f SEMI JOIN dp_pairs USING (doctor_id, pharmacy) GROUP BY ALL),
+            FROM dp_fills f SEMI JOIN dp_keep USING (doctor_id, pharmacy) GROUP BY ALL),
         other AS (
             SELECT m.doctor_id, m.pharmacy, m.card_id, count(*) AS n_other,
                    count(*) FILTER (WHERE c.facility_id = m.pharmacy) AS n_here
@@ -256,10 +276,10 @@ def _habits(con, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], float]:
             WHERE c.claim_type = 'pharmacy' AND c.doctor_id IS DISTINCT FROM m.doctor_id AND c.total_amount > 0
             GROUP BY ALL)
         SELECT m.doctor_id, m.pharmacy,
-               coalesce(sum(m.n) FILTER (WHERE o.n_other >= 2 AND o.n_here >= 0.5 * o.n_other), 0)::DOUBLE
+               CAST(coalesce(sum(m.n) FILTER (WHERE o.n_other >= 2 AND o.n_here >= 0.5 * o.n_other), 0) AS DOUBLE)
                    / sum(m.n)
         FROM mine m LEFT JOIN other o USING (doctor_id, pharmacy, card_id)
-        GROUP BY m.doctor_id, m.pharmacy""").fetchall()
+        GROUP BY m.doctor_id, m.pharmacy""")
     return {(d, p): float(h) for d, p, h in rows}
 
 

@@ -32,9 +32,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
+import pyarrow as pa
 
 from graphfraud.detect.claims import drug_buys
-from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within
+from graphfraud.detect.cooccur import Cooccurrence, cooccurrence, p_within, result_tables
+from graphfraud.detect.engine import on_engine
 from graphfraud.detect.model import (
     DetectorResult,
     Member,
@@ -129,17 +131,23 @@ def detect(con, settings: Settings) -> DetectorResult:
     s = settings.section(KIND)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    n_excess = _excess(con, settings)
-    timings["excess"] = round(time.perf_counter() - t0, 3)
+    # excess supply, the ties and the co-occurrence of cards are the heavy steps; what comes
+    # back is the excess cards' lines and the engine's pairs (the peeling and rings are small)
+    keep = {name: f"SELECT * FROM {name}" for name in ("dr_excess", "dr_lines", "dr_holders")}
+    with on_engine(con, reads=("claims", "items", "cards", "patients"),
+                   keep={**keep, **result_tables(PREFIX, keep_meetings=False)}) as eng:
+        n_excess = _excess(eng, settings)
+        timings["excess"] = round(time.perf_counter() - t0, 3)
+        if n_excess:
+            t1 = time.perf_counter()
+            nodes, u, v, w, n_cards = _tie_graph(eng)
+            timings["ties"] = round(time.perf_counter() - t1, 3)
+            t1 = time.perf_counter()
+            pair_stats = _engine_ties(eng, settings)
     stats: dict = {"excess_card_drugs": n_excess}
     if n_excess == 0:
         stats.update({"timings_s": timings, "rings": 0})
         return DetectorResult(KIND, [], stats)
-    t1 = time.perf_counter()
-    nodes, u, v, w, n_cards = _tie_graph(con)
-    timings["ties"] = round(time.perf_counter() - t1, 3)
-    t1 = time.perf_counter()
-    pair_stats = _engine_ties(con, settings)
     pairs = con.execute("""
         SELECT ea.entity, eb.entity, least(max(s.nlp), ?) / ?, sum(s.k), sum(s.lam)
         FROM dr_sig s JOIN dr_ent ea ON ea.e = s.a JOIN dr_ent eb ON eb.e = s.b
@@ -177,16 +185,16 @@ def detect(con, settings: Settings) -> DetectorResult:
 
 
 # ------------------------------------------------------------------ 1. excess supply
-def _excess(con, settings: Settings) -> int:
+def _excess(eng, settings: Settings) -> int:
     """``dr_excess(card_id, item_code, ...)`` and ``dr_lines``: the excess-supply (card, drug)
-    pairs and every purchase of those drugs on those cards."""
+    pairs and every purchase of those drugs on those cards (``eng``: the heavy steps' engine)."""
     s = settings.section(KIND)
-    live_claims(con)
-    con.execute("CREATE OR REPLACE TEMP TABLE dr_keys AS SELECT unnest(?::VARCHAR[]) AS prefix", [list(s.key_drugs)])
+    live_claims(eng)
+    eng.put("dr_keys", pa.table({"prefix": pa.array(list(s.key_drugs), pa.string())}))
     key_filter = ("AND EXISTS (SELECT 1 FROM dr_keys k WHERE starts_with(i.item_code, k.prefix))" if s.key_drugs
                   else "")
-    drug_buys(con)
-    con.execute(f"""
+    drug_buys(eng)
+    eng.run(f"""
         CREATE OR REPLACE TEMP TABLE dr_excess AS
         WITH per AS (
             SELECT card_id, item_code, count(*) AS buys, sum(days) AS supply, arg_max(days, day) AS last_days,
@@ -200,11 +208,11 @@ def _excess(con, settings: Settings) -> int:
         WHERE supply - last_days - date_diff('day', first_day, last_day) >= ?
           AND supply - last_days >= ? * greatest(date_diff('day', first_day, last_day), 1)""",
                 [s.min_excess_days, s.min_ratio])
-    n = con.execute("SELECT count(*) FROM dr_excess").fetchall()[0][0]
-    con.execute(f"""
+    n = eng.rows("SELECT count(*) FROM dr_excess")[0][0]
+    eng.run("""
         CREATE OR REPLACE TEMP TABLE dr_lines AS
         SELECT c.claim_id, c.card_id, coalesce(c.patient_id, cd.patient_id) AS patient_id, i.item_code,
-               any_value(i.item_name) AS item_name, c.settled_at, c.doctor_id, c.facility_id,
+               min(i.item_name) AS item_name, c.settled_at, c.doctor_id, c.facility_id,
                any_value(c.total_amount) AS total_amount, any_value(c.fund_amount) AS fund_amount
         FROM live_claims c JOIN items i USING (claim_id)
         JOIN dr_excess e ON e.card_id = c.card_id AND e.item_code = i.item_code
@@ -212,7 +220,7 @@ def _excess(con, settings: Settings) -> int:
         WHERE i.days_supply > 0 AND c.total_amount > 0 AND c.card_id IN (SELECT card_id FROM dr_excess)
         GROUP BY c.claim_id, c.card_id, coalesce(c.patient_id, cd.patient_id), i.item_code, c.settled_at,
                  c.doctor_id, c.facility_id""")
-    con.execute("""
+    eng.run("""
         CREATE OR REPLACE TEMP TABLE dr_holders AS
         SELECT DISTINCT l.card_id, l.patient_id, p.phone, p.address
         FROM (SELECT DISTINCT card_id, patient_id FROM dr_lines) l LEFT JOIN patients p USING (patient_id)""")
@@ -220,13 +228,13 @@ def _excess(con, settings: Settings) -> int:
 
 
 # ------------------------------------------------------------------ 2. the tie graph
-def _tie_graph(con) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, int]:
+def _tie_graph(eng) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, int]:
     """Nodes (cards first, ``C:<card>``; then ties ``<type>:<id>``) and weighted card-tie edges."""
-    con.execute("""
+    eng.run("""
         CREATE OR REPLACE TEMP TABLE dr_card AS
         SELECT card_id, sum(excess) AS excess FROM dr_excess GROUP BY card_id""")
     # every tie of every excess card, with the share of the card's excess purchases through it
-    con.execute("""
+    eng.run("""
         CREATE OR REPLACE TEMP TABLE dr_tie AS
         WITH n AS (SELECT card_id, count(*) AS n FROM dr_lines GROUP BY card_id),
         t AS (
@@ -238,7 +246,7 @@ def _tie_graph(con) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, int]
             SELECT card_id, 'X', doctor_id || '|' || item_code, count(*) FROM dr_lines
             WHERE doctor_id IS NOT NULL GROUP BY ALL),
         holders AS (SELECT DISTINCT card_id, patient_id FROM dr_lines WHERE patient_id IS NOT NULL)
-        SELECT t.card_id, t.type, t.id, t.k::DOUBLE / n.n AS share FROM t JOIN n USING (card_id)
+        SELECT t.card_id, t.type, t.id, CAST(t.k AS DOUBLE) / n.n AS share FROM t JOIN n USING (card_id)
         UNION ALL
         SELECT DISTINCT h.card_id, 'T', p.phone, 1.0 FROM holders h JOIN patients p USING (patient_id)
         WHERE p.phone IS NOT NULL
@@ -246,7 +254,7 @@ def _tie_graph(con) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, int]
         SELECT DISTINCT h.card_id, 'A', p.address, 1.0 FROM holders h JOIN patients p USING (patient_id)
         WHERE p.address IS NOT NULL""")
     # how many cards of the whole region share each tie (only for the ties seen above)
-    con.execute("""
+    eng.run("""
         CREATE OR REPLACE TEMP TABLE dr_degree AS
         WITH d AS (SELECT DISTINCT id FROM dr_tie WHERE type = 'D'),
              p AS (SELECT DISTINCT id FROM dr_tie WHERE type = 'P'),
@@ -267,12 +275,12 @@ def _tie_graph(con) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, int]
         SELECT 'T', phone, count(*) FROM patients SEMI JOIN t ON t.id = patients.phone GROUP BY ALL
         UNION ALL
         SELECT 'A', address, count(*) FROM patients SEMI JOIN a ON a.id = patients.address GROUP BY ALL""")
-    cards = [r[0] for r in con.execute("SELECT card_id FROM dr_card ORDER BY card_id").fetchall()]
-    rows = con.execute("""
+    cards = [r[0] for r in eng.rows("SELECT card_id FROM dr_card ORDER BY card_id")]
+    rows = eng.rows("""
         SELECT t.card_id, t.type || ':' || t.id,
-               ln(1 + c.excess / 30.0) * t.share / ln(5 + coalesce(g.degree, 1))
+               ln(1 + CAST(c.excess AS DOUBLE) / 30.0) * t.share / ln(5 + coalesce(g.degree, 1))
         FROM dr_tie t JOIN dr_card c USING (card_id) LEFT JOIN dr_degree g USING (type, id)
-        ORDER BY 1, 2""").fetchall()
+        ORDER BY 1, 2""")
     # a tie of one excess card only ties nobody: left out (it would only weigh its card down)
     shared = Counter(tie for _, tie, _ in rows)
     rows = [r for r in rows if shared[r[1]] >= 2]
@@ -288,11 +296,11 @@ def _tie_graph(con) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, int]
     return nodes, u, v, w, len(cards)
 
 
-def _engine_ties(con, settings: Settings) -> dict[str, int]:
+def _engine_ties(eng, settings: Settings) -> dict[str, int]:
     """Card-card ties from the co-occurrence engine: the same drug from the same doctor within
     ``window_days``, on more distinct days than the two cards' own purchases predict."""
     s, e = settings.section(KIND), settings.engine
-    con.execute("""
+    eng.run("""
         CREATE OR REPLACE TEMP TABLE dr_events AS
         SELECT card_id AS entity, doctor_id || '|' || item_code AS context,
                date_diff('day', DATE '1970-01-01', settled_at::DATE)::BIGINT AS t, claim_id, NULL::DOUBLE AS attr
@@ -301,7 +309,7 @@ def _engine_ties(con, settings: Settings) -> dict[str, int]:
                         p_within_bin=p_within(s.window_days, PROFILE_DAYS, discrete=True), min_days=s.min_days,
                         min_significance=s.min_significance, day_shrinkage=e.day_shrinkage,
                         context_shrinkage=e.context_shrinkage, max_weight=e.max_edge_weight)
-    pr = cooccurrence(con, "dr_events", spec, PREFIX)
+    pr = cooccurrence(eng, "dr_events", spec, PREFIX)
     return {"meetings": pr.n_meetings, "candidate_pairs": pr.n_candidates, "significant_pairs": pr.n_significant}
 
 

@@ -33,8 +33,11 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
+import pyarrow as pa
+
 from graphfraud.core.money import fmt_money
 from graphfraud.detect.claims import drug_buys
+from graphfraud.detect.engine import engine_of, on_engine
 from graphfraud.detect.lead_score import queue, score_leads
 from graphfraud.detect.model import Lead
 from graphfraud.detect.settings import Settings
@@ -115,11 +118,13 @@ def make_lead(kind: str, card: str, claims: dict[str, Decimal], code: str | None
 
 
 # ------------------------------------------------------------------ the claims considered
-def prepare(con) -> None:
+def prepare(eng) -> None:
     """``lead_claims``: unreversed settlements (no reversal rows, no reversed claims) with the
-    holder (the claim's patient, else the card's) and the day of settlement."""
-    live_claims(con)
-    con.execute("""
+    holder (the claim's patient, else the card's) and the day of settlement (``eng``: a DuckDB
+    connection or an ``engine.Engine``)."""
+    eng = engine_of(eng)
+    live_claims(eng)
+    eng.run("""
         CREATE OR REPLACE TEMP TABLE lead_claims AS
         SELECT c.claim_id, c.card_id, coalesce(c.patient_id, k.patient_id) AS patient_id, c.facility_id,
                c.doctor_id, c.claim_type, c.settled_at, c.settled_at::DATE AS day, c.admit_date, c.discharge_date,
@@ -141,13 +146,13 @@ def _group(rows, key=lambda r: r[0]) -> dict:
 
 
 # ------------------------------------------------------------------ the kinds
-def after_death(con, settings: Settings) -> list[Lead]:
-    rows = con.execute("""
+def after_death(eng, settings: Settings) -> list[Lead]:
+    rows = eng.rows("""
         SELECT l.card_id, l.claim_id, l.total_amount, p.death_date, date_diff('day', p.death_date, l.day),
                l.patient_id, l.claim_type, l.admit_date, l.discharge_date
         FROM lead_claims l JOIN patients p USING (patient_id)
         WHERE p.death_date IS NOT NULL AND l.day > p.death_date
-        ORDER BY l.card_id, l.claim_id""").fetchall()
+        ORDER BY l.card_id, l.claim_id""")
     leads = []
     for card, rs in _group(rows).items():
         death = min(r[3] for r in rs)
@@ -160,12 +165,12 @@ def after_death(con, settings: Settings) -> list[Lead]:
     return leads
 
 
-def impossible_travel(con, settings: Settings) -> list[Lead]:
+def impossible_travel(eng, settings: Settings) -> list[Lead]:
     """Consecutive uses too far apart for the time between them. A trip high-speed rail could
     make (``max_speed_kmh``) is not a lead; one only a flight could make is kept, with the
     flight as a fact that lowers its score."""
     s = settings.leads
-    rows = con.execute("""
+    rows = eng.rows("""
         WITH centroid AS (
             SELECT region_code, avg(latitude) AS lat, avg(longitude) AS lon FROM facilities
             WHERE latitude IS NOT NULL AND longitude IS NOT NULL AND region_code IS NOT NULL GROUP BY region_code),
@@ -190,7 +195,7 @@ def impossible_travel(con, settings: Settings) -> list[Lead]:
         SELECT card_id, prev_claim, prev_amount, claim_id, total_amount, prev_facility, facility_id, prev_at, km,
                seconds, patient_id
         FROM trips WHERE km >= ? AND km * 3600 > ? * seconds
-        ORDER BY card_id, prev_at, claim_id""", [s.min_travel_km, s.max_speed_kmh]).fetchall()
+        ORDER BY card_id, prev_at, claim_id""", [s.min_travel_km, s.max_speed_kmh])
     leads = []
     for card, rs in _group(rows).items():
         claims: dict[str, Decimal] = {}
@@ -213,10 +218,10 @@ def impossible_travel(con, settings: Settings) -> list[Lead]:
     return leads
 
 
-def used_while_inpatient(con, settings: Settings) -> list[Lead]:
+def used_while_inpatient(eng, settings: Settings) -> list[Lead]:
     """The holder's card used elsewhere strictly inside one of the holder's stays; one lead
     per holder with every stay and every such use."""
-    rows = con.execute("""
+    rows = eng.rows("""
         WITH stays AS (
             SELECT claim_id, patient_id, facility_id, admit_date, discharge_date, total_amount FROM lead_claims
             WHERE claim_type = 'inpatient' AND patient_id IS NOT NULL AND admit_date IS NOT NULL
@@ -228,7 +233,7 @@ def used_while_inpatient(con, settings: Settings) -> list[Lead]:
          AND o.facility_id <> s.facility_id AND o.claim_id <> s.claim_id
         LEFT JOIN doctors d ON d.doctor_id = o.doctor_id
         WHERE d.facility_id IS DISTINCT FROM s.facility_id  -- not the hospital's own prescription filled outside
-        ORDER BY s.patient_id, s.admit_date, o.claim_id""").fetchall()
+        ORDER BY s.patient_id, s.admit_date, o.claim_id""")
     leads = []
     for patient, rs in _group(rows).items():
         claims: dict[str, Decimal] = {}
@@ -254,12 +259,12 @@ def used_while_inpatient(con, settings: Settings) -> list[Lead]:
     return leads
 
 
-def overlapping_supply(con, settings: Settings) -> list[Lead]:
+def overlapping_supply(eng, settings: Settings) -> list[Lead]:
     s = settings.leads
     # purchases of one drug on one card per day, then only the (card, drug) pairs where some
     # purchase comes before the previous one has run out
-    drug_buys(con)
-    rows = con.execute("""
+    drug_buys(eng)
+    rows = eng.rows("""
         WITH multi AS (SELECT card_id, item_code FROM drug_buys GROUP BY ALL HAVING count(*) >= 2),
         flagged AS (
             SELECT card_id, item_code FROM (
@@ -273,18 +278,18 @@ def overlapping_supply(con, settings: Settings) -> list[Lead]:
             FROM lead_claims l JOIN items i USING (claim_id)
             WHERE i.days_supply > 0 AND l.card_id IN (SELECT card_id FROM flagged))
         -- claim ids and names only for the (card, drug) pairs that overlap at all
-        SELECT x.card_id, x.item_code, x.day, sum(x.days_supply)::BIGINT, list(DISTINCT x.claim_id ORDER BY x.claim_id),
+        SELECT x.card_id, x.item_code, x.day, sum(x.days_supply)::BIGINT, list_sort(list(DISTINCT x.claim_id)),
                any_value(x.item_name)
         FROM lines x SEMI JOIN flagged f USING (card_id, item_code)
         GROUP BY x.card_id, x.item_code, x.day
-        ORDER BY x.card_id, x.item_code, x.day""").fetchall()
+        ORDER BY x.card_id, x.item_code, x.day""")
     if not rows:
         return []
     claim_ids = sorted({c for r in rows for c in r[4]})
-    con.execute("CREATE OR REPLACE TEMP TABLE lead_ids AS SELECT unnest(?::VARCHAR[]) AS claim_id", [claim_ids])
-    amounts = {c: (a, p) for c, a, p in con.execute(
-        "SELECT claim_id, total_amount, patient_id FROM lead_claims SEMI JOIN lead_ids USING (claim_id)").fetchall()}
-    con.execute("DROP TABLE lead_ids")
+    eng.put("lead_ids", pa.table({"claim_id": pa.array(claim_ids, pa.string())}))
+    amounts = {c: (a, p) for c, a, p in eng.rows(
+        "SELECT claim_id, total_amount, patient_id FROM lead_claims SEMI JOIN lead_ids USING (claim_id)")}
+    eng.run("DROP TABLE lead_ids")
     leads = []
     for (card, code), rs in _group(rows, key=lambda r: (r[0], r[1])).items():
         for ep in _episodes([(r[2], int(r[3]), r[4]) for r in rs]):
@@ -337,9 +342,9 @@ def _episodes(buys: list[tuple[dt.date, int, list[str]]]) -> list[list[tuple[dt.
     return out
 
 
-def split_admission(con, settings: Settings) -> list[Lead]:
+def split_admission(eng, settings: Settings) -> list[Lead]:
     gap = settings.leads.split_max_gap_days
-    rows = con.execute("""
+    rows = eng.rows("""
         WITH stays AS (
             SELECT claim_id, card_id, patient_id, facility_id, admit_date, discharge_date, total_amount,
                    diagnosis_code, doctor_id
@@ -351,9 +356,9 @@ def split_admission(con, settings: Settings) -> list[Lead]:
         FROM stays a JOIN stays b
           ON coalesce(a.patient_id, 'card:' || a.card_id) = coalesce(b.patient_id, 'card:' || b.card_id)
          AND a.facility_id = b.facility_id AND a.claim_id <> b.claim_id
-         AND b.admit_date >= a.discharge_date AND b.admit_date <= a.discharge_date + ?::INTEGER
+         AND b.admit_date >= a.discharge_date AND b.admit_date <= a.discharge_date + CAST(? AS INTEGER)
          AND (b.admit_date, b.claim_id) > (a.admit_date, a.claim_id)
-        ORDER BY b.card_id, a.discharge_date, b.claim_id""", [gap]).fetchall()
+        ORDER BY b.card_id, a.discharge_date, b.claim_id""", [gap])
     leads = []
     for card, rs in _group(rows).items():
         claims: dict[str, Decimal] = {}
@@ -369,9 +374,9 @@ def split_admission(con, settings: Settings) -> list[Lead]:
     return leads
 
 
-def duplicate_claim(con, settings: Settings) -> list[Lead]:
+def duplicate_claim(eng, settings: Settings) -> list[Lead]:
     window = settings.leads.duplicate_window_minutes * 60
-    rows = con.execute("""
+    rows = eng.rows("""
         WITH same_day AS (
             -- copies share card, facility, day and amount: only those claims need their items compared
             SELECT l.* FROM lead_claims l
@@ -395,8 +400,8 @@ def duplicate_claim(con, settings: Settings) -> list[Lead]:
             WINDOW w AS (PARTITION BY card_id, facility_id, day, total_amount, lines ORDER BY settled_at, claim_id))
         SELECT card_id, claim_id, total_amount, facility_id, day, patient_id
         FROM timed
-        WHERE ?::BIGINT = 0 OR after_prev <= ?::BIGINT OR before_next <= ?::BIGINT
-        ORDER BY card_id, day, facility_id, claim_id""", [window, window, window]).fetchall()
+        WHERE CAST(? AS BIGINT) = 0 OR after_prev <= CAST(? AS BIGINT) OR before_next <= CAST(? AS BIGINT)
+        ORDER BY card_id, day, facility_id, claim_id""", [window, window, window])
     leads = []
     for card, rs in _group(rows).items():
         claims = {r[1]: _money(r[2]) for r in rs}
@@ -409,7 +414,7 @@ def duplicate_claim(con, settings: Settings) -> list[Lead]:
     return leads
 
 
-def demographic_mismatch(con, settings: Settings) -> list[Lead]:
+def demographic_mismatch(eng, settings: Settings) -> list[Lead]:
     s = settings.leads
     params = {"male_dx": list(s.male_diagnosis_prefixes), "female_dx": list(s.female_diagnosis_prefixes),
               "male_items": list(s.male_item_prefixes), "female_items": list(s.female_item_prefixes),
@@ -417,26 +422,26 @@ def demographic_mismatch(con, settings: Settings) -> list[Lead]:
               "child_age": s.paediatric_min_age}
     # which diagnoses and items are for women, men or children only: judged once per code (and
     # name) of the region, into tables, so that the checks are not pushed down onto every line
-    con.execute("""
+    eng.run("""
         CREATE OR REPLACE TEMP TABLE dm_dx AS
-        SELECT diagnosis_code, len(list_filter($female_dx, lambda x: starts_with(upper(diagnosis_code), x))) > 0
+        SELECT diagnosis_code, array_length(list_filter($female_dx, lambda x: starts_with(upper(diagnosis_code), x))) > 0
                    AS for_women,
-               len(list_filter($male_dx, lambda x: starts_with(upper(diagnosis_code), x))) > 0 AS for_men
+               array_length(list_filter($male_dx, lambda x: starts_with(upper(diagnosis_code), x))) > 0 AS for_men
         FROM (SELECT DISTINCT diagnosis_code FROM lead_claims WHERE diagnosis_code IS NOT NULL)""",
                 {k: params[k] for k in ("female_dx", "male_dx")})
-    con.execute("""
+    eng.run("""
         CREATE OR REPLACE TEMP TABLE dm_items AS
         SELECT item_code, item_name,
-               len(list_filter($female_items, lambda x: starts_with(item_code, x))) > 0
-                   OR len(list_filter($female_names, lambda x: contains(item_name, x))) > 0 AS for_women,
-               len(list_filter($male_items, lambda x: starts_with(item_code, x))) > 0 AS for_men,
-               len(list_filter($child_names, lambda x: contains(item_name, x))) > 0 AS for_children
+               array_length(list_filter($female_items, lambda x: starts_with(item_code, x))) > 0
+                   OR array_length(list_filter($female_names, lambda x: contains(item_name, x))) > 0 AS for_women,
+               array_length(list_filter($male_items, lambda x: starts_with(item_code, x))) > 0 AS for_men,
+               array_length(list_filter($child_names, lambda x: contains(item_name, x))) > 0 AS for_children
         FROM (SELECT DISTINCT item_code, coalesce(item_name, '') AS item_name FROM items
               WHERE item_code IS NOT NULL)""",
                 {k: params[k] for k in ("female_items", "female_names", "male_items", "child_names")})
-    con.execute("DELETE FROM dm_dx WHERE NOT (for_women OR for_men)")
-    con.execute("DELETE FROM dm_items WHERE NOT (for_women OR for_men OR for_children)")
-    rows = con.execute("""
+    eng.run("DELETE FROM dm_dx WHERE NOT (for_women OR for_men)")
+    eng.run("DELETE FROM dm_items WHERE NOT (for_women OR for_men OR for_children)")
+    rows = eng.rows("""
         WITH
         dx_claims AS (
             SELECT l.claim_id, k.for_women, k.for_men FROM lead_claims l JOIN dm_dx k USING (diagnosis_code)),
@@ -448,7 +453,7 @@ def demographic_mismatch(con, settings: Settings) -> list[Lead]:
         holders AS (
             SELECT l.claim_id, l.card_id, l.total_amount, l.diagnosis_code, l.day, p.sex, l.patient_id,
                    CASE WHEN p.birth_date IS NULL THEN NULL
-                        ELSE date_diff('year', p.birth_date, l.day)
+                        ELSE year(l.day) - year(p.birth_date)
                              - CASE WHEN strftime(l.day, '%m%d') < strftime(p.birth_date, '%m%d') THEN 1 ELSE 0 END
                    END AS age
             FROM lead_claims l JOIN patients p USING (patient_id)
@@ -469,9 +474,9 @@ def demographic_mismatch(con, settings: Settings) -> list[Lead]:
         SELECT * FROM dx
         UNION ALL
         SELECT * FROM it WHERE code IS NOT NULL
-        ORDER BY card_id, claim_id, code, what""", {"child_age": params["child_age"]}).fetchall()
-    con.execute("DROP TABLE dm_dx")
-    con.execute("DROP TABLE dm_items")
+        ORDER BY card_id, claim_id, code, what""", {"child_age": params["child_age"]})
+    eng.run("DROP TABLE dm_dx")
+    eng.run("DROP TABLE dm_items")
     leads = []
     for card, rs in _group(rows).items():
         claims = {r[1]: _money(r[2]) for r in rs}
@@ -492,6 +497,7 @@ def demographic_mismatch(con, settings: Settings) -> list[Lead]:
     return leads
 
 
+#: each kind's rule, on the engine of the heavy steps (``engine.on_engine``)
 DETECTORS: dict[str, Callable[[object, Settings], list[Lead]]] = {
     "after_death": after_death,
     "impossible_travel": impossible_travel,
@@ -551,20 +557,24 @@ def detect_leads(con, settings: Settings, timings: dict[str, float] | None = Non
 
     if not settings.leads.enabled:
         return []
-    t0 = time.perf_counter()
-    prepare(con)
-    if timings is not None:
-        timings["prepare"] = round(time.perf_counter() - t0, 3)
     leads: list[Lead] = []
     try:
-        for kind in KINDS:
+        # the rules are the heavy steps (every claim); the scoring reads only the leads' holders
+        with on_engine(con, reads=("claims", "cards", "patients", "facilities", "doctors", "items")) as eng:
             t0 = time.perf_counter()
-            found = DETECTORS[kind](con, settings)
-            found.sort(key=lambda x: (x.entity_id, x.lead_id))
-            leads += found
+            prepare(eng)
             if timings is not None:
-                timings[kind] = round(time.perf_counter() - t0, 3)
+                timings["prepare"] = round(time.perf_counter() - t0, 3)
+            for kind in KINDS:
+                t0 = time.perf_counter()
+                found = DETECTORS[kind](eng, settings)
+                found.sort(key=lambda x: (x.entity_id, x.lead_id))
+                leads += found
+                if timings is not None:
+                    timings[kind] = round(time.perf_counter() - t0, 3)
         t0 = time.perf_counter()
+        if eng.name != "duckdb":
+            prepare(con)
         leads = merge(leads)
         score_leads(con, leads, settings, rings)
         queue(leads, settings.leads)

@@ -8,7 +8,7 @@ import datetime as dt
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -16,8 +16,10 @@ import numpy as np
 import pyarrow as pa
 
 from graphfraud.detect.communities import leiden
-from graphfraud.detect.cooccur import Cooccurrence, PairResult, cooccurrence, nlp_sql
+from graphfraud.detect.cooccur import Cooccurrence, PairResult, cooccurrence, nlp_sql, result_tables
+from graphfraud.detect.engine import Engine, on_engine
 from graphfraud.detect.settings import EngineSettings
+from graphfraud.store.claims import live_claims
 
 
 class CooccurrencePass:
@@ -26,19 +28,30 @@ class CooccurrencePass:
     ``{prefix}_pe`` until the pass ends), then the detector's own steps from communities to
     rings, each timed with ``lap``; ``stats`` gives the counts every such detector reports.
 
-        with CooccurrencePass(con, "cc", lambda: events(con, settings), spec(settings)) as run:
+        with CooccurrencePass(con, "cc", lambda eng: events(eng, settings), spec(settings),
+                              reads=("claims", "facilities")) as run:
             n = communities(con, run.pr, ...); run.lap("communities")
             ...
             return DetectorResult(KIND, rings, {**run.stats(n), "merged_into_schemes": m})
+
+    The events and the engine are the heavy steps (``engine.on_engine``: they run where the
+    canonical tables ``reads`` are); the engine's result tables are on ``con`` afterwards.
     """
 
-    def __init__(self, con, prefix: str, events: Callable[[], int], spec: Cooccurrence) -> None:
+    def __init__(self, con, prefix: str, events: Callable[[Engine], int], spec: Cooccurrence,
+                 reads: Sequence[str] = ("claims",)) -> None:
         self.con, self.prefix = con, prefix
         t0 = time.perf_counter()
-        self.events = events()
-        self.timings: dict[str, float] = {"select": round(time.perf_counter() - t0, 3)}
-        self.pr = cooccurrence(con, f"{prefix}_events", spec, prefix, keep_meetings=True)
+        with on_engine(con, reads=reads, keep=result_tables(prefix, keep_meetings=True)) as eng:
+            self.events = events(eng)
+            t1 = time.perf_counter()
+            self.timings: dict[str, float] = {"select": round(t1 - t0, 3)}
+            self.pr = cooccurrence(eng, f"{prefix}_events", spec, prefix, keep_meetings=True)
+            t2 = time.perf_counter()
         self.timings.update(self.pr.timings)
+        if eng.name != "duckdb":
+            self.timings["from_engine"] = round(time.perf_counter() - t2, 3)
+            live_claims(con)  # the detector's own steps read it on the connection
         self._lap = time.perf_counter()
 
     def __enter__(self) -> CooccurrencePass:

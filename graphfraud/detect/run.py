@@ -20,7 +20,7 @@ from graphfraud import __version__
 from graphfraud.core.errors import GraphfraudError
 from graphfraud.core.safe_text import write_csv
 from graphfraud.detect import registry
-from graphfraud.detect.engine import SparkEngine, offloading, spark_session
+from graphfraud.detect.engine import SparkEngine, TableSources, offload_engine, offloading, spark_session
 from graphfraud.detect.leads import detect_leads
 from graphfraud.detect.model import DetectorResult, Lead, Member, Ring, reason
 from graphfraud.detect.settings import Settings
@@ -61,9 +61,10 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
 
     ``source`` names where the tables came from when the workspace is only a materialised copy
     (``graphfraud detect --neo4j`` extracts the server's tables into a temporary workspace);
-    it is recorded in the manifest. ``engine="spark"`` runs the co-occurrence engine on Spark
-    (``spark_master``, default local mode on this machine), the rest as always; the results
-    are the same (docs/engines.md)."""
+    it is recorded in the manifest. ``engine="spark"`` runs the detectors' heavy steps on Spark
+    (``spark_master``, default local mode on this machine), reading the canonical tables where
+    ``settings.spark`` says (default the workspace's Parquet dataset), and the small steps as
+    always; the results are the same (docs/engines.md)."""
     if engine == "duckdb":
         return _detect(workspace, out_dir, settings=settings, memory_limit=memory_limit, progress=progress,
                        source=source, engine_info={"name": "duckdb"})
@@ -75,7 +76,11 @@ def detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | N
         raise GraphfraudError("spark_extra_missing") from None
     try:
         spark.sparkContext.setLogLevel("ERROR")
-        with offloading(SparkEngine(spark)):
+        settings = settings or Settings()
+        ws_parquet = Workspace.open(workspace).parquet_dir.resolve()  # absolute: executors run elsewhere
+        sources = TableSources(catalog=settings.spark.catalog(), parquet=settings.spark.parquet or str(ws_parquet),
+                               check=not settings.spark.parquet)
+        with offloading(SparkEngine(spark, sources)):
             return _detect(workspace, out_dir, settings=settings, memory_limit=memory_limit, progress=progress,
                            source=source, engine_info={"name": "spark", "spark": spark.version,
                                                        "master": spark.sparkContext.master})
@@ -143,6 +148,9 @@ def _detect(workspace: str | Path, out_dir: str | Path, *, settings: Settings | 
         if source is not None:
             manifest["source"] = source
         manifest["engine"] = engine_info
+        if (off := offload_engine()) is not None:
+            # where each canonical table was read (catalog, Parquet dataset, or a copy)
+            manifest["engine"] = {**engine_info, "tables": dict(sorted(off.read_from.items()))}
         out_dir.mkdir(parents=True, exist_ok=True)
         manifest_path = out_dir / "run.json"
         # run.json is written last, once the run is kept in the workspace: a folder without

@@ -118,6 +118,28 @@ class EngineSettings:
 
 
 @dataclass(frozen=True)
+class SparkSettings:
+    """Where ``detect --engine spark`` reads the canonical tables (docs/engines.md): a table
+    named here (a catalog or Hive table, ``"medins.claims"``) is read as it is; the others from
+    the canonical Parquet dataset at ``parquet`` (``<parquet>/<table>/*.parquet``, any path or
+    URI Spark reads; default the workspace's ``parquet/``, used when it holds every row), else
+    from a copy of the workspace's table."""
+
+    parquet: str = ""
+    patients: str = ""
+    facilities: str = ""
+    doctors: str = ""
+    cards: str = ""
+    claims: str = ""
+    items: str = ""
+
+    def catalog(self) -> dict[str, str]:
+        """Canonical table -> the catalog table named for it."""
+        return {name: getattr(self, name) for name in ("patients", "facilities", "doctors", "cards", "claims", "items")
+                if getattr(self, name)}
+
+
+@dataclass(frozen=True)
 class Settings:
     #: amounts at or above this (yuan) are transferred to the police (移送公安 threshold)
     transfer_threshold: Decimal = Decimal(6000)
@@ -130,6 +152,7 @@ class Settings:
     id_match_jaccard: float = 0.5
     engine: EngineSettings = field(default_factory=EngineSettings)
     leads: LeadSettings = field(default_factory=LeadSettings)
+    spark: SparkSettings = field(default_factory=SparkSettings)
     #: each detector's own section (``registry.Detector.settings``), by kind; a section not
     #: given has its defaults. Read them as ``settings.section(kind)`` or ``settings.<kind>``.
     sections: Mapping[str, Any] = field(default_factory=dict, hash=False)

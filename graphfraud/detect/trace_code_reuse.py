@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from graphfraud.detect.claims import ClaimFacts, claim_facts
+from graphfraud.detect.engine import on_engine
 from graphfraud.detect.model import DetectorResult, Member, Ring, final_score, money_reasons, reason, saturate
 from graphfraud.detect.registry import Detector
 from graphfraud.detect.settings import Settings
@@ -72,41 +73,43 @@ REASONS: dict[str, tuple[str, str]] = {
 def detect(con, settings: Settings) -> DetectorResult:
     s = settings.section(KIND)
     t0 = time.perf_counter()
-    live_claims(con)
-    # every dispensing of a code that was dispensed on another settlement too
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE tc_uses AS
-        -- codes on two claims or more (reversed ones included here, excluded below): a small set,
-        -- so the join with the claims and the window only see them. Grouped by hash first (a
-        -- number groups much faster than a 20-character text), then exactly on what passed.
-        WITH by_hash AS (
-            SELECT hash(trace_code) AS h FROM items WHERE trace_code IS NOT NULL AND trace_code <> ''
-            GROUP BY 1 HAVING min(hash(claim_id)) <> max(hash(claim_id))),
-        twice AS (
-            SELECT i.trace_code FROM items i SEMI JOIN by_hash b ON b.h = hash(i.trace_code)
-            WHERE i.trace_code IS NOT NULL AND i.trace_code <> ''
-            GROUP BY i.trace_code HAVING min(i.claim_id) <> max(i.claim_id)),
-        lines AS (SELECT DISTINCT i.trace_code, i.item_code, i.claim_id FROM items i SEMI JOIN twice USING (trace_code)),
-        live AS (
-            SELECT c.claim_id, c.card_id, c.facility_id, c.settled_at FROM live_claims c
-            SEMI JOIN lines USING (claim_id) WHERE c.total_amount > 0),
-        uses AS (
-            SELECT DISTINCT x.trace_code, x.item_code, l.claim_id, l.card_id, l.facility_id, l.settled_at
-            FROM lines x JOIN live l USING (claim_id))
-        SELECT u.*, lag(u.facility_id) OVER w AS prev_facility, lag(u.settled_at) OVER w AS prev_at
-        FROM uses u WINDOW w AS (PARTITION BY u.trace_code ORDER BY u.settled_at, u.claim_id)""")
-    # a second scan at the same pharmacy within minutes is the till, not a returned box
-    con.execute("""
-        DELETE FROM tc_uses WHERE prev_facility = facility_id
-          AND epoch(settled_at) - epoch(prev_at) <= ? * 60""", [s.rescan_minutes])
-    placeholders = con.execute("""
-        SELECT count(*), coalesce(sum(n), 0) FROM (SELECT trace_code, count(*) AS n FROM tc_uses GROUP BY trace_code
-                                                   HAVING count(*) > ?)""", [s.max_uses]).fetchall()[0]
-    rows = con.execute("""
-        WITH codes AS (SELECT trace_code FROM tc_uses GROUP BY trace_code HAVING count(*) BETWEEN 2 AND ?)
-        SELECT u.trace_code, u.item_code, u.claim_id, u.card_id, u.facility_id
-        FROM tc_uses u SEMI JOIN codes USING (trace_code)
-        ORDER BY u.trace_code, u.settled_at, u.claim_id""", [s.max_uses]).fetchall()
+    # the repeats are the heavy steps (every item line); the loops and rings are small
+    with on_engine(con, reads=("claims", "items")) as eng:
+        live_claims(eng)
+        # every dispensing of a code that was dispensed on another settlement too
+        eng.run("""
+            CREATE OR REPLACE TEMP TABLE tc_uses AS
+            -- codes on two claims or more (reversed ones included here, excluded below): a small set,
+            -- so the join with the claims and the window only see them. Grouped by hash first (a
+            -- number groups much faster than a 20-character text), then exactly on what passed.
+            WITH by_hash AS (
+                SELECT hash(trace_code) AS h FROM items WHERE trace_code IS NOT NULL AND trace_code <> ''
+                GROUP BY 1 HAVING min(hash(claim_id)) <> max(hash(claim_id))),
+            twice AS (
+                SELECT i.trace_code FROM items i SEMI JOIN by_hash b ON b.h = hash(i.trace_code)
+                WHERE i.trace_code IS NOT NULL AND i.trace_code <> ''
+                GROUP BY i.trace_code HAVING min(i.claim_id) <> max(i.claim_id)),
+            lines AS (SELECT DISTINCT i.trace_code, i.item_code, i.claim_id FROM items i SEMI JOIN twice USING (trace_code)),
+            live AS (
+                SELECT c.claim_id, c.card_id, c.facility_id, c.settled_at FROM live_claims c
+                SEMI JOIN lines USING (claim_id) WHERE c.total_amount > 0),
+            uses AS (
+                SELECT DISTINCT x.trace_code, x.item_code, l.claim_id, l.card_id, l.facility_id, l.settled_at
+                FROM lines x JOIN live l USING (claim_id))
+            SELECT u.*, lag(u.facility_id) OVER w AS prev_facility, lag(u.settled_at) OVER w AS prev_at
+            FROM uses u WINDOW w AS (PARTITION BY u.trace_code ORDER BY u.settled_at, u.claim_id)""")
+        # a second scan at the same pharmacy within minutes is the till, not a returned box
+        eng.run("""
+            DELETE FROM tc_uses WHERE prev_facility = facility_id
+              AND epoch(settled_at) - epoch(prev_at) <= ? * 60""", [s.rescan_minutes])
+        placeholders = eng.rows("""
+            SELECT count(*), coalesce(sum(n), 0) FROM (SELECT trace_code, count(*) AS n FROM tc_uses GROUP BY trace_code
+                                                       HAVING count(*) > ?)""", [s.max_uses])[0]
+        rows = eng.rows("""
+            WITH codes AS (SELECT trace_code FROM tc_uses GROUP BY trace_code HAVING count(*) BETWEEN 2 AND ?)
+            SELECT u.trace_code, u.item_code, u.claim_id, u.card_id, u.facility_id
+            FROM tc_uses u SEMI JOIN codes USING (trace_code)
+            ORDER BY u.trace_code, u.settled_at, u.claim_id""", [s.max_uses])
     n_uses = len(rows)
     loops = _loops(rows)
     loops = [lp for lp in loops if len(lp["cards"]) >= s.min_cards and len(lp["codes"]) >= s.min_codes]
