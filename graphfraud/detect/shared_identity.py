@@ -12,7 +12,10 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+import pyarrow as pa
+
 from graphfraud.detect.claims import ClaimFacts, claim_facts
+from graphfraud.detect.engine import on_engine
 from graphfraud.detect.model import (
     DetectorResult,
     Member,
@@ -87,42 +90,10 @@ def detect(con, settings: Settings, other_rings: list[Ring] | None = None) -> De
     s = settings.section(KIND)
     t0 = time.perf_counter()
     in_rings = sorted({m.entity_id for r in other_rings or [] for m in r.members if m.entity_type == "card"})
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE si_hub AS
-        SELECT 'phone' AS tie, phone AS hub, patient_id FROM patients WHERE phone IS NOT NULL
-          AND phone IN (SELECT phone FROM patients WHERE phone IS NOT NULL GROUP BY phone HAVING count(*) >= ?)
-        UNION ALL
-        SELECT 'address', address, patient_id FROM patients WHERE address IS NOT NULL
-          AND address IN (SELECT address FROM patients WHERE address IS NOT NULL GROUP BY address
-                          HAVING count(*) >= ?)""", [s.min_people, s.min_people])
-    live_claims(con)  # for reversed_claims
-    con.execute("CREATE OR REPLACE TEMP TABLE si_ring_cards AS SELECT DISTINCT unnest(?::VARCHAR[]) AS card_id",
-                [in_rings])
-    # the claims behind the other rings: a hub member's part in them is part of the hub's case
-    con.execute("CREATE OR REPLACE TEMP TABLE si_ring_claims AS SELECT DISTINCT unnest(?::VARCHAR[]) AS claim_id",
-                [sorted({c for r in other_rings or [] for c in r.claim_ids})])
-    # what each hub member's cards did: round amounts, refunds, other rings
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE si_card AS
-        WITH cards_of AS (
-            SELECT DISTINCT h.tie, h.hub, h.patient_id, c.card_id FROM si_hub h JOIN claims c USING (patient_id))
-        SELECT co.tie, co.hub, co.patient_id, co.card_id,
-               count(*) FILTER (WHERE c.total_amount >= ? AND c.total_amount % 100 = 0
-                                AND c.reverses_claim_id IS NULL) AS round_buys,
-               count(*) FILTER (WHERE c.claim_id IN (SELECT claim_id FROM reversed_claims)) AS refunded,
-               list(c.claim_id) FILTER (WHERE (c.total_amount >= ? AND c.total_amount % 100 = 0)
-                                        OR c.claim_id IN (SELECT claim_id FROM reversed_claims)
-                                        OR c.reverses_claim_id IS NOT NULL
-                                        OR c.claim_id IN (SELECT claim_id FROM si_ring_claims)) AS odd_claims,
-               bool_or(rc.card_id IS NOT NULL) AS in_ring
-        FROM cards_of co JOIN claims c USING (card_id) LEFT JOIN si_ring_cards rc ON rc.card_id = co.card_id
-        GROUP BY co.tie, co.hub, co.patient_id, co.card_id""",
-                [Decimal(s.round_amount_min), Decimal(s.round_amount_min)])
-    hubs = con.execute("""
-        SELECT tie, hub, count(DISTINCT patient_id) AS people,
-               count(DISTINCT patient_id) FILTER (WHERE round_buys >= ? OR refunded > 0 OR in_ring) AS odd_people,
-               sum(round_buys), sum(refunded), count(DISTINCT patient_id) FILTER (WHERE in_ring)
-        FROM si_card GROUP BY tie, hub ORDER BY tie, hub""", [s.min_round_buys]).fetchall()
+    # the hubs and what their members' cards did are the heavy steps (every person, every
+    # claim of a hub's members); the members' cards come back for the rings
+    with on_engine(con, reads=("patients", "claims"), keep=("si_card",)) as eng:
+        hubs = _hubs(eng, settings, in_rings, sorted({c for r in other_rings or [] for c in r.claim_ids}))
     rings = []
     chosen = []
     for tie, hub, people, odd_people, round_buys, refunded, in_ring in hubs:
@@ -139,6 +110,50 @@ def detect(con, settings: Settings, other_rings: list[Ring] | None = None) -> De
         rings.append(_ring(settings, tie, hub, *rest, cards=cards[(tie, hub)], facts=facts[(tie, hub)]))
     stats = {"timings_s": {"all": round(time.perf_counter() - t0, 3)}, "hubs": len(hubs), "rings": len(rings)}
     return DetectorResult(KIND, rings, stats)
+
+
+def _hubs(eng, settings: Settings, in_rings: list[str], ring_claims: list[str]) -> list[tuple]:
+    """``si_card``: per hub (a phone or an address shared by ``min_people``) and member card,
+    its round-amount buys, refunds, odd claims and whether it is in another ring; returns the
+    hubs with their counts."""
+    s = settings.section(KIND)
+    eng.run("""
+        CREATE OR REPLACE TEMP TABLE si_hub AS
+        SELECT 'phone' AS tie, phone AS hub, patient_id FROM patients WHERE phone IS NOT NULL
+          AND phone IN (SELECT phone FROM patients WHERE phone IS NOT NULL GROUP BY phone HAVING count(*) >= ?)
+        UNION ALL
+        SELECT 'address', address, patient_id FROM patients WHERE address IS NOT NULL
+          AND address IN (SELECT address FROM patients WHERE address IS NOT NULL GROUP BY address
+                          HAVING count(*) >= ?)""", [s.min_people, s.min_people])
+    live_claims(eng)  # for reversed_claims
+    eng.put("si_ring_cards", pa.table({"card_id": pa.array(sorted(set(in_rings)), pa.string())}))
+    # the claims behind the other rings: a hub member's part in them is part of the hub's case
+    eng.put("si_ring_claims", pa.table({"claim_id": pa.array(ring_claims, pa.string())}))
+    # what each hub member's cards did: round amounts, refunds, other rings
+    eng.run("""
+        CREATE OR REPLACE TEMP TABLE si_card AS
+        WITH cards_of AS (
+            SELECT DISTINCT h.tie, h.hub, h.patient_id, c.card_id FROM si_hub h JOIN claims c USING (patient_id)),
+        lines AS (
+            SELECT co.tie, co.hub, co.patient_id, co.card_id, c.claim_id, c.total_amount, c.reverses_claim_id,
+                   rv.claim_id IS NOT NULL AS refunded, rcl.claim_id IS NOT NULL AS in_other,
+                   c.total_amount >= ? AND c.total_amount % 100 = 0 AS round_amount
+            FROM cards_of co JOIN claims c USING (card_id)
+            LEFT JOIN reversed_claims rv ON rv.claim_id = c.claim_id
+            LEFT JOIN si_ring_claims rcl ON rcl.claim_id = c.claim_id)
+        SELECT l.tie, l.hub, l.patient_id, l.card_id,
+               count(*) FILTER (WHERE l.round_amount AND l.reverses_claim_id IS NULL) AS round_buys,
+               count(*) FILTER (WHERE l.refunded) AS refunded,
+               list(l.claim_id) FILTER (WHERE l.round_amount OR l.refunded OR l.reverses_claim_id IS NOT NULL
+                                        OR l.in_other) AS odd_claims,
+               bool_or(rc.card_id IS NOT NULL) AS in_ring
+        FROM lines l LEFT JOIN si_ring_cards rc ON rc.card_id = l.card_id
+        GROUP BY l.tie, l.hub, l.patient_id, l.card_id""", [Decimal(s.round_amount_min)])
+    return eng.rows("""
+        SELECT tie, hub, count(DISTINCT patient_id) AS people,
+               count(DISTINCT patient_id) FILTER (WHERE round_buys >= ? OR refunded > 0 OR in_ring) AS odd_people,
+               sum(round_buys), sum(refunded), count(DISTINCT patient_id) FILTER (WHERE in_ring)
+        FROM si_card GROUP BY tie, hub ORDER BY tie, hub""", [s.min_round_buys])
 
 
 def _ring(settings: Settings, tie: str, hub: str, people: int, odd_people: int, round_buys: int,
